@@ -1,0 +1,20 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { type GatewayConfig, GatewayConfigModule } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { HealthModule } from '@app/observability';
+import { ALL_MIGRATIONS } from '../../../migrations/index.js';
+
+/** Composition root: wires the lib modules for one resolved configuration, and nothing else. */
+@Module({})
+export class GatewayModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        GatewayConfigModule.forRoot(config),
+        DatabaseModule.forRoot({ database: config.database, migrations: ALL_MIGRATIONS }),
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,85 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ConfigError, type GatewayConfig, loadConfig } from '@app/config';
+import { configureApp } from '@app/http';
+import { PinoLoggerService } from '@app/observability';
+import { GatewayModule } from './gateway.module.js';
+
+/** How long a shutdown may take to finish in-flight requests before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function readConfig(): GatewayConfig {
+  try {
+    return loadConfig({ argv: process.argv.slice(2) });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // One line per problem, no stack trace: this is the operator's to fix, not ours.
+    for (const problem of error.problems) console.error(`config error: ${problem}`);
+    process.exit(2);
+  }
+}
+
+async function bootstrap(): Promise<void> {
+  const config = readConfig();
+  const logger = new PinoLoggerService(config.log);
+  for (const warning of config.warnings) logger.warn(warning, 'Config');
+  process.on('unhandledRejection', (reason) =>
+    logger.error({ msg: 'unhandled promise rejection', err: reason }),
+  );
+
+  let app: NestExpressApplication;
+  try {
+    app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config), {
+      logger,
+      bodyParser: false,
+      abortOnError: false,
+    });
+  } catch (error) {
+    logger.fatal(
+      { msg: `startup failed: ${error instanceof Error ? error.message : String(error)}` },
+      'Bootstrap',
+    );
+    process.exit(1);
+  }
+  configureApp(app);
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received: finishing in-flight requests, then closing the database`, 'Bootstrap');
+    const force = setTimeout(() => {
+      logger.warn(`shutdown took longer than ${SHUTDOWN_GRACE_MS} ms: exiting now`, 'Bootstrap');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    app.close().then(
+      () => {
+        logger.log('stopped', 'Bootstrap');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ msg: 'error during shutdown', err: error }, 'Bootstrap');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+
+  try {
+    await app.listen(config.server.port, config.server.host);
+  } catch (error) {
+    logger.fatal(
+      { msg: `cannot listen on ${config.server.host}:${config.server.port}: ${String(error)}` },
+      'Bootstrap',
+    );
+    await app.close();
+    process.exit(1);
+  }
+  const shownHost = config.server.host === '0.0.0.0' ? 'localhost' : config.server.host;
+  logger.log(`MCP gateway listening on http://${shownHost}:${config.server.port}`, 'Bootstrap');
+}
+
+void bootstrap();

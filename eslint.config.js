@@ -1,0 +1,76 @@
+// @ts-check
+import eslint from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+/** Lib import rules (DESIGN.md §2): which `@app/*` each lib may import. Checked here, in CI. */
+const allowedImports = {
+  core: [],
+  config: ['core'],
+  database: ['core', 'config'],
+  http: ['core'],
+  observability: ['core', 'config', 'database'],
+  testing: ['core', 'config', 'database', 'http', 'observability'],
+};
+const allLibs = Object.keys(allowedImports);
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'scripts/*.mjs'] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.name='forwardRef']",
+          message: 'forwardRef is banned: fix the module cycle.',
+        },
+        {
+          selector: "Property[key.name='synchronize'][value.value=true]",
+          message: 'Use migrations, never synchronize.',
+        },
+      ],
+    },
+  },
+  ...allLibs.map((lib) => ({
+    files: [`libs/${lib}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@app/*/*'], message: 'Import another lib only through its index: @app/<lib>.' },
+            { group: ['../../*'], message: 'No deep relative imports across libs: use @app/<lib>.' },
+            ...allLibs
+              .filter((other) => other !== lib && !allowedImports[lib].includes(other))
+              .map((other) => ({
+                group: [`@app/${other}`],
+                message: `libs/${lib} may not import @app/${other} (DESIGN.md §2).`,
+              })),
+          ],
+        },
+      ],
+    },
+  })),
+  {
+    files: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/*.int-spec.ts', 'libs/testing/**/*.ts', 'test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/unbound-method': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+    },
+  },
+  { files: ['*.js'], ...tseslint.configs.disableTypeChecked },
+  prettier,
+);

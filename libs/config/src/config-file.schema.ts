@@ -1,0 +1,115 @@
+import { Type } from 'class-transformer';
+import {
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsPort,
+  IsString,
+  Matches,
+  ValidateNested,
+  type ValidationError,
+} from 'class-validator';
+import { LOG_FORMATS, LOG_LEVELS } from './config.types.js';
+
+const POSTGRES_URL = /^postgres(ql)?:\/\/\S+$/;
+const MASTER_KEY = /^sk-\S{4,}$/;
+
+export class ModelListEntrySchema {
+  @IsString({ message: 'expected a non-empty string' })
+  @IsNotEmpty({ message: 'expected a non-empty string' })
+  model_name: string;
+
+  @IsOptional()
+  @IsObject({ message: 'expected a mapping' })
+  litellm_params?: Record<string, unknown>;
+}
+
+export class GeneralSettingsSchema {
+  @IsOptional()
+  @IsString({ message: 'expected a string starting with "sk-"' })
+  @Matches(MASTER_KEY, { message: 'expected a string starting with "sk-" (at least 4 more characters)' })
+  master_key?: string;
+
+  @IsOptional()
+  @IsString({ message: 'expected a postgres:// or postgresql:// URL' })
+  @Matches(POSTGRES_URL, { message: 'expected a postgres:// or postgresql:// URL' })
+  database_url?: string;
+}
+
+/** The config file, as far as the foundation knows it; later modules validate their own sections. */
+export class ConfigFileSchema {
+  @IsOptional()
+  @IsArray({ message: 'expected a list of models' })
+  @ValidateNested({ each: true })
+  @Type(() => ModelListEntrySchema)
+  model_list?: ModelListEntrySchema[];
+
+  @IsOptional()
+  @IsObject({ message: 'expected a mapping of server name to server settings' })
+  mcp_servers?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsObject({ message: 'expected a mapping' })
+  @ValidateNested()
+  @Type(() => GeneralSettingsSchema)
+  general_settings?: GeneralSettingsSchema;
+}
+
+/** Settings that come from the environment and command-line flags, validated like the file. */
+export class RuntimeSettingsSchema {
+  @IsPort({ message: 'expected an integer between 0 and 65535' })
+  PORT: string;
+
+  @IsString()
+  @IsNotEmpty({ message: 'expected a host name or IP address' })
+  HOST: string;
+
+  @IsIn(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: string;
+
+  @IsIn(LOG_FORMATS, { message: `expected one of ${LOG_FORMATS.join(', ')}` })
+  LOG_FORMAT: string;
+
+  @IsOptional()
+  @Matches(MASTER_KEY, { message: 'expected a key starting with "sk-" (at least 4 more characters)' })
+  MASTER_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty({ message: 'expected a non-empty string' })
+  SALT_KEY?: string;
+
+  @IsOptional()
+  @Matches(POSTGRES_URL, { message: 'expected a postgres:// or postgresql:// URL' })
+  DATABASE_URL?: string;
+
+  @IsString()
+  @IsNotEmpty({ message: 'expected a directory or memory://' })
+  EMBEDDED_DB_DIR: string;
+
+  @IsBoolean({ message: 'expected true or false' })
+  RUN_MIGRATIONS: boolean;
+}
+
+/** Flattens class-validator's error tree into `path: message` lines, one per failed constraint. */
+export function flattenValidationErrors(errors: ValidationError[], parent = ''): string[] {
+  const lines: string[] = [];
+  for (const error of errors) {
+    const path = parent ? `${parent}.${error.property}` : error.property;
+    const messages = [...new Set(Object.values(error.constraints ?? {}))];
+    // Show the first message per key: the others restate it ("a string", "starting with sk-").
+    if (messages.length > 0) lines.push(`${path}: ${messages[0]}${describeValue(error.value)}`);
+    if (error.children?.length) lines.push(...flattenValidationErrors(error.children, path));
+  }
+  return lines;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return ' (missing)';
+  if (value === null) return ' (got null)';
+  if (typeof value === 'object') return Array.isArray(value) ? ' (got a list)' : '';
+  return '';
+}

@@ -1,0 +1,45 @@
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** One `model_list` entry of a LiteLLM-style config: accepted and kept for the chat endpoint. */
+export interface ModelListEntry {
+  model_name: string;
+  litellm_params?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** The validated, fully resolved configuration the gateway runs with (file + environment + flags). */
+export interface GatewayConfig {
+  /** The config file that was read, or null when running on defaults. */
+  configPath: string | null;
+  server: {
+    port: number;
+    host: string;
+  };
+  log: {
+    level: LogLevel;
+    format: LogFormat;
+  };
+  auth: {
+    /** Secret: never log it. */
+    masterKey: string | null;
+    /** Secret: never log it. Key material for encrypting upstream credentials. */
+    saltKey: string | null;
+  };
+  database: {
+    /** Secret (holds a password): log only through `redactUrl`. Null means the embedded database. */
+    url: string | null;
+    /** Data directory of the embedded database; `memory://` keeps it in memory. */
+    embeddedDir: string;
+    runMigrations: boolean;
+  };
+  modelList: ModelListEntry[];
+  /** Raw `mcp_servers` mapping (env references resolved); the registry validates the entries. */
+  mcpServers: Record<string, Record<string, unknown>>;
+  /** Raw `general_settings` (env references resolved) for the settings later modules read. */
+  generalSettings: Record<string, unknown>;
+  /** Problems that did not stop the boot (unknown keys...), logged once at startup. */
+  warnings: string[];
+}

@@ -1,0 +1,217 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { parseDocument } from 'yaml';
+import { ConfigError } from './config-errors.js';
+import { ConfigFileSchema, flattenValidationErrors, RuntimeSettingsSchema } from './config-file.schema.js';
+import type { GatewayConfig, LogFormat, LogLevel, ModelListEntry } from './config.types.js';
+import { resolveEnvReferences } from './env-references.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface LoadConfigOptions {
+  /** Command-line arguments after the script name (`--config FILE`, `--port N`, `--host H`, `--detailed_debug`). */
+  argv?: readonly string[];
+  env?: Env;
+  cwd?: string;
+  /** A config file's content given directly (tests), used instead of reading a file. */
+  fileContent?: { path: string; text: string };
+}
+
+const KNOWN_TOP_LEVEL = new Set(['model_list', 'mcp_servers', 'general_settings']);
+/** Sections of a LiteLLM config that this gateway accepts without using them, so a team can bring its file. */
+const TOLERATED_TOP_LEVEL = new Set(['litellm_settings', 'router_settings', 'environment_variables']);
+/** general_settings keys read by later modules; anything else draws a warning, not an error. */
+export const KNOWN_GENERAL_SETTINGS = new Set(['master_key', 'database_url']);
+
+/** Reads an env var, treating an empty string as unset (compose files often pass `VAR=`). */
+function envValue(env: Env, ...names: string[]): string | undefined {
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') return value.trim();
+  }
+  return undefined;
+}
+
+interface Flags {
+  config?: string;
+  port?: string;
+  host?: string;
+  detailedDebug: boolean;
+}
+
+function parseFlags(argv: readonly string[]): Flags {
+  const flags: Flags = { detailedDebug: false };
+  const problems: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [name, inline] =
+      arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+    const takeValue = (): string | undefined => {
+      if (inline !== undefined) return inline;
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) {
+        problems.push(`command line: ${name} needs a value`);
+        return undefined;
+      }
+      i++;
+      return next;
+    };
+    switch (name) {
+      case '--config':
+        flags.config = takeValue();
+        break;
+      case '--port':
+        flags.port = takeValue();
+        break;
+      case '--host':
+        flags.host = takeValue();
+        break;
+      case '--detailed_debug':
+      case '--debug':
+        flags.detailedDebug = true;
+        break;
+      default:
+        problems.push(
+          `command line: unknown argument ${arg} (known: --config FILE, --port N, --host H, --detailed_debug)`,
+        );
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return flags;
+}
+
+function readConfigText(options: LoadConfigOptions, flags: Flags, env: Env, cwd: string) {
+  if (options.fileContent) return options.fileContent;
+  const explicit = flags.config ?? envValue(env, 'CONFIG_PATH');
+  if (explicit !== undefined) {
+    const file = path.resolve(cwd, explicit);
+    if (!existsSync(file)) {
+      const origin = flags.config !== undefined ? '--config' : 'CONFIG_PATH';
+      throw new ConfigError([`${explicit}: config file not found (given by ${origin})`]);
+    }
+    return { path: file, text: readFileSync(file, 'utf8') };
+  }
+  const fallback = path.resolve(cwd, 'config.yaml');
+  return existsSync(fallback) ? { path: fallback, text: readFileSync(fallback, 'utf8') } : null;
+}
+
+function parseYaml(file: { path: string; text: string }): Record<string, unknown> {
+  const name = path.basename(file.path);
+  const doc = parseDocument(file.text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        const where = at ? ` at line ${at.line}, column ${at.col}` : '';
+        return `${name}: invalid YAML${where}: ${e.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  const value: unknown = doc.toJS();
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError([
+      `${name}: expected a mapping at the top level (model_list, mcp_servers, general_settings)`,
+    ]);
+  }
+  return value as Record<string, unknown>;
+}
+
+function parseBoolean(raw: string | undefined, fallback: boolean): boolean | string {
+  if (raw === undefined) return fallback;
+  const v = raw.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return raw;
+}
+
+/** Non-secret settings whose bad value is worth echoing back in the error line. */
+const ECHO_VALUE = new Set(['PORT', 'HOST', 'LOG_LEVEL', 'LOG_FORMAT', 'RUN_MIGRATIONS', 'EMBEDDED_DB_DIR']);
+
+/**
+ * Builds the gateway's configuration from the config file, the environment and the command line, and
+ * validates all of it. Throws a ConfigError listing every problem (file, key path, what was expected).
+ * Precedence: command-line flag > environment variable > config file > default.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const flags = parseFlags(options.argv ?? []);
+  const file = readConfigText(options, flags, env, cwd);
+  const fileName = file ? path.basename(file.path) : 'config';
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    const resolved = resolveEnvReferences(parseYaml(file), env, fileName);
+    problems.push(...resolved.problems);
+    raw = resolved.value as Record<string, unknown>;
+  }
+
+  for (const key of Object.keys(raw)) {
+    if (TOLERATED_TOP_LEVEL.has(key))
+      warnings.push(`${fileName}: ${key} is accepted but not used by this gateway`);
+    else if (!KNOWN_TOP_LEVEL.has(key)) warnings.push(`${fileName}: unknown key ${key} (ignored)`);
+  }
+  const fileSchema = plainToInstance(ConfigFileSchema, raw);
+  problems.push(...flattenValidationErrors(validateSync(fileSchema)).map((line) => `${fileName}: ${line}`));
+
+  const general = isRecord(raw.general_settings) ? raw.general_settings : {};
+  for (const key of Object.keys(general)) {
+    if (!KNOWN_GENERAL_SETTINGS.has(key))
+      warnings.push(`${fileName}: general_settings.${key} is not used by this gateway`);
+  }
+
+  const runtime = {
+    PORT: flags.port ?? envValue(env, 'PORT') ?? '4000',
+    HOST: flags.host ?? envValue(env, 'HOST') ?? '0.0.0.0',
+    LOG_LEVEL: flags.detailedDebug ? 'debug' : (envValue(env, 'LOG_LEVEL')?.toLowerCase() ?? 'info'),
+    LOG_FORMAT: envValue(env, 'LOG_FORMAT')?.toLowerCase() ?? 'json',
+    // The file's values were validated above; these are the environment's overrides.
+    MASTER_KEY: envValue(env, 'MASTER_KEY', 'LITELLM_MASTER_KEY'),
+    SALT_KEY: envValue(env, 'SALT_KEY', 'LITELLM_SALT_KEY'),
+    DATABASE_URL: envValue(env, 'DATABASE_URL'),
+    EMBEDDED_DB_DIR: envValue(env, 'EMBEDDED_DB_DIR') ?? path.resolve(cwd, 'data/pglite'),
+    RUN_MIGRATIONS: parseBoolean(envValue(env, 'RUN_MIGRATIONS'), true),
+  };
+  const runtimeSchema = plainToInstance(RuntimeSettingsSchema, runtime);
+  for (const error of validateSync(runtimeSchema)) {
+    const message = Object.values(error.constraints ?? {})[0] ?? 'invalid value';
+    const value = runtime[error.property as keyof typeof runtime];
+    const echo = ECHO_VALUE.has(error.property) ? ` (got ${JSON.stringify(value)})` : '';
+    problems.push(`${error.property}: ${message}${echo}`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const dir = runtime.EMBEDDED_DB_DIR;
+  return {
+    configPath: file?.path ?? null,
+    server: { port: Number(runtime.PORT), host: runtime.HOST },
+    log: { level: runtime.LOG_LEVEL as LogLevel, format: runtime.LOG_FORMAT as LogFormat },
+    auth: {
+      masterKey: runtime.MASTER_KEY ?? stringOrUndefined(general.master_key) ?? null,
+      saltKey: runtime.SALT_KEY ?? null,
+    },
+    database: {
+      url: runtime.DATABASE_URL ?? stringOrUndefined(general.database_url) ?? null,
+      embeddedDir: dir.startsWith('memory://') ? dir : path.resolve(cwd, dir),
+      runMigrations: runtime.RUN_MIGRATIONS === true,
+    },
+    modelList: (Array.isArray(raw.model_list) ? raw.model_list : []) as ModelListEntry[],
+    mcpServers: (isRecord(raw.mcp_servers) ? raw.mcp_servers : {}) as Record<string, Record<string, unknown>>,
+    generalSettings: general,
+    warnings,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

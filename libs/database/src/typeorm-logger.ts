@@ -1,0 +1,35 @@
+import { Logger } from '@nestjs/common';
+import type { Logger as TypeOrmLogger } from 'typeorm';
+
+/**
+ * Routes TypeORM's messages to the application logger. Queries are never logged with their parameters
+ * (they may hold credentials); only failing and slow queries are logged at all, by their SQL text.
+ */
+export class GatewayTypeOrmLogger implements TypeOrmLogger {
+  private readonly logger = new Logger('Database');
+
+  logQuery(): void {
+    // Successful queries are not logged: too noisy, and the hot path must stay quiet.
+  }
+
+  logQueryError(error: string | Error, query: string): void {
+    this.logger.warn({ msg: 'query failed', error: error instanceof Error ? error.message : error, query });
+  }
+
+  logQuerySlow(time: number, query: string): void {
+    this.logger.warn({ msg: 'slow query', duration_ms: time, query });
+  }
+
+  logSchemaBuild(message: string): void {
+    this.logger.debug(message);
+  }
+
+  logMigration(message: string): void {
+    this.logger.log(message);
+  }
+
+  log(level: 'log' | 'info' | 'warn', message: unknown): void {
+    if (level === 'warn') this.logger.warn(String(message));
+    else this.logger.debug(String(message));
+  }
+}

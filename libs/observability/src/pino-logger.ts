@@ -1,0 +1,98 @@
+import type { LoggerService } from '@nestjs/common';
+import { pino, type Logger as Pino } from 'pino';
+import pretty from 'pino-pretty';
+import { currentRequestId } from '@app/core';
+import type { LogFormat, LogLevel } from '@app/config';
+
+/** Keys whose values never reach a log line, wherever they appear in a logged object. */
+export const REDACTED_KEYS = [
+  'authorization',
+  'Authorization',
+  'x-litellm-api-key',
+  'master_key',
+  'masterKey',
+  'salt_key',
+  'saltKey',
+  'api_key',
+  'apiKey',
+  'key',
+  'token',
+  'password',
+  'credentials',
+  'auth_value',
+  'database_url',
+  'databaseUrl',
+];
+
+const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
+/**
+ * Nest's LoggerService on pino: JSON lines (or pretty ones with LOG_FORMAT=pretty), each carrying the current
+ * request id and the logging class as `context`.
+ */
+export class PinoLoggerService implements LoggerService {
+  readonly pino: Pino;
+
+  constructor(options: { level: LogLevel; format: LogFormat; destination?: NodeJS.WritableStream }) {
+    const base = {
+      level: options.level,
+      base: undefined,
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      mixin: () => {
+        const requestId = currentRequestId();
+        return requestId ? { request_id: requestId } : {};
+      },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label: string) => ({ level: label }) },
+    };
+    const stream =
+      options.format === 'pretty'
+        ? pretty({ sync: true, destination: options.destination ?? process.stdout, ignore: 'pid,hostname' })
+        : (options.destination ?? pino.destination({ sync: true }));
+    this.pino = pino(base, stream);
+  }
+
+  log(message: unknown, ...rest: unknown[]): void {
+    this.write('info', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.write('error', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.write('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.write('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.write('trace', message, rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.write('fatal', message, rest);
+  }
+
+  /**
+   * Nest calls `log(message, context)` and `error(message, stack, context)`; the context is the last string
+   * argument, a stack (for errors) the one before it.
+   */
+  private write(
+    level: 'info' | 'error' | 'warn' | 'debug' | 'trace' | 'fatal',
+    message: unknown,
+    rest: unknown[],
+  ) {
+    if (!this.pino.isLevelEnabled(level)) return;
+    const strings = rest.filter((r): r is string => typeof r === 'string');
+    const context = strings.length ? strings[strings.length - 1] : undefined;
+    const stack = level === 'error' && strings.length > 1 ? strings[strings.length - 2] : undefined;
+    const fields: Record<string, unknown> = context ? { context } : {};
+    if (stack) fields.stack = stack;
+    if (message instanceof Error) {
+      this.pino[level]({ ...fields, err: message }, message.message);
+    } else if (message !== null && typeof message === 'object') {
+      const { msg, ...data } = message as Record<string, unknown>;
+      this.pino[level]({ ...fields, ...data }, typeof msg === 'string' ? msg : undefined);
+    } else {
+      this.pino[level](fields, String(message));
+    }
+  }
+}

@@ -1,0 +1,5 @@
+// The migrations the gateway knows, in order. `npm run migration:generate -- Name` writes a new one and
+// regenerates this list; a landed migration is never edited.
+import type { MigrationClass } from '@app/database';
+
+export const ALL_MIGRATIONS: MigrationClass[] = [];
