@@ -10,7 +10,8 @@ const allowedImports = {
   database: ['core', 'config'],
   http: ['core'],
   observability: ['core', 'config', 'database'],
-  testing: ['core', 'config', 'database', 'http', 'observability'],
+  'mcp-registry': ['core', 'config', 'database'],
+  testing: ['core', 'config', 'database', 'http', 'observability', 'mcp-registry'],
 };
 const allLibs = Object.keys(allowedImports);
 

@@ -2,6 +2,7 @@
 const common = {
   preset: 'ts-jest/presets/default-esm',
   testEnvironment: 'node',
+  setupFiles: ['reflect-metadata'],
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   moduleNameMapper: {
@@ -12,6 +13,8 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  // e2e suites start databases and processes; a unit test never comes near this.
+  testTimeout: 60_000,
   projects: [
     {
       ...common,
@@ -22,7 +25,6 @@ export default {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/libs/**/*.int-spec.ts'],
-      testTimeout: 60_000,
     },
   ],
 };

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { type GatewayConfig, GatewayConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { McpRegistryModule } from '@app/mcp-registry';
 import { HealthModule } from '@app/observability';
 import { ALL_MIGRATIONS } from '../../../migrations/index.js';
 
@@ -14,6 +15,7 @@ export class GatewayModule {
         GatewayConfigModule.forRoot(config),
         DatabaseModule.forRoot({ database: config.database, migrations: ALL_MIGRATIONS }),
         HealthModule,
+        McpRegistryModule,
       ],
     };
   }

@@ -78,8 +78,9 @@ async function bootstrap(): Promise<void> {
     await app.close();
     process.exit(1);
   }
+  const { port } = app.getHttpServer().address() as { port: number };
   const shownHost = config.server.host === '0.0.0.0' ? 'localhost' : config.server.host;
-  logger.log(`MCP gateway listening on http://${shownHost}:${config.server.port}`, 'Bootstrap');
+  logger.log({ msg: `MCP gateway listening on http://${shownHost}:${port}`, port }, 'Bootstrap');
 }
 
 void bootstrap();

@@ -99,13 +99,14 @@ function readConfigText(options: LoadConfigOptions, flags: Flags, env: Env, cwd:
 
 function parseYaml(file: { path: string; text: string }): Record<string, unknown> {
   const name = path.basename(file.path);
-  const doc = parseDocument(file.text, { prettyErrors: false });
+  const doc = parseDocument(file.text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => {
         const at = e.linePos?.[0];
         const where = at ? ` at line ${at.line}, column ${at.col}` : '';
-        return `${name}: invalid YAML${where}: ${e.message.split('\n')[0]}`;
+        const what = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+        return `${name}: invalid YAML${where}: ${what}`;
       }),
     );
   }

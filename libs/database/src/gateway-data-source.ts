@@ -57,6 +57,8 @@ function dataSourceOptions(
     migrationsRun: false,
     synchronize: false,
     uuidExtension: 'pgcrypto' as const,
+    // gen_random_uuid() is core since Postgres 13: no extension to install, and none to ask a superuser for.
+    installExtensions: false,
     namingStrategy: new SnakeNamingStrategy(),
     logger: new GatewayTypeOrmLogger(),
     maxQueryExecutionTime: 1000,

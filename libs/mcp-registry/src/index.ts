@@ -1,0 +1,2 @@
+export * from './mcp-server.entity.js';
+export * from './mcp-registry.module.js';

@@ -1,0 +1,82 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export type McpTransport = 'http' | 'sse' | 'stdio';
+export type McpAuthType = 'none' | 'bearer_token' | 'api_key' | 'basic' | 'authorization';
+
+/** An upstream MCP server stored in the database (DESIGN.md §3). Persistence only: no behaviour here. */
+@Entity({ name: 'mcp_server' })
+export class McpServerEntity {
+  @PrimaryGeneratedColumn('uuid')
+  serverId: string;
+
+  @Column({ type: 'text', unique: true })
+  serverName: string;
+
+  /** Tool prefix: tools are exposed as `{alias}-{tool}`. */
+  @Column({ type: 'text', unique: true })
+  alias: string;
+
+  @Column({ type: 'text', nullable: true })
+  description: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  url: string | null;
+
+  @Column({ type: 'text', default: 'http' })
+  transport: McpTransport;
+
+  @Column({ type: 'text', nullable: true })
+  command: string | null;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  args: string[];
+
+  /** Non-secret environment of a stdio server; secret values live in `credentials`. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  env: Record<string, string>;
+
+  @Column({ type: 'text', default: 'none' })
+  authType: McpAuthType;
+
+  /** AES-256-GCM ciphertext of the upstream credentials; never returned, never logged. */
+  @Column({ type: 'text', nullable: true })
+  credentials: string | null;
+
+  /** Names of client request headers forwarded to this upstream. */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  extraHeaders: string[];
+
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  staticHeaders: Record<string, string>;
+
+  /** Null means every tool the upstream offers. */
+  @Column({ type: 'text', array: true, nullable: true })
+  allowedTools: string[] | null;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  disallowedTools: string[];
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  mcpAccessGroups: string[];
+
+  @Column({ type: 'boolean', default: false })
+  allowAllKeys: boolean;
+
+  @Column({ type: 'integer', nullable: true })
+  timeoutMs: number | null;
+
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  mcpInfo: Record<string, unknown>;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt: Date;
+
+  @Column({ type: 'text', nullable: true })
+  createdBy: string | null;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt: Date;
+
+  @Column({ type: 'text', nullable: true })
+  updatedBy: string | null;
+}

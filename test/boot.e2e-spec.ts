@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { provisionTestDatabase } from '@app/testing';
+import { startGatewayProcess, stopAllGatewayProcesses } from './helpers/gateway-process.js';
+
+/** The gateway as a process: what an operator sees when the config is wrong, and a stop/start cycle. */
+describe('boot (e2e, built gateway process)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-boot-'));
+  afterAll(() => {
+    stopAllGatewayProcesses();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function failsWith(args: string[], env: Record<string, string>, expected: RegExp): Promise<void> {
+    const gw = startGatewayProcess(args, { EMBEDDED_DB_DIR: 'memory://', ...env }, dir);
+    const code = await gw.exited;
+    expect(code).not.toBe(0);
+    expect(gw.lines).toHaveLength(1);
+    expect(gw.lines[0]).toMatch(expected);
+  }
+
+  it('stops with one line naming a missing os.environ variable', async () => {
+    const file = path.join(dir, 'nope.yaml');
+    writeFileSync(file, 'general_settings:\n  master_key: os.environ/NOPE\n');
+    await failsWith(
+      ['--config', file],
+      {},
+      /^config error: nope\.yaml: general_settings\.master_key: refers to environment variable NOPE .* not set/,
+    );
+  });
+
+  it('stops with one line naming a non-numeric PORT', async () => {
+    await failsWith(
+      [],
+      { PORT: 'abc' },
+      /^config error: PORT: expected an integer between 0 and 65535 \(got "abc"\)$/,
+    );
+  });
+
+  it('stops with one line pointing at invalid YAML', async () => {
+    const file = path.join(dir, 'broken.yaml');
+    writeFileSync(file, 'mcp_servers:\n  a: [1, 2\n');
+    await failsWith(
+      [],
+      { CONFIG_PATH: file },
+      /^config error: broken\.yaml: invalid YAML at line \d+, column \d+: /,
+    );
+  });
+
+  async function startAndProbe(env: Record<string, string>): Promise<string[]> {
+    const gw = startGatewayProcess([], { PORT: '0', HOST: '127.0.0.1', ...env }, dir);
+    const listening = await gw.waitForLine(/MCP gateway listening/);
+    const port = (JSON.parse(listening) as { port: number }).port;
+    const res = await request(`http://127.0.0.1:${port}`).get('/health/readiness').expect(200);
+    expect(res.body.status).toBe('ready');
+    gw.child.kill('SIGTERM');
+    expect(await gw.exited).toBe(0);
+    expect(gw.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+    return gw.lines;
+  }
+
+  function migrationLines(lines: string[]) {
+    return {
+      applied: lines.filter((l) => l.includes('applied migrations:')),
+      upToDate: lines.filter((l) => l.includes('database schema is up to date')),
+    };
+  }
+
+  it('keeps the embedded data directory across a restart and migrates only once', async () => {
+    const dataDir = path.join(dir, 'pglite');
+    const first = migrationLines(await startAndProbe({ EMBEDDED_DB_DIR: dataDir }));
+    expect(first.applied).toHaveLength(1);
+    expect((await startAndProbe({ EMBEDDED_DB_DIR: dataDir })).some((l) => l.includes(dataDir))).toBe(true);
+    const third = migrationLines(await startAndProbe({ EMBEDDED_DB_DIR: dataDir }));
+    expect(third).toEqual({ applied: [], upToDate: [expect.any(String)] });
+  });
+
+  it('runs on the Postgres of DATABASE_URL, logged without its password, and migrates only once', async () => {
+    const db = await provisionTestDatabase();
+    try {
+      // Without TEST_DATABASE_URL this suite has only the embedded database: start one and point at it by URL.
+      const url = db.database.url;
+      if (!url) {
+        expect(db.kind).toBe('embedded');
+        return;
+      }
+      const withPassword = url.replace('://', '://postgres:not-the-password@');
+      const first = await startAndProbe({ DATABASE_URL: withPassword });
+      expect(first.join('\n')).not.toContain('not-the-password');
+      expect(first.some((l) => l.includes('database: postgres postgres://postgres:***@'))).toBe(true);
+      expect(migrationLines(first).applied).toHaveLength(1);
+      expect(migrationLines(await startAndProbe({ DATABASE_URL: withPassword }))).toEqual({
+        applied: [],
+        upToDate: [expect.any(String)],
+      });
+    } finally {
+      await db.drop();
+    }
+  });
+});
