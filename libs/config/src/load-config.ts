@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
@@ -90,6 +90,12 @@ function readConfigText(options: LoadConfigOptions, flags: Flags, env: Env, cwd:
     if (!existsSync(file)) {
       const origin = flags.config !== undefined ? '--config' : 'CONFIG_PATH';
       throw new ConfigError([`${explicit}: config file not found (given by ${origin})`]);
+    }
+    if (!statSync(file).isFile()) {
+      // What Docker leaves when a bind-mounted file did not exist on the host.
+      throw new ConfigError([
+        `${explicit}: is a directory, not a config file (create the file before mounting it)`,
+      ]);
     }
     return { path: file, text: readFileSync(file, 'utf8') };
   }
