@@ -3,6 +3,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { IsInt, IsString, Length, Min } from 'class-validator';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
+import { Public } from '@app/auth';
 import { GatewayDataSource } from '@app/database';
 import { createTestApp, provisionTestDatabase, type TestApp, type TestDatabase } from '@app/testing';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
@@ -19,6 +20,7 @@ class CreateWidgetDto {
 }
 
 /** A test-only route, to prove the global validation pipe and error filter on a real body. */
+@Public()
 @Controller('__test/widgets')
 class WidgetTestController {
   @Post()

@@ -1,4 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AdminModule } from '@app/admin';
+import { AuthModule } from '@app/auth';
 import { type GatewayConfig, GatewayConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { McpRegistryModule } from '@app/mcp-registry';
@@ -14,8 +16,10 @@ export class GatewayModule {
       imports: [
         GatewayConfigModule.forRoot(config),
         DatabaseModule.forRoot({ database: config.database, migrations: ALL_MIGRATIONS }),
+        AuthModule,
         HealthModule,
         McpRegistryModule,
+        AdminModule,
       ],
     };
   }

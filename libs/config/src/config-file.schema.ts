@@ -38,6 +38,15 @@ export class GeneralSettingsSchema {
   @IsString({ message: 'expected a postgres:// or postgresql:// URL' })
   @Matches(POSTGRES_URL, { message: 'expected a postgres:// or postgresql:// URL' })
   database_url?: string;
+
+  @IsOptional()
+  @IsArray({ message: 'expected a list of URL prefixes or host names' })
+  @IsString({ each: true, message: 'expected a list of URL prefixes or host names' })
+  mcp_url_allowlist?: string[];
+
+  @IsOptional()
+  @IsBoolean({ message: 'expected true or false' })
+  mcp_block_private_urls?: boolean;
 }
 
 /** The config file, as far as the foundation knows it; later modules validate their own sections. */
@@ -93,6 +102,16 @@ export class RuntimeSettingsSchema {
 
   @IsBoolean({ message: 'expected true or false' })
   RUN_MIGRATIONS: boolean;
+
+  @IsOptional()
+  @IsBoolean({ message: 'expected true or false' })
+  MCP_BLOCK_PRIVATE_URLS?: boolean;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/, {
+    message: 'expected a comma-separated list of command names',
+  })
+  MCP_STDIO_EXTRA_COMMANDS?: string;
 }
 
 /** Flattens class-validator's error tree into `path: message` lines, one per failed constraint. */

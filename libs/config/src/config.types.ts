@@ -35,6 +35,15 @@ export interface GatewayConfig {
     embeddedDir: string;
     runMigrations: boolean;
   };
+  /** Registry safety settings (issue: MCP server registry). */
+  mcp: {
+    /** Extra commands stdio servers may run, beside the built-in allowlist (MCP_STDIO_EXTRA_COMMANDS). */
+    stdioExtraCommands: string[];
+    /** Reject upstream URLs resolving to private, loopback or link-local addresses (MCP_BLOCK_PRIVATE_URLS). */
+    blockPrivateUrls: boolean;
+    /** URL prefixes or host names (`*.example.com`) upstream URLs must match; null: any. */
+    urlAllowlist: string[] | null;
+  };
   modelList: ModelListEntry[];
   /** Raw `mcp_servers` mapping (env references resolved); the registry validates the entries. */
   mcpServers: Record<string, Record<string, unknown>>;

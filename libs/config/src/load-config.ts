@@ -23,7 +23,12 @@ const KNOWN_TOP_LEVEL = new Set(['model_list', 'mcp_servers', 'general_settings'
 /** Sections of a LiteLLM config that this gateway accepts without using them, so a team can bring its file. */
 const TOLERATED_TOP_LEVEL = new Set(['litellm_settings', 'router_settings', 'environment_variables']);
 /** general_settings keys read by later modules; anything else draws a warning, not an error. */
-export const KNOWN_GENERAL_SETTINGS = new Set(['master_key', 'database_url']);
+export const KNOWN_GENERAL_SETTINGS = new Set([
+  'master_key',
+  'database_url',
+  'mcp_url_allowlist',
+  'mcp_block_private_urls',
+]);
 
 /** Reads an env var, treating an empty string as unset (compose files often pass `VAR=`). */
 function envValue(env: Env, ...names: string[]): string | undefined {
@@ -135,7 +140,16 @@ function parseBoolean(raw: string | undefined, fallback: boolean): boolean | str
 }
 
 /** Non-secret settings whose bad value is worth echoing back in the error line. */
-const ECHO_VALUE = new Set(['PORT', 'HOST', 'LOG_LEVEL', 'LOG_FORMAT', 'RUN_MIGRATIONS', 'EMBEDDED_DB_DIR']);
+const ECHO_VALUE = new Set([
+  'PORT',
+  'HOST',
+  'LOG_LEVEL',
+  'LOG_FORMAT',
+  'RUN_MIGRATIONS',
+  'EMBEDDED_DB_DIR',
+  'MCP_BLOCK_PRIVATE_URLS',
+  'MCP_STDIO_EXTRA_COMMANDS',
+]);
 
 /**
  * Builds the gateway's configuration from the config file, the environment and the command line, and
@@ -183,6 +197,11 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
     DATABASE_URL: envValue(env, 'DATABASE_URL'),
     EMBEDDED_DB_DIR: envValue(env, 'EMBEDDED_DB_DIR') ?? path.resolve(cwd, 'data/pglite'),
     RUN_MIGRATIONS: parseBoolean(envValue(env, 'RUN_MIGRATIONS'), true),
+    MCP_BLOCK_PRIVATE_URLS: parseBoolean(
+      envValue(env, 'MCP_BLOCK_PRIVATE_URLS'),
+      general.mcp_block_private_urls === true,
+    ),
+    MCP_STDIO_EXTRA_COMMANDS: envValue(env, 'MCP_STDIO_EXTRA_COMMANDS')?.replace(/\s+/g, ''),
   };
   const runtimeSchema = plainToInstance(RuntimeSettingsSchema, runtime);
   for (const error of validateSync(runtimeSchema)) {
@@ -207,6 +226,11 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
       url: runtime.DATABASE_URL ?? stringOrUndefined(general.database_url) ?? null,
       embeddedDir: dir.startsWith('memory://') ? dir : path.resolve(cwd, dir),
       runMigrations: runtime.RUN_MIGRATIONS === true,
+    },
+    mcp: {
+      stdioExtraCommands: runtime.MCP_STDIO_EXTRA_COMMANDS?.split(',') ?? [],
+      blockPrivateUrls: runtime.MCP_BLOCK_PRIVATE_URLS === true,
+      urlAllowlist: Array.isArray(general.mcp_url_allowlist) ? (general.mcp_url_allowlist as string[]) : null,
     },
     modelList: (Array.isArray(raw.model_list) ? raw.model_list : []) as ModelListEntry[],
     mcpServers: (isRecord(raw.mcp_servers) ? raw.mcp_servers : {}) as Record<string, Record<string, unknown>>,

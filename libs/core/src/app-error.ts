@@ -17,6 +17,13 @@ export const ErrorCodes = [
   'INTERNAL_ERROR',
   'DATABASE_UNAVAILABLE',
   'SERVICE_UNAVAILABLE',
+  // mcp-registry
+  'MCP_SERVER_NOT_FOUND',
+  'MCP_SERVER_CONFLICT',
+  'MCP_SERVER_READ_ONLY',
+  'MCP_SERVER_INVALID',
+  'MCP_URL_BLOCKED',
+  'SECRET_KEY_MISSING',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -16,6 +16,12 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   INTERNAL_ERROR: 500,
   DATABASE_UNAVAILABLE: 503,
   SERVICE_UNAVAILABLE: 503,
+  MCP_SERVER_NOT_FOUND: 404,
+  MCP_SERVER_CONFLICT: 409,
+  MCP_SERVER_READ_ONLY: 403,
+  MCP_SERVER_INVALID: 400,
+  MCP_URL_BLOCKED: 400,
+  SECRET_KEY_MISSING: 400,
 };
 
 export function errorTypeForStatus(status: number): ErrorType {

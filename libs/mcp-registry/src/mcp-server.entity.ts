@@ -1,7 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-export type McpTransport = 'http' | 'sse' | 'stdio';
-export type McpAuthType = 'none' | 'bearer_token' | 'api_key' | 'basic' | 'authorization';
+import type { McpAuthType, McpTransport } from './mcp-server.types.js';
 
 /** An upstream MCP server stored in the database (DESIGN.md §3). Persistence only: no behaviour here. */
 @Entity({ name: 'mcp_server' })
@@ -31,23 +30,19 @@ export class McpServerEntity {
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   args: string[];
 
-  /** Non-secret environment of a stdio server; secret values live in `credentials`. */
-  @Column({ type: 'jsonb', default: () => "'{}'" })
-  env: Record<string, string>;
-
   @Column({ type: 'text', default: 'none' })
   authType: McpAuthType;
 
-  /** AES-256-GCM ciphertext of the upstream credentials; never returned, never logged. */
+  /**
+   * AES-256-GCM ciphertext of the server's secrets: auth_value, static header values and stdio env values
+   * (all of which routinely hold tokens). Never returned, never logged.
+   */
   @Column({ type: 'text', nullable: true })
   credentials: string | null;
 
   /** Names of client request headers forwarded to this upstream. */
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   extraHeaders: string[];
-
-  @Column({ type: 'jsonb', default: () => "'{}'" })
-  staticHeaders: Record<string, string>;
 
   /** Null means every tool the upstream offers. */
   @Column({ type: 'text', array: true, nullable: true })

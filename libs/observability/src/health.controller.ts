@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { Public } from '@app/auth';
 import { packageInfo } from '@app/core';
 import { type DatabaseHealth, DatabaseHealthService } from '@app/database';
 
@@ -10,6 +11,7 @@ export interface ReadinessResponse {
 }
 
 /** Probes for load balancers and orchestrators (the product page's paths, and `liveness` spelled right). */
+@Public()
 @Controller()
 export class HealthController {
   constructor(private readonly database: DatabaseHealthService) {}

@@ -1,0 +1,2 @@
+export * from './mcp-server.response.js';
+export * from './admin.module.js';

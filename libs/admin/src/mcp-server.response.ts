@@ -1,0 +1,68 @@
+import type { McpServerRecord, ServerHealth } from '@app/mcp-registry';
+
+/** What the API shows of a server: never a secret, only whether there is one, and the names of headers/env. */
+export interface McpServerResponse {
+  server_id: string;
+  server_name: string;
+  alias: string;
+  description: string | null;
+  url: string | null;
+  transport: string;
+  command: string | null;
+  args: string[];
+  auth_type: string;
+  has_credentials: boolean;
+  extra_headers: string[];
+  static_header_names: string[];
+  env_names: string[];
+  allowed_tools: string[] | null;
+  disallowed_tools: string[];
+  mcp_access_groups: string[];
+  allow_all_keys: boolean;
+  timeout_ms: number | null;
+  mcp_info: Record<string, unknown>;
+  source: 'config' | 'db';
+  created_at: string | null;
+  created_by: string | null;
+  updated_at: string | null;
+  updated_by: string | null;
+  status?: ServerHealth['status'];
+  last_health_check?: string | null;
+  health_check_error?: string | null;
+}
+
+export function toMcpServerResponse(server: McpServerRecord, health?: ServerHealth): McpServerResponse {
+  return {
+    server_id: server.serverId,
+    server_name: server.serverName,
+    alias: server.alias,
+    description: server.description,
+    url: server.url,
+    transport: server.transport,
+    command: server.command,
+    args: server.args,
+    auth_type: server.authType,
+    has_credentials: server.secrets.authValue !== null,
+    extra_headers: server.extraHeaders,
+    static_header_names: Object.keys(server.secrets.staticHeaders),
+    env_names: Object.keys(server.secrets.env),
+    allowed_tools: server.allowedTools,
+    disallowed_tools: server.disallowedTools,
+    mcp_access_groups: server.mcpAccessGroups,
+    allow_all_keys: server.allowAllKeys,
+    timeout_ms: server.timeoutMs,
+    mcp_info: server.mcpInfo,
+    source: server.source,
+    created_at: server.createdAt?.toISOString() ?? null,
+    created_by: server.createdBy,
+    updated_at: server.updatedAt?.toISOString() ?? null,
+    updated_by: server.updatedBy,
+    ...(health
+      ? {
+          status: health.status,
+          last_health_check: health.last_health_check,
+          health_check_error: health.error ?? null,
+        }
+      : {}),
+  };
+}

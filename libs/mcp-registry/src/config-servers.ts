@@ -1,0 +1,67 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { flattenValidationErrors } from '@app/config';
+import { McpServerFieldsDto } from './mcp-server.dto.js';
+import {
+  applyServerInput,
+  checkServerRecord,
+  configServerId,
+  inferTransport,
+  type RegistryPolicy,
+} from './mcp-server.rules.js';
+import { type McpServerRecord, SERVER_NAME_PATTERN, SERVER_NAME_RULE } from './mcp-server.types.js';
+
+/** Keys of a LiteLLM `mcp_servers` entry that this gateway accepts and ignores. */
+const IGNORED_KEYS = new Set(['spec_version']);
+
+export interface ConfigServersResult {
+  servers: McpServerRecord[];
+  problems: string[];
+}
+
+/**
+ * Turns the config file's `mcp_servers` mapping into server records, validated with the same rules as the
+ * admin API. Every problem is reported as `<file>: mcp_servers.<name>.<field>: <what is wrong>`.
+ */
+export function parseConfigServers(
+  raw: Record<string, unknown>,
+  policy: RegistryPolicy,
+  fileName = 'config.yaml',
+): ConfigServersResult {
+  const servers: McpServerRecord[] = [];
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    const where = `${fileName}: mcp_servers.${name}`;
+    if (!SERVER_NAME_PATTERN.test(name)) {
+      problems.push(`${where}: the server name must be ${SERVER_NAME_RULE}`);
+      continue;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      problems.push(`${where}: expected a mapping (url, transport, command, ...)`);
+      continue;
+    }
+    const fields = Object.fromEntries(Object.entries(value).filter(([k]) => !IGNORED_KEYS.has(k)));
+    const dto = plainToInstance(McpServerFieldsDto, fields);
+    const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
+    if (errors.length) {
+      problems.push(...flattenValidationErrors(errors).map((line) => `${where}.${line}`));
+      continue;
+    }
+    const input = { ...(fields as McpServerFieldsDto), server_name: name };
+    const transport = inferTransport(input);
+    const serverId = configServerId(name, transport, input.url ?? input.command ?? '');
+    const record = applyServerInput({ ...input, transport }, null, { serverId, source: 'config' });
+    const recordProblems = checkServerRecord(record, policy);
+    if (recordProblems.length) {
+      problems.push(...recordProblems.map((p) => `${where}.${p.param}: ${p.message}`));
+      continue;
+    }
+    const clash = servers.find((s) => s.alias === record.alias || s.serverName === record.alias);
+    if (clash) {
+      problems.push(`${where}.alias: alias ${record.alias} is already used by server ${clash.serverName}`);
+      continue;
+    }
+    servers.push(record);
+  }
+  return { servers, problems };
+}

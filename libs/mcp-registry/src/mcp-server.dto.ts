@@ -1,0 +1,175 @@
+import 'reflect-metadata';
+import {
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateBy,
+  ValidateIf,
+  type ValidationOptions,
+} from 'class-validator';
+import {
+  HEADER_NAME_PATTERN,
+  MAX_TIMEOUT_MS,
+  MCP_AUTH_TYPES,
+  MCP_TRANSPORTS,
+  type McpAuthType,
+  type McpServerInput,
+  type McpTransport,
+  MIN_TIMEOUT_MS,
+  SERVER_NAME_PATTERN,
+  SERVER_NAME_RULE,
+} from './mcp-server.types.js';
+
+/** A mapping of string keys to string values (headers, environment). */
+function IsStringRecord(keyPattern: RegExp, what: string, options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'isStringRecord',
+      validator: {
+        validate: (value: unknown) =>
+          value !== null &&
+          typeof value === 'object' &&
+          !Array.isArray(value) &&
+          Object.entries(value).every(([k, v]) => keyPattern.test(k) && typeof v === 'string'),
+        defaultMessage: (args) => `${args?.property} must be a mapping of ${what} to string values`,
+      },
+    },
+    options,
+  );
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const nullable = (_: object, value: unknown) => value !== null;
+
+/** Every field an upstream server definition may carry (API body or config entry), snake_case. */
+export class McpServerFieldsDto implements McpServerInput {
+  @IsOptional()
+  @Matches(SERVER_NAME_PATTERN, { message: `alias must be ${SERVER_NAME_RULE}` })
+  alias?: string;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MaxLength(2000)
+  description?: string | null;
+
+  @IsOptional()
+  @IsIn(MCP_TRANSPORTS, { message: `transport must be one of ${MCP_TRANSPORTS.join(', ')}` })
+  transport?: McpTransport;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MaxLength(4000)
+  url?: string | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(1000)
+  command?: string | null;
+
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  args?: string[];
+
+  @IsOptional()
+  @IsStringRecord(ENV_NAME, 'environment variable names')
+  env?: Record<string, string>;
+
+  @IsOptional()
+  @IsIn(MCP_AUTH_TYPES, { message: `auth_type must be one of ${MCP_AUTH_TYPES.join(', ')}` })
+  auth_type?: McpAuthType;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(8000)
+  auth_value?: string | null;
+
+  @IsOptional()
+  @IsArray()
+  @Matches(HEADER_NAME_PATTERN, { each: true, message: 'extra_headers must be a list of HTTP header names' })
+  extra_headers?: string[];
+
+  @IsOptional()
+  @IsStringRecord(HEADER_NAME_PATTERN, 'HTTP header names')
+  static_headers?: Record<string, string>;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsArray()
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  allowed_tools?: string[] | null;
+
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  disallowed_tools?: string[];
+
+  @IsOptional()
+  @IsArray()
+  @Matches(/^[A-Za-z0-9_.:]{1,64}$/, {
+    each: true,
+    message: 'mcp_access_groups must be names of 1 to 64 letters, digits, "_", "." or ":"',
+  })
+  mcp_access_groups?: string[];
+
+  @IsOptional()
+  @IsBoolean()
+  allow_all_keys?: boolean;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsInt()
+  @Min(MIN_TIMEOUT_MS, { message: `timeout_ms must be at least ${MIN_TIMEOUT_MS} ms` })
+  @Max(MAX_TIMEOUT_MS, { message: `timeout_ms must be at most ${MAX_TIMEOUT_MS} ms (10 minutes)` })
+  timeout_ms?: number | null;
+
+  @IsOptional()
+  @IsObject()
+  mcp_info?: Record<string, unknown>;
+}
+
+export class CreateMcpServerDto extends McpServerFieldsDto {
+  /** Optional: a client may choose the id (the product page allows it); otherwise one is generated. */
+  @IsOptional()
+  @IsUUID('all', { message: 'server_id must be a UUID' })
+  server_id?: string;
+
+  @IsString()
+  @Matches(SERVER_NAME_PATTERN, { message: `server_name must be ${SERVER_NAME_RULE}` })
+  server_name: string;
+}
+
+/** Partial update: only the fields sent change; `null` clears a nullable field. */
+export class UpdateMcpServerDto extends McpServerFieldsDto {
+  @IsUUID('all', { message: 'server_id must be the UUID of the server to update' })
+  server_id: string;
+
+  @IsOptional()
+  @Matches(SERVER_NAME_PATTERN, { message: `server_name must be ${SERVER_NAME_RULE}` })
+  server_name?: string;
+}
+
+/** A definition to try without saving it (`POST /v1/mcp/server/test`). */
+export class TestMcpServerDto extends McpServerFieldsDto {
+  @IsOptional()
+  @Matches(SERVER_NAME_PATTERN, { message: `server_name must be ${SERVER_NAME_RULE}` })
+  server_name?: string;
+}

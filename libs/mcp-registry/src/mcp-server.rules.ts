@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { McpServerInput, McpServerRecord, McpServerSecrets, McpTransport } from './mcp-server.types.js';
+
+/** Commands a stdio server may run unless the operator adds more (MCP_STDIO_EXTRA_COMMANDS). */
+export const DEFAULT_STDIO_COMMANDS = ['node', 'npx', 'python3', 'python', 'uvx', 'uv', 'docker', 'deno'];
+
+export interface RegistryPolicy {
+  stdioCommands: ReadonlySet<string>;
+  /** URL prefixes (`https://mcp.example.com/`) or host names an upstream URL must match; null: any. */
+  urlAllowlist: readonly string[] | null;
+  blockPrivateUrls: boolean;
+}
+
+export interface Problem {
+  param: string;
+  message: string;
+}
+
+/**
+ * The transport when none is given: stdio for a command, SSE for a URL ending in `/sse` (what the product page's
+ * examples mean), Streamable HTTP otherwise.
+ */
+export function inferTransport(input: Pick<McpServerInput, 'transport' | 'url' | 'command'>): McpTransport {
+  if (input.transport) return input.transport;
+  if (input.command) return 'stdio';
+  if (input.url && /\/sse\/?$/.test(safePath(input.url))) return 'sse';
+  return 'http';
+}
+
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * A stable id for a server defined in the config file (a hash of name, transport and url or command), so that
+ * grants that name it by id survive restarts and are the same on every replica. Formatted as a UUID (v5 layout).
+ */
+export function configServerId(name: string, transport: McpTransport, target: string): string {
+  const hex = createHash('sha256')
+    .update(`mcp-gateway/config-server\n${name}\n${transport}\n${target}`)
+    .digest('hex');
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+const EMPTY_SECRETS: McpServerSecrets = { authValue: null, staticHeaders: {}, env: {} };
+
+/**
+ * Applies a definition (create) or a partial update (fields present change, `null` clears) onto a record.
+ * Pure: the caller validates the result with `checkServerRecord`.
+ */
+export function applyServerInput(
+  input: McpServerInput,
+  base: McpServerRecord | null,
+  identity: Pick<McpServerRecord, 'serverId' | 'source'>,
+): McpServerRecord {
+  // A field is "sent" when it is not undefined: DTO instances carry every declared field, unset ones undefined.
+  const has = <K extends keyof McpServerInput>(key: K) => input[key] !== undefined;
+  const prev = base;
+  const serverName = input.server_name ?? prev?.serverName ?? '';
+  const url = has('url') ? (input.url ?? null) : (prev?.url ?? null);
+  const command = has('command') ? (input.command ?? null) : (prev?.command ?? null);
+  const transport =
+    input.transport ??
+    (prev && !has('url') && !has('command') ? prev.transport : inferTransport({ url, command }));
+  const secrets = prev?.secrets ?? EMPTY_SECRETS;
+  return {
+    serverId: identity.serverId,
+    source: identity.source,
+    serverName,
+    // The alias follows a renamed server unless it was set explicitly.
+    alias: input.alias ?? (prev && prev.alias !== prev.serverName ? prev.alias : serverName),
+    description: has('description') ? (input.description ?? null) : (prev?.description ?? null),
+    transport,
+    url,
+    command,
+    args: input.args ?? prev?.args ?? [],
+    authType: input.auth_type ?? prev?.authType ?? (input.auth_value ? 'bearer_token' : 'none'),
+    extraHeaders: input.extra_headers ?? prev?.extraHeaders ?? [],
+    allowedTools: has('allowed_tools') ? (input.allowed_tools ?? null) : (prev?.allowedTools ?? null),
+    disallowedTools: input.disallowed_tools ?? prev?.disallowedTools ?? [],
+    mcpAccessGroups: unique(input.mcp_access_groups ?? prev?.mcpAccessGroups ?? []),
+    allowAllKeys: input.allow_all_keys ?? prev?.allowAllKeys ?? false,
+    timeoutMs: has('timeout_ms') ? (input.timeout_ms ?? null) : (prev?.timeoutMs ?? null),
+    mcpInfo: input.mcp_info ?? prev?.mcpInfo ?? {},
+    secrets: {
+      authValue: has('auth_value') ? (input.auth_value ?? null) : secrets.authValue,
+      staticHeaders: input.static_headers ?? secrets.staticHeaders,
+      env: input.env ?? secrets.env,
+    },
+    createdAt: prev?.createdAt ?? null,
+    createdBy: prev?.createdBy ?? null,
+    updatedAt: prev?.updatedAt ?? null,
+    updatedBy: prev?.updatedBy ?? null,
+  };
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+/** The rules that span fields (the DTO checks each field alone). Returns every problem, field named. */
+export function checkServerRecord(record: McpServerRecord, policy: RegistryPolicy): Problem[] {
+  const problems: Problem[] = [];
+  if (record.transport === 'stdio') {
+    if (!record.command) {
+      problems.push({
+        param: 'command',
+        message: 'a stdio server needs command (and optionally args and env)',
+      });
+    } else {
+      const name = path.basename(record.command);
+      if (!policy.stdioCommands.has(name)) {
+        problems.push({
+          param: 'command',
+          message: `command ${JSON.stringify(name)} is not allowed for stdio servers; allowed: ${[...policy.stdioCommands].sort().join(', ')} (add more with MCP_STDIO_EXTRA_COMMANDS)`,
+        });
+      }
+    }
+    if (record.url) problems.push({ param: 'url', message: 'a stdio server takes command, not url' });
+    if (record.extraHeaders.length || Object.keys(record.secrets.staticHeaders).length) {
+      problems.push({
+        param: 'static_headers',
+        message: 'a stdio server has no HTTP headers; use env instead',
+      });
+    }
+  } else {
+    if (!record.url) {
+      problems.push({
+        param: 'url',
+        message: `an ${record.transport} server needs url (an http:// or https:// URL)`,
+      });
+    } else {
+      const urlProblem = checkUrlShape(record.url, policy);
+      if (urlProblem) problems.push({ param: 'url', message: urlProblem });
+    }
+    if (record.command)
+      problems.push({ param: 'command', message: `an ${record.transport} server takes url, not command` });
+    if (record.args.length) problems.push({ param: 'args', message: 'args are for stdio servers only' });
+    if (Object.keys(record.secrets.env).length)
+      problems.push({ param: 'env', message: 'env is for stdio servers only' });
+  }
+  if (record.authType === 'none' && record.secrets.authValue) {
+    problems.push({
+      param: 'auth_type',
+      message: 'auth_value needs auth_type bearer_token, api_key, basic or authorization',
+    });
+  }
+  const overlap = record.allowedTools?.filter((t) => record.disallowedTools.includes(t)) ?? [];
+  if (overlap.length) {
+    problems.push({
+      param: 'disallowed_tools',
+      message: `tools both allowed and disallowed: ${overlap.join(', ')}`,
+    });
+  }
+  return problems;
+}
+
+/** Scheme and allowlist checks that need no DNS (the private-address check is in url-safety.ts). */
+export function checkUrlShape(url: string, policy: RegistryPolicy): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `url ${JSON.stringify(url.slice(0, 200))} is not a valid URL`;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return 'url must start with http:// or https://';
+  if (policy.urlAllowlist && !policy.urlAllowlist.some((entry) => urlMatches(parsed, entry))) {
+    return `url host ${parsed.hostname} is not in general_settings.mcp_url_allowlist`;
+  }
+  return null;
+}
+
+function urlMatches(url: URL, entry: string): boolean {
+  if (/^https?:\/\//.test(entry)) return url.href.startsWith(entry);
+  const host = url.hostname.toLowerCase();
+  const allowed = entry.toLowerCase();
+  return allowed.startsWith('*.') ? host.endsWith(allowed.slice(1)) : host === allowed;
+}

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { McpRegistry } from './mcp-registry.js';
+import type { McpServerEntity } from './mcp-server.entity.js';
+import {
+  McpServerConflictError,
+  McpServerInvalidError,
+  McpServerNotFoundError,
+  McpServerReadOnlyError,
+  McpUrlBlockedError,
+  SecretKeyMissingError,
+} from './mcp-server.errors.js';
+import { isUniqueViolation, McpServerRepository } from './mcp-server.repository.js';
+import { applyServerInput, checkServerRecord } from './mcp-server.rules.js';
+import type { McpServerInput, McpServerRecord } from './mcp-server.types.js';
+import { checkUrlNotPrivate } from './url-safety.js';
+
+/** Writes to the registry (DB-defined servers only), validated with the same rules as config servers. */
+@Injectable()
+export class McpServerService {
+  private readonly logger = new Logger(McpServerService.name);
+
+  constructor(
+    private readonly registry: McpRegistry,
+    private readonly repository: McpServerRepository,
+  ) {}
+
+  list(): readonly McpServerRecord[] {
+    return this.registry.current().servers;
+  }
+
+  get(idOrName: string): McpServerRecord {
+    const server = this.registry.find(idOrName);
+    if (!server) throw new McpServerNotFoundError(idOrName);
+    return server;
+  }
+
+  accessGroups(): string[] {
+    return [...new Set(this.list().flatMap((s) => s.mcpAccessGroups))].sort();
+  }
+
+  async create(input: McpServerInput & { server_id?: string }, actor: string): Promise<McpServerRecord> {
+    const serverId = input.server_id ?? randomUUID();
+    const existing = this.registry.current().byId.get(serverId);
+    if (existing) throw new McpServerConflictError('server_id', serverId, existing.serverName);
+    const record = applyServerInput(input, null, { serverId, source: 'db' });
+    await this.validate(record);
+    try {
+      await this.repository.insert(this.toEntity(record, { createdBy: actor, updatedBy: actor }));
+    } catch (error) {
+      throw this.translateWriteError(error, record);
+    }
+    this.logger.log({
+      msg: 'MCP server created',
+      server_id: serverId,
+      server_name: record.serverName,
+      by: actor,
+    });
+    return this.reloadAndGet(serverId);
+  }
+
+  async update(input: McpServerInput & { server_id: string }, actor: string): Promise<McpServerRecord> {
+    const existing = this.writable(input.server_id);
+    const record = applyServerInput(input, existing, { serverId: existing.serverId, source: 'db' });
+    await this.validate(record);
+    let stored: McpServerEntity | null;
+    try {
+      stored = await this.repository.replace(
+        this.toEntity(record, { createdBy: existing.createdBy, updatedBy: actor }),
+      );
+    } catch (error) {
+      throw this.translateWriteError(error, record);
+    }
+    if (!stored) throw new McpServerNotFoundError(input.server_id);
+    this.logger.log({
+      msg: 'MCP server updated',
+      server_id: record.serverId,
+      server_name: record.serverName,
+      by: actor,
+    });
+    return this.reloadAndGet(record.serverId);
+  }
+
+  async remove(idOrName: string, actor: string): Promise<McpServerRecord> {
+    const existing = this.writable(idOrName);
+    if (!(await this.repository.deleteById(existing.serverId))) throw new McpServerNotFoundError(idOrName);
+    this.logger.log({
+      msg: 'MCP server deleted',
+      server_id: existing.serverId,
+      server_name: existing.serverName,
+      by: actor,
+    });
+    await this.registry.reload();
+    return existing;
+  }
+
+  /** Validates a definition that is not saved (`POST /v1/mcp/server/test`). */
+  async draft(input: McpServerInput): Promise<McpServerRecord> {
+    const record = applyServerInput({ server_name: 'draft', ...input }, null, {
+      serverId: randomUUID(),
+      source: 'db',
+    });
+    await this.validate(record, { skipUniqueness: true });
+    return record;
+  }
+
+  private writable(idOrName: string): McpServerRecord {
+    const existing = this.get(idOrName);
+    if (existing.source === 'config') throw new McpServerReadOnlyError(existing.serverName);
+    return existing;
+  }
+
+  private async validate(record: McpServerRecord, options: { skipUniqueness?: boolean } = {}): Promise<void> {
+    const problems = checkServerRecord(record, this.registry.policy);
+    if (problems.length) throw new McpServerInvalidError(problems);
+    if (this.registry.policy.blockPrivateUrls && record.url) {
+      const blocked = await checkUrlNotPrivate(record.url);
+      if (blocked) throw new McpUrlBlockedError(blocked);
+    }
+    if (!options.skipUniqueness) this.checkUnique(record);
+    const hasSecrets =
+      record.secrets.authValue !== null ||
+      Object.keys(record.secrets.staticHeaders).length > 0 ||
+      Object.keys(record.secrets.env).length > 0;
+    if (hasSecrets && !this.registry.cipher) throw new SecretKeyMissingError();
+  }
+
+  /** Names and aliases share one namespace (a lookup by either must be unambiguous), case-insensitively. */
+  private checkUnique(record: McpServerRecord): void {
+    for (const [field, value] of [
+      ['server_name', record.serverName],
+      ['alias', record.alias],
+    ] as const) {
+      const other = this.registry.find(value);
+      if (other && other.serverId !== record.serverId)
+        throw new McpServerConflictError(field, value, other.serverName);
+    }
+  }
+
+  private translateWriteError(error: unknown, record: McpServerRecord): unknown {
+    if (!isUniqueViolation(error)) return error;
+    // Another replica or request won a race the snapshot could not see.
+    return new McpServerConflictError('server_name', record.serverName, 'created concurrently');
+  }
+
+  private async reloadAndGet(serverId: string): Promise<McpServerRecord> {
+    const snapshot = await this.registry.reload();
+    const server = snapshot.byId.get(serverId);
+    if (!server) throw new McpServerNotFoundError(serverId);
+    return server;
+  }
+
+  private toEntity(
+    record: McpServerRecord,
+    audit: { createdBy: string | null; updatedBy: string | null },
+  ): Omit<McpServerEntity, 'createdAt' | 'updatedAt'> {
+    return {
+      serverId: record.serverId,
+      serverName: record.serverName,
+      alias: record.alias,
+      description: record.description,
+      url: record.url,
+      transport: record.transport,
+      command: record.command,
+      args: record.args,
+      authType: record.authType,
+      credentials: this.registry.encryptSecrets(record.secrets),
+      extraHeaders: record.extraHeaders,
+      allowedTools: record.allowedTools,
+      disallowedTools: record.disallowedTools,
+      mcpAccessGroups: record.mcpAccessGroups,
+      allowAllKeys: record.allowAllKeys,
+      timeoutMs: record.timeoutMs,
+      mcpInfo: record.mcpInfo,
+      createdBy: audit.createdBy,
+      updatedBy: audit.updatedBy,
+    };
+  }
+}

@@ -1,0 +1,69 @@
+export const MCP_TRANSPORTS = ['http', 'sse', 'stdio'] as const;
+export type McpTransport = (typeof MCP_TRANSPORTS)[number];
+export const MCP_AUTH_TYPES = ['none', 'bearer_token', 'api_key', 'basic', 'authorization'] as const;
+export type McpAuthType = (typeof MCP_AUTH_TYPES)[number];
+export type McpServerSource = 'config' | 'db';
+
+/** Names and aliases: no `-`, which separates the server prefix from the tool name (`{alias}-{tool}`). */
+export const SERVER_NAME_PATTERN = /^[A-Za-z0-9_]{1,32}$/;
+export const SERVER_NAME_RULE =
+  '1 to 32 letters, digits or underscores (no "-": it separates the alias from the tool name)';
+/** HTTP header names (RFC 9110 token). */
+export const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+export const MIN_TIMEOUT_MS = 1;
+export const MAX_TIMEOUT_MS = 600_000;
+
+/** Secrets of an upstream server: kept encrypted at rest, never returned, never logged. */
+export interface McpServerSecrets {
+  authValue: string | null;
+  staticHeaders: Record<string, string>;
+  env: Record<string, string>;
+}
+
+/** One upstream MCP server as the rest of the gateway sees it, from the config file or the database. */
+export interface McpServerRecord {
+  serverId: string;
+  serverName: string;
+  alias: string;
+  description: string | null;
+  transport: McpTransport;
+  url: string | null;
+  command: string | null;
+  args: string[];
+  authType: McpAuthType;
+  extraHeaders: string[];
+  allowedTools: string[] | null;
+  disallowedTools: string[];
+  mcpAccessGroups: string[];
+  allowAllKeys: boolean;
+  timeoutMs: number | null;
+  mcpInfo: Record<string, unknown>;
+  secrets: McpServerSecrets;
+  source: McpServerSource;
+  createdAt: Date | null;
+  createdBy: string | null;
+  updatedAt: Date | null;
+  updatedBy: string | null;
+}
+
+/** The fields a caller (API body or config entry) may set, snake_case as on the wire. */
+export interface McpServerInput {
+  server_name?: string;
+  alias?: string;
+  description?: string | null;
+  transport?: McpTransport;
+  url?: string | null;
+  command?: string | null;
+  args?: string[];
+  env?: Record<string, string>;
+  auth_type?: McpAuthType;
+  auth_value?: string | null;
+  extra_headers?: string[];
+  static_headers?: Record<string, string>;
+  allowed_tools?: string[] | null;
+  disallowed_tools?: string[];
+  mcp_access_groups?: string[];
+  allow_all_keys?: boolean;
+  timeout_ms?: number | null;
+  mcp_info?: Record<string, unknown>;
+}

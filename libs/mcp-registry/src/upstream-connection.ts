@@ -1,0 +1,65 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { packageInfo } from '@app/core';
+import type { McpServerRecord } from './mcp-server.types.js';
+
+/** The headers an HTTP/SSE upstream gets from its stored credential and static headers. */
+export function upstreamHeaders(
+  server: Pick<McpServerRecord, 'authType' | 'secrets'>,
+): Record<string, string> {
+  const headers: Record<string, string> = { ...server.secrets.staticHeaders };
+  const value = server.secrets.authValue;
+  if (!value) return headers;
+  switch (server.authType) {
+    case 'bearer_token':
+      headers.Authorization = `Bearer ${value}`;
+      break;
+    case 'api_key':
+      headers['X-API-Key'] = value;
+      break;
+    case 'basic':
+      // `user:password` is encoded here; a value without ":" is taken as already encoded.
+      headers.Authorization = `Basic ${value.includes(':') ? Buffer.from(value).toString('base64') : value}`;
+      break;
+    case 'authorization':
+      headers.Authorization = value;
+      break;
+    case 'none':
+      break;
+  }
+  return headers;
+}
+
+/** A client transport for the server's kind of upstream (not yet started). */
+export function createUpstreamTransport(
+  server: McpServerRecord,
+  extraHeaders: Record<string, string> = {},
+): Transport {
+  if (server.transport === 'stdio') {
+    return new StdioClientTransport({
+      command: server.command ?? '',
+      args: server.args,
+      env: { ...getDefaultEnvironment(), ...server.secrets.env },
+      stderr: 'pipe',
+    });
+  }
+  const url = new URL(server.url ?? '');
+  const headers = { ...upstreamHeaders(server), ...extraHeaders };
+  if (server.transport === 'sse') {
+    return new SSEClientTransport(url, {
+      requestInit: { headers },
+      // The SSE GET goes through eventSourceInit's fetch: it needs the headers too.
+      eventSourceInit: {
+        fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
+      },
+    });
+  }
+  return new StreamableHTTPClientTransport(url, { requestInit: { headers } });
+}
+
+export function newUpstreamClient(): Client {
+  return new Client({ name: packageInfo().name, version: packageInfo().version }, { capabilities: {} });
+}

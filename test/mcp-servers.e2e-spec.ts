@@ -1,0 +1,302 @@
+import { getDataSourceToken } from '@nestjs/typeorm';
+import request from 'supertest';
+import type { DataSource } from 'typeorm';
+import {
+  closedPort,
+  createTestApp,
+  type McpFixture,
+  provisionTestDatabase,
+  startMcpFixture,
+  type TestApp,
+  type TestDatabase,
+} from '@app/testing';
+import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
+
+const MASTER_KEY = 'sk-master-e2e-registry';
+const SECRET = 'upstream-token-5f1d0c-never-shown';
+const CONFIG_SECRET = 'config-token-9a8b7c-never-shown';
+
+describe('MCP server registry and admin API (e2e)', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  let fixture: McpFixture;
+  const admin = () => ({ Authorization: `Bearer ${MASTER_KEY}` });
+  const bodies: string[] = [];
+  const api = () => request(t.url);
+  const remember = (res: request.Response) => {
+    bodies.push(res.text);
+    return res;
+  };
+
+  beforeAll(async () => {
+    fixture = await startMcpFixture();
+    db = await provisionTestDatabase();
+    t = await createTestApp({
+      rootModule: GatewayModule.forRoot,
+      database: db.database,
+      env: { MASTER_KEY, SALT_KEY: 'salt-for-e2e', CONFIG_TOKEN: CONFIG_SECRET },
+      configYaml: `
+mcp_servers:
+  cfg_echo:
+    url: ${fixture.url}
+    auth_type: bearer_token
+    auth_value: os.environ/CONFIG_TOKEN
+    mcp_access_groups: [beta, alpha]
+`,
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+    await fixture?.close();
+  });
+
+  describe('authentication', () => {
+    it('refuses a request without a key (401)', async () => {
+      const res = remember(await api().get('/v1/mcp/server').expect(401));
+      expect(res.body.error).toMatchObject({ code: 'UNAUTHORIZED', type: 'authentication_error' });
+      expect(res.body.error.message).toContain('missing API key');
+    });
+
+    it('refuses a wrong key (401), in either header', async () => {
+      remember(await api().get('/v1/mcp/server').set('Authorization', 'Bearer sk-wrong').expect(401));
+      const res = remember(
+        await api().get('/v1/mcp/server').set('x-litellm-api-key', 'sk-wrong').expect(401),
+      );
+      expect(res.body.error.message).toBe('invalid API key');
+    });
+
+    it('accepts the master key as x-litellm-api-key, with or without Bearer', async () => {
+      await api().get('/v1/mcp/server').set('x-litellm-api-key', MASTER_KEY).expect(200);
+      await api().get('/v1/mcp/server').set('x-litellm-api-key', `Bearer ${MASTER_KEY}`).expect(200);
+    });
+
+    it('refuses two Authorization headers (400)', async () => {
+      const res = await api()
+        .get('/v1/mcp/server')
+        .set('Authorization', [`Bearer ${MASTER_KEY}`, 'Bearer sk-other'])
+        .expect(400);
+      expect(res.body.error.message).toContain('send the API key once');
+    });
+  });
+
+  describe('CRUD', () => {
+    let serverId: string;
+
+    it('creates a server (201) and returns it without its secret', async () => {
+      const res = remember(
+        await api()
+          .post('/v1/mcp/server')
+          .set(admin())
+          .send({
+            server_name: 'db_echo',
+            url: fixture.url,
+            description: 'echo via the API',
+            auth_type: 'bearer_token',
+            auth_value: SECRET,
+            static_headers: { 'X-Org': 'org-secret-value' },
+            mcp_access_groups: ['beta', 'gamma'],
+            timeout_ms: 5000,
+          })
+          .expect(201),
+      );
+      serverId = res.body.server_id;
+      expect(serverId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.body).toMatchObject({
+        server_name: 'db_echo',
+        alias: 'db_echo',
+        transport: 'http',
+        url: fixture.url,
+        auth_type: 'bearer_token',
+        has_credentials: true,
+        static_header_names: ['X-Org'],
+        source: 'db',
+        created_by: 'master_key',
+        updated_by: 'master_key',
+        timeout_ms: 5000,
+      });
+      expect(res.body).not.toHaveProperty('auth_value');
+      expect(res.body).not.toHaveProperty('credentials');
+    });
+
+    it('gets it by id, name and alias, with a live health result', async () => {
+      for (const ref of [serverId, 'db_echo', 'DB_ECHO']) {
+        const res = remember(await api().get(`/v1/mcp/server/${ref}`).set(admin()).expect(200));
+        expect(res.body).toMatchObject({ server_id: serverId, status: 'healthy', health_check_error: null });
+        expect(typeof res.body.last_health_check).toBe('string');
+      }
+    });
+
+    it('sent the decrypted credential and static header to the upstream', () => {
+      const sent = fixture.requestHeaders.filter((h) => h.authorization === `Bearer ${SECRET}`);
+      expect(sent.length).toBeGreaterThan(0);
+      expect(sent[0]['x-org']).toBe('org-secret-value');
+    });
+
+    it('lists config and database servers with their source', async () => {
+      const res = remember(await api().get('/v1/mcp/server').set(admin()).expect(200));
+      const bySource = Object.fromEntries(
+        res.body.map((s: { server_name: string; source: string }) => [s.server_name, s.source]),
+      );
+      expect(bySource).toEqual({ cfg_echo: 'config', db_echo: 'db' });
+    });
+
+    it('updates only the fields sent (202)', async () => {
+      const res = remember(
+        await api()
+          .put('/v1/mcp/server')
+          .set(admin())
+          .send({ server_id: serverId, description: 'changed', alias: 'echo2' })
+          .expect(202),
+      );
+      expect(res.body).toMatchObject({
+        server_id: serverId,
+        description: 'changed',
+        alias: 'echo2',
+        url: fixture.url,
+        has_credentials: true,
+        mcp_access_groups: ['beta', 'gamma'],
+        timeout_ms: 5000,
+        created_by: 'master_key',
+      });
+      await api().get('/v1/mcp/server/echo2').set(admin()).expect(200);
+    });
+
+    it('lists the access groups of all servers, sorted and unique', async () => {
+      const res = await api().get('/v1/mcp/access_groups').set(admin()).expect(200);
+      expect(res.body).toEqual({ access_groups: ['alpha', 'beta', 'gamma'] });
+    });
+
+    it('stores the credentials encrypted, never in plaintext', async () => {
+      const dataSource = t.app.get<DataSource>(getDataSourceToken());
+      const [row] = await dataSource.query<{ credentials: string }[]>(
+        'SELECT credentials FROM mcp_server WHERE server_id = $1',
+        [serverId],
+      );
+      expect(row.credentials).toMatch(/^v1:[A-Za-z0-9+/=]+$/);
+      expect(row.credentials).not.toContain(SECRET);
+      expect(Buffer.from(row.credentials.slice(3), 'base64').toString('latin1')).not.toContain(SECRET);
+    });
+
+    it('deletes it (202), after which it is gone (404)', async () => {
+      const res = await api().delete(`/v1/mcp/server/${serverId}`).set(admin()).expect(202);
+      expect(res.body).toMatchObject({ deleted: true, server_id: serverId });
+      const gone = await api().get(`/v1/mcp/server/${serverId}`).set(admin()).expect(404);
+      expect(gone.body.error.code).toBe('MCP_SERVER_NOT_FOUND');
+      await api().delete(`/v1/mcp/server/${serverId}`).set(admin()).expect(404);
+      await api()
+        .put('/v1/mcp/server')
+        .set(admin())
+        .send({ server_id: serverId, description: 'x' })
+        .expect(404);
+    });
+  });
+
+  describe('config servers', () => {
+    it('are read-only: PUT and DELETE answer 403 saying they come from the config file', async () => {
+      const list = await api().get('/v1/mcp/server').set(admin()).expect(200);
+      const cfg = list.body.find((s: { server_name: string }) => s.server_name === 'cfg_echo');
+      expect(cfg).toMatchObject({ source: 'config', has_credentials: true });
+      const put = await api()
+        .put('/v1/mcp/server')
+        .set(admin())
+        .send({ server_id: cfg.server_id, description: 'x' });
+      expect(put.status).toBe(403);
+      expect(put.body.error).toMatchObject({ code: 'MCP_SERVER_READ_ONLY', type: 'permission_error' });
+      expect(put.body.error.message).toContain('config file');
+      const del = await api().delete(`/v1/mcp/server/${cfg.server_id}`).set(admin()).expect(403);
+      expect(del.body.error.message).toContain('config.yaml');
+    });
+  });
+
+  describe('validation', () => {
+    const create = (body: object) => api().post('/v1/mcp/server').set(admin()).send(body);
+
+    it('refuses an alias already used, naming the other server (409)', async () => {
+      const res = await create({ server_name: 'other', alias: 'cfg_echo', url: fixture.url }).expect(409);
+      expect(res.body.error).toMatchObject({ code: 'MCP_SERVER_CONFLICT', param: 'alias' });
+      expect(res.body.error.message).toContain('cfg_echo');
+      await create({ server_name: 'CFG_ECHO', url: fixture.url }).expect(409);
+    });
+
+    it('refuses an alias with "-" (400, field named)', async () => {
+      const res = await create({ server_name: 'ok', alias: 'has-dash', url: fixture.url }).expect(400);
+      expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED', param: 'alias' });
+      expect(res.body.error.message).toContain('no "-"');
+    });
+
+    it('refuses a stdio server without a command (400)', async () => {
+      const res = await create({ server_name: 'stdio_one', transport: 'stdio' }).expect(400);
+      expect(res.body.error).toMatchObject({ code: 'MCP_SERVER_INVALID', param: 'command' });
+    });
+
+    it('refuses a stdio command outside the allowlist (400)', async () => {
+      const res = await create({ server_name: 'stdio_two', command: '/bin/sh', args: ['-c', 'id'] }).expect(
+        400,
+      );
+      expect(res.body.error.message).toContain('"sh" is not allowed');
+    });
+
+    it('refuses an http server without an http(s) url (400)', async () => {
+      await create({ server_name: 'nourl', transport: 'http' }).expect(400);
+      const res = await create({ server_name: 'ftp', url: 'ftp://x/mcp' }).expect(400);
+      expect(res.body.error.message).toContain('http:// or https://');
+    });
+
+    it('refuses unknown fields and an out-of-range timeout (400)', async () => {
+      const res = await create({ server_name: 'x1', url: fixture.url, surprise: 1 }).expect(400);
+      expect(res.body.error.message).toContain('property surprise should not exist');
+      const slow = await create({ server_name: 'x2', url: fixture.url, timeout_ms: 600_001 }).expect(400);
+      expect(slow.body.error.message).toContain('at most 600000');
+    });
+  });
+
+  describe('health', () => {
+    it('reports a reachable server healthy and a closed port unhealthy, within the timeout', async () => {
+      const port = await closedPort();
+      const dead = await api()
+        .post('/v1/mcp/server')
+        .set(admin())
+        .send({ server_name: 'dead', url: `http://127.0.0.1:${port}/mcp`, timeout_ms: 2000 })
+        .expect(201);
+      const started = Date.now();
+      const res = await api()
+        .get('/v1/mcp/server/health')
+        .query({ server_ids: ['cfg_echo', dead.body.server_id] })
+        .set(admin())
+        .expect(200);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(res.body).toEqual([
+        expect.objectContaining({ status: 'healthy', latency_ms: expect.any(Number) }),
+        expect.objectContaining({
+          server_id: dead.body.server_id,
+          status: 'unhealthy',
+          error: expect.any(String),
+        }),
+      ]);
+      const listed = await api().get('/v1/mcp/server').set(admin()).expect(200);
+      expect(listed.body.find((s: { server_name: string }) => s.server_name === 'dead').status).toBe(
+        'unhealthy',
+      );
+    });
+
+    it('tests a definition without saving it', async () => {
+      const res = await api().post('/v1/mcp/server/test').set(admin()).send({ url: fixture.url }).expect(200);
+      expect(res.body).toMatchObject({
+        status: 'healthy',
+        tools: [{ name: 'echo', description: 'Echoes its message back' }],
+      });
+      const list = await api().get('/v1/mcp/server').set(admin()).expect(200);
+      expect(list.body.map((s: { server_name: string }) => s.server_name)).not.toContain('draft');
+    });
+  });
+
+  it('never shows a secret in a response body or a log line', () => {
+    const everything = `${bodies.join('\n')}\n${t.logs.text()}`;
+    expect(bodies.length).toBeGreaterThan(5);
+    for (const secret of [SECRET, CONFIG_SECRET, 'org-secret-value', MASTER_KEY, 'salt-for-e2e']) {
+      expect(everything).not.toContain(secret);
+    }
+  });
+});
