@@ -49,6 +49,18 @@ describe('boot (e2e, built gateway process)', () => {
     );
   });
 
+  it('stops with one line per bad mcp_servers entry, naming the server and field', async () => {
+    const file = path.join(dir, 'servers.yaml');
+    writeFileSync(file, 'mcp_servers:\n  local:\n    transport: stdio\n  web:\n    url: ftp://x\n');
+    const gw = startGatewayProcess(['--config', file], { EMBEDDED_DB_DIR: 'memory://' }, dir);
+    expect(await gw.exited).toBe(2);
+    const errors = gw.lines.filter((l) => l.startsWith('config error: '));
+    expect(errors).toEqual([
+      'config error: servers.yaml: mcp_servers.local.command: a stdio server needs command (and optionally args and env)',
+      'config error: servers.yaml: mcp_servers.web.url: url must start with http:// or https://',
+    ]);
+  });
+
   async function startAndProbe(env: Record<string, string>): Promise<string[]> {
     const gw = startGatewayProcess([], { PORT: '0', HOST: '127.0.0.1', ...env }, dir);
     const listening = await gw.waitForLine(/MCP gateway listening/);

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
@@ -73,11 +74,24 @@ mcp_servers:
     });
 
     it('refuses two Authorization headers (400)', async () => {
-      const res = await api()
-        .get('/v1/mcp/server')
-        .set('Authorization', [`Bearer ${MASTER_KEY}`, 'Bearer sk-other'])
-        .expect(400);
-      expect(res.body.error.message).toContain('send the API key once');
+      // supertest and fetch merge duplicate headers: write the request by hand.
+      const { port } = new URL(t.url);
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.end(
+            `GET /v1/mcp/server HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${MASTER_KEY}\r\n` +
+              'Authorization: Bearer sk-other\r\nConnection: close\r\n\r\n',
+          );
+        });
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      const status = Number(raw.split(' ')[1]);
+      const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+      expect(status).toBe(400);
+      expect(body).toContain('send the API key once');
     });
   });
 

@@ -35,14 +35,21 @@ async function bootstrap(): Promise<void> {
       bodyParser: false,
       abortOnError: false,
     });
+    configureApp(app);
+    // Module init (database, migrations, registry) runs here, so that its errors are reported as such.
+    await app.init();
   } catch (error) {
+    if (error instanceof ConfigError) {
+      // Problems found by a module at startup (mcp_servers entries): same one-line-per-problem output.
+      for (const problem of error.problems) console.error(`config error: ${problem}`);
+      process.exit(2);
+    }
     logger.fatal(
       { msg: `startup failed: ${error instanceof Error ? error.message : String(error)}` },
       'Bootstrap',
     );
     process.exit(1);
   }
-  configureApp(app);
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

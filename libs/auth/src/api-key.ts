@@ -23,7 +23,7 @@ export function extractApiKey(headers: HeaderBag): string | null {
   if (raw === undefined) return null;
   const value = raw
     .trim()
-    .replace(/^Bearer\s+/i, '')
+    .replace(/^Bearer(\s+|$)/i, '')
     .trim();
   return value === '' ? null : value;
 }
