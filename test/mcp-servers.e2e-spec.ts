@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import path from 'node:path';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
@@ -11,6 +12,7 @@ import {
   type TestApp,
   type TestDatabase,
 } from '@app/testing';
+import { McpRegistry, probeMcpServer } from '@app/mcp-registry';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 
 const MASTER_KEY = 'sk-master-e2e-registry';
@@ -293,6 +295,37 @@ mcp_servers:
       expect(listed.body.find((s: { server_name: string }) => s.server_name === 'dead').status).toBe(
         'unhealthy',
       );
+    });
+
+    it('checks a stdio server by starting it, with its env', async () => {
+      const created = await api()
+        .post('/v1/mcp/server')
+        .set(admin())
+        .send({
+          server_name: 'stdio_echo',
+          command: 'node',
+          args: [path.resolve('test/fixtures/stdio-echo-server.mjs')],
+          env: { FIXTURE_TOOL_NAME: 'secret_named_tool' },
+        })
+        .expect(201);
+      expect(created.body).toMatchObject({ transport: 'stdio', env_names: ['FIXTURE_TOOL_NAME'] });
+      const res = await api()
+        .post('/v1/mcp/server/test')
+        .set(admin())
+        .send({
+          command: 'node',
+          args: [path.resolve('test/fixtures/stdio-echo-server.mjs')],
+          env: { FIXTURE_TOOL_NAME: 'from_env' },
+        })
+        .expect(200);
+      expect(res.body).toMatchObject({ status: 'healthy', tools: [{ name: 'from_env' }] });
+      const health = await api().get('/v1/mcp/server/stdio_echo').set(admin()).expect(200);
+      expect(health.body).toMatchObject({ status: 'healthy' });
+      // The env went through the database encrypted and came back whole into the registry snapshot.
+      const stored = t.app.get(McpRegistry).find('stdio_echo');
+      expect(stored?.secrets.env).toEqual({ FIXTURE_TOOL_NAME: 'secret_named_tool' });
+      const probe = await probeMcpServer(stored!, 10_000);
+      expect(probe.tools.map((tool) => tool.name)).toEqual(['secret_named_tool']);
     });
 
     it('tests a definition without saving it', async () => {
