@@ -9,6 +9,7 @@ import {
   type McpFixture,
   provisionTestDatabase,
   startMcpFixture,
+  startSseMcpFixture,
   type TestApp,
   type TestDatabase,
 } from '@app/testing';
@@ -295,6 +296,24 @@ mcp_servers:
       expect(listed.body.find((s: { server_name: string }) => s.server_name === 'dead').status).toBe(
         'unhealthy',
       );
+    });
+
+    it('checks an SSE server, sending its credential on the stream and on the messages', async () => {
+      const sse = await startSseMcpFixture();
+      try {
+        const created = await api()
+          .post('/v1/mcp/server')
+          .set(admin())
+          .send({ server_name: 'sse_echo', url: sse.url, auth_type: 'api_key', auth_value: SECRET })
+          .expect(201);
+        expect(created.body.transport).toBe('sse');
+        const res = await api().get('/v1/mcp/server/sse_echo').set(admin()).expect(200);
+        expect(res.body).toMatchObject({ status: 'healthy', health_check_error: null });
+        expect(sse.requestHeaders.length).toBeGreaterThanOrEqual(2);
+        for (const headers of sse.requestHeaders) expect(headers['x-api-key']).toBe(SECRET);
+      } finally {
+        await sse.close();
+      }
     });
 
     it('checks a stdio server by starting it, with its env', async () => {

@@ -1,6 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 
@@ -18,6 +19,38 @@ export const ECHO_TOOL: Tool = {
   inputSchema: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] },
 };
 
+function fixtureServer(name: string | undefined, tools: Tool[]): Server {
+  const server = new Server({ name: name ?? 'fixture', version: '1.0.0' }, { capabilities: { tools: {} } });
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
+  server.setRequestHandler(CallToolRequestSchema, (request) => ({
+    content: [
+      {
+        type: 'text',
+        text: JSON.stringify({ tool: request.params.name, arguments: request.params.arguments }),
+      },
+    ],
+  }));
+  return server;
+}
+
+async function listen(
+  http: HttpServer,
+  path: string,
+  requestHeaders: McpFixture['requestHeaders'],
+): Promise<McpFixture> {
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${path}`,
+    requestHeaders,
+    close: () =>
+      new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
+  };
+}
+
 /** A real upstream MCP server (official SDK, Streamable HTTP, stateless) on a random loopback port. */
 export async function startMcpFixture(options: { tools?: Tool[]; name?: string } = {}): Promise<McpFixture> {
   const tools = options.tools ?? [ECHO_TOOL];
@@ -28,19 +61,7 @@ export async function startMcpFixture(options: { tools?: Tool[]; name?: string }
       res.writeHead(404).end();
       return;
     }
-    const server = new Server(
-      { name: options.name ?? 'fixture', version: '1.0.0' },
-      { capabilities: { tools: {} } },
-    );
-    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
-    server.setRequestHandler(CallToolRequestSchema, (request) => ({
-      content: [
-        {
-          type: 'text',
-          text: JSON.stringify({ tool: request.params.name, arguments: request.params.arguments }),
-        },
-      ],
-    }));
+    const server = fixtureServer(options.name, tools);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
@@ -54,17 +75,34 @@ export async function startMcpFixture(options: { tools?: Tool[]; name?: string }
       .then(() => transport.handleRequest(req, res))
       .catch(() => res.writeHead(500).end());
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/mcp`,
-    requestHeaders,
-    close: () =>
-      new Promise<void>((resolve) => {
-        http.closeAllConnections();
-        http.close(() => resolve());
-      }),
-  };
+  return listen(http, '/mcp', requestHeaders);
+}
+
+/** The same server over the legacy HTTP+SSE transport: `GET /sse` opens the stream, `POST /messages` carries requests. */
+export async function startSseMcpFixture(
+  options: { tools?: Tool[]; name?: string } = {},
+): Promise<McpFixture> {
+  const tools = options.tools ?? [ECHO_TOOL];
+  const requestHeaders: McpFixture['requestHeaders'] = [];
+  const sessions = new Map<string, SSEServerTransport>();
+  const http: HttpServer = createServer((req, res) => {
+    requestHeaders.push(req.headers);
+    const url = new URL(req.url ?? '/', 'http://fixture');
+    if (req.method === 'GET' && url.pathname === '/sse') {
+      const transport = new SSEServerTransport('/messages', res);
+      sessions.set(transport.sessionId, transport);
+      res.on('close', () => sessions.delete(transport.sessionId));
+      void fixtureServer(options.name, tools).connect(transport);
+      return;
+    }
+    const transport = sessions.get(url.searchParams.get('sessionId') ?? '');
+    if (req.method === 'POST' && url.pathname === '/messages' && transport) {
+      void transport.handlePostMessage(req, res);
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  return listen(http, '/sse', requestHeaders);
 }
 
 /** A loopback port with nothing listening on it (bound, then released). */
