@@ -41,7 +41,7 @@ export interface GatewayConfig {
     stdioExtraCommands: string[];
     /** Reject upstream URLs resolving to private, loopback or link-local addresses (MCP_BLOCK_PRIVATE_URLS). */
     blockPrivateUrls: boolean;
-    /** URL prefixes or host names (`*.example.com`) upstream URLs must match; null: any. */
+    /** URL prefixes or host names (`*.example.com`) upstream URLs must match; null: no restriction. */
     urlAllowlist: string[] | null;
   };
   modelList: ModelListEntry[];

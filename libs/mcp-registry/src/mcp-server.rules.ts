@@ -7,7 +7,7 @@ export const DEFAULT_STDIO_COMMANDS = ['node', 'npx', 'python3', 'python', 'uvx'
 
 export interface RegistryPolicy {
   stdioCommands: ReadonlySet<string>;
-  /** URL prefixes (`https://mcp.example.com/`) or host names an upstream URL must match; null: any. */
+  /** URL prefixes (`https://mcp.example.com/`) or host names an upstream URL must match; null: no restriction. */
   urlAllowlist: readonly string[] | null;
   blockPrivateUrls: boolean;
 }
