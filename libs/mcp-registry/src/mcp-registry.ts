@@ -3,7 +3,8 @@ import { ConfigError, GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { parseConfigServers } from './config-servers.js';
 import type { McpServerEntity } from './mcp-server.entity.js';
 import { McpServerRepository } from './mcp-server.repository.js';
-import { DEFAULT_STDIO_COMMANDS, type RegistryPolicy } from './mcp-server.rules.js';
+import { SecretKeyMissingError } from './mcp-server.errors.js';
+import { DEFAULT_STDIO_COMMANDS, hasSecrets, type RegistryPolicy } from './mcp-server.rules.js';
 import type { McpServerRecord, McpServerSecrets } from './mcp-server.types.js';
 import { SecretCipher, SecretDecryptionError } from './secret-cipher.js';
 
@@ -108,11 +109,10 @@ export class McpRegistry implements OnModuleInit {
     return this.snapshot.byId.get(idOrName) ?? this.snapshot.byName.get(idOrName.toLowerCase());
   }
 
+  /** The `credentials` column for these secrets; refuses (rather than drops) them when there is no key. */
   encryptSecrets(secrets: McpServerSecrets): string | null {
-    const empty =
-      !secrets.authValue && !Object.keys(secrets.staticHeaders).length && !Object.keys(secrets.env).length;
-    if (empty) return null;
-    if (!this.cipher) return null;
+    if (!hasSecrets(secrets)) return null;
+    if (!this.cipher) throw new SecretKeyMissingError();
     return this.cipher.encrypt(JSON.stringify(secrets));
   }
 

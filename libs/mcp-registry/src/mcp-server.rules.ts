@@ -56,12 +56,11 @@ const EMPTY_SECRETS: McpServerSecrets = { authValue: null, staticHeaders: {}, en
  */
 export function applyServerInput(
   input: McpServerInput,
-  base: McpServerRecord | null,
+  prev: McpServerRecord | null,
   identity: Pick<McpServerRecord, 'serverId' | 'source'>,
 ): McpServerRecord {
   // A field is "sent" when it is not undefined: DTO instances carry every declared field, unset ones undefined.
   const has = <K extends keyof McpServerInput>(key: K) => input[key] !== undefined;
-  const prev = base;
   const serverName = input.server_name ?? prev?.serverName ?? '';
   const url = has('url') ? (input.url ?? null) : (prev?.url ?? null);
   const command = has('command') ? (input.command ?? null) : (prev?.command ?? null);
@@ -102,6 +101,15 @@ export function applyServerInput(
 
 function unique(values: string[]): string[] {
   return [...new Set(values)];
+}
+
+/** Whether a server has anything to keep encrypted (credential, static header values, stdio env). */
+export function hasSecrets(secrets: McpServerSecrets): boolean {
+  return (
+    secrets.authValue !== null ||
+    Object.keys(secrets.staticHeaders).length > 0 ||
+    Object.keys(secrets.env).length > 0
+  );
 }
 
 /** The rules that span fields (the DTO checks each field alone). Returns every problem, field named. */

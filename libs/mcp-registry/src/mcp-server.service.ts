@@ -11,7 +11,7 @@ import {
   SecretKeyMissingError,
 } from './mcp-server.errors.js';
 import { isUniqueViolation, McpServerRepository } from './mcp-server.repository.js';
-import { applyServerInput, checkServerRecord } from './mcp-server.rules.js';
+import { applyServerInput, checkServerRecord, hasSecrets } from './mcp-server.rules.js';
 import type { McpServerInput, McpServerRecord } from './mcp-server.types.js';
 import { checkUrlNotPrivate } from './url-safety.js';
 
@@ -118,11 +118,7 @@ export class McpServerService {
       if (blocked) throw new McpUrlBlockedError(blocked);
     }
     if (!options.skipUniqueness) this.checkUnique(record);
-    const hasSecrets =
-      record.secrets.authValue !== null ||
-      Object.keys(record.secrets.staticHeaders).length > 0 ||
-      Object.keys(record.secrets.env).length > 0;
-    if (hasSecrets && !this.registry.cipher) throw new SecretKeyMissingError();
+    if (hasSecrets(record.secrets) && !this.registry.cipher) throw new SecretKeyMissingError();
   }
 
   /** Names and aliases share one namespace (a lookup by either must be unambiguous), case-insensitively. */
@@ -140,7 +136,11 @@ export class McpServerService {
   private translateWriteError(error: unknown, record: McpServerRecord): unknown {
     if (!isUniqueViolation(error)) return error;
     // Another replica or request won a race the snapshot could not see.
-    return new McpServerConflictError('server_name', record.serverName, 'created concurrently');
+    return new McpServerConflictError(
+      'server_name',
+      record.serverName,
+      'another server saved at the same moment',
+    );
   }
 
   private async reloadAndGet(serverId: string): Promise<McpServerRecord> {
