@@ -2,5 +2,9 @@
 // regenerates this list; a landed migration is never edited.
 import type { MigrationClass } from '@app/database';
 import { CreateMcpServer1795612097708 } from './1795612097708-CreateMcpServer.js';
+import { CreateTeamAndVirtualKey1795613890952 } from './1795613890952-CreateTeamAndVirtualKey.js';
 
-export const ALL_MIGRATIONS: MigrationClass[] = [CreateMcpServer1795612097708];
+export const ALL_MIGRATIONS: MigrationClass[] = [
+  CreateMcpServer1795612097708,
+  CreateTeamAndVirtualKey1795613890952,
+];

@@ -1,62 +1,106 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { Auth, type AuthContext } from '@app/auth';
+import { accessFor, AdminOnly, AnyKey, Auth, type AuthContext, canReadAll } from '@app/auth';
 import {
   CreateMcpServerDto,
   McpHealthService,
+  McpRegistry,
+  type McpServerRecord,
+  McpServerNotFoundError,
   McpServerService,
   type ServerHealth,
   TestMcpServerDto,
   UpdateMcpServerDto,
   probeMcpServer,
 } from '@app/mcp-registry';
-import { type McpServerResponse, toMcpServerResponse } from './mcp-server.response.js';
+import {
+  type McpServerResponse,
+  type ScopedMcpServerResponse,
+  toMcpServerResponse,
+  toScopedServerResponse,
+} from './mcp-server.response.js';
 
-/** `/v1/mcp/server` CRUD, health and access groups (the product page's routes and status codes). */
+/**
+ * `/v1/mcp/server` CRUD, health and access groups (the product page's routes and status codes). Writes are
+ * admin-only; reads are scoped: a non-admin key sees only the servers it may use, without connection details,
+ * and any other server is a 404 (so that ids do not leak).
+ */
 @Controller('v1/mcp')
 export class McpServerController {
   constructor(
     private readonly servers: McpServerService,
+    private readonly registry: McpRegistry,
     private readonly health: McpHealthService,
   ) {}
 
-  @Get('server')
-  list(): McpServerResponse[] {
-    return this.servers.list().map((s) => toMcpServerResponse(s, this.health.lastKnown(s.serverId)));
+  /** The servers this caller may see: all for admins and viewers, else those its grants reach. */
+  private visible(auth: AuthContext): readonly McpServerRecord[] {
+    if (canReadAll(auth)) return this.servers.list();
+    const snapshot = this.registry.current();
+    const access = accessFor(auth.subject, snapshot);
+    return snapshot.servers.filter((s) => access.has(s.serverId));
   }
 
-  /** `?server_ids=a&server_ids=b` (ids, names or aliases); all servers when absent. */
+  private visibleOne(auth: AuthContext, ref: string): McpServerRecord {
+    const server = this.servers.get(ref);
+    if (!canReadAll(auth) && !accessFor(auth.subject, this.registry.current()).has(server.serverId))
+      throw new McpServerNotFoundError(ref);
+    return server;
+  }
+
+  private view(auth: AuthContext, server: McpServerRecord, health?: ServerHealth) {
+    return canReadAll(auth) ? toMcpServerResponse(server, health) : toScopedServerResponse(server, health);
+  }
+
+  @Get('server')
+  @AnyKey()
+  list(@Auth() auth: AuthContext): (McpServerResponse | ScopedMcpServerResponse)[] {
+    return this.visible(auth).map((s) => this.view(auth, s, this.health.lastKnown(s.serverId)));
+  }
+
+  /** `?server_ids=a&server_ids=b` (ids, names or aliases); all visible servers when absent. */
   @Get('server/health')
-  async healthOf(@Query('server_ids') ids?: string | string[]): Promise<ServerHealth[]> {
-    const wanted = ids === undefined ? this.servers.list() : [ids].flat().map((id) => this.servers.get(id));
-    return this.health.checkMany(wanted);
+  @AnyKey()
+  async healthOf(
+    @Auth() auth: AuthContext,
+    @Query('server_ids') ids?: string | string[],
+  ): Promise<ServerHealth[]> {
+    const wanted =
+      ids === undefined ? this.visible(auth) : [ids].flat().map((id) => this.visibleOne(auth, id));
+    const results = await this.health.checkMany(wanted);
+    return canReadAll(auth) ? results : results.map(({ error: _error, ...rest }) => rest);
   }
 
   @Get('server/:id')
-  async get(@Param('id') id: string): Promise<McpServerResponse> {
-    const server = this.servers.get(id);
-    return toMcpServerResponse(server, await this.health.check(server));
+  @AnyKey()
+  async get(@Auth() auth: AuthContext, @Param('id') id: string) {
+    const server = this.visibleOne(auth, id);
+    return this.view(auth, server, await this.health.check(server));
   }
 
   @Post('server')
+  @AdminOnly()
   async create(@Auth() auth: AuthContext, @Body() dto: CreateMcpServerDto): Promise<McpServerResponse> {
     return toMcpServerResponse(await this.servers.create(dto, auth.actor));
   }
 
   @Put('server')
+  @AdminOnly()
   @HttpCode(202)
   async update(@Auth() auth: AuthContext, @Body() dto: UpdateMcpServerDto): Promise<McpServerResponse> {
     return toMcpServerResponse(await this.servers.update(dto, auth.actor));
   }
 
   @Delete('server/:id')
+  @AdminOnly()
   @HttpCode(202)
   async remove(@Auth() auth: AuthContext, @Param('id') id: string) {
     const removed = await this.servers.remove(id, auth.actor);
     return { deleted: true, server_id: removed.serverId, server_name: removed.serverName };
   }
 
-  /** Tries a definition without saving it: connects, initializes, lists tools. */
+  /** Tries a definition without saving it: connects, initializes, lists tools. Admins only (it dials out). */
   @Post('server/test')
+  @AdminOnly()
   @HttpCode(200)
   async test(@Body() dto: TestMcpServerDto) {
     const draft = await this.servers.draft(dto);
@@ -70,7 +114,8 @@ export class McpServerController {
   }
 
   @Get('access_groups')
-  accessGroups() {
-    return { access_groups: this.servers.accessGroups() };
+  @AnyKey()
+  accessGroups(@Auth() auth: AuthContext) {
+    return { access_groups: [...new Set(this.visible(auth).flatMap((s) => s.mcpAccessGroups))].sort() };
   }
 }

@@ -66,3 +66,28 @@ export function toMcpServerResponse(server: McpServerRecord, health?: ServerHeal
       : {}),
   };
 }
+
+/** Fields a non-admin key may not see: where and how the upstream is reached, and who administers it. */
+const ADMIN_ONLY_FIELDS = [
+  'url',
+  'command',
+  'args',
+  'extra_headers',
+  'static_header_names',
+  'env_names',
+  'created_by',
+  'updated_by',
+  'health_check_error',
+] as const;
+
+export type ScopedMcpServerResponse = Omit<McpServerResponse, (typeof ADMIN_ONLY_FIELDS)[number]>;
+
+/** A server as a non-admin key sees it (only servers it may use are shown at all). */
+export function toScopedServerResponse(
+  server: McpServerRecord,
+  health?: ServerHealth,
+): ScopedMcpServerResponse {
+  const full: Partial<McpServerResponse> = toMcpServerResponse(server, health);
+  for (const field of ADMIN_ONLY_FIELDS) delete full[field];
+  return full as ScopedMcpServerResponse;
+}

@@ -1,6 +1,8 @@
 import {
   type AccessSubject,
+  accessFor,
   grantOutsideTeam,
+  unknownServerRef,
   type PolicyServer,
   resolveAccess,
   toolAllowed,
@@ -150,5 +152,51 @@ describe('grantOutsideTeam', () => {
     ['a group reaching beyond the team', { mcpAccessGroups: ['g2'] }, { mcpServers: ['b'] }, 'g2'],
     ['anything, for a team without grants', { mcpServers: ['a'] }, {}, 'a'],
     ['nothing asked: fine', {}, {}, null],
-  ])('%s', (_, key, team, expected) => expect(grantOutsideTeam(key, team, SERVERS)).toBe(expected));
+    [
+      'tool permissions on a team server, team without a tool list',
+      { mcpToolPermissions: { a: ['x'] } },
+      { mcpServers: ['a'] },
+      null,
+    ],
+    [
+      'tool permissions on a server outside the team',
+      { mcpToolPermissions: { d: ['x'] } },
+      { mcpServers: ['a'] },
+      'd',
+    ],
+    [
+      'tools within the team tool list',
+      { mcpToolPermissions: { a: ['x'] } },
+      { mcpServers: ['a'], mcpToolPermissions: { a_alias: ['x', 'y'] } },
+      null,
+    ],
+    [
+      'a tool beyond the team tool list',
+      { mcpToolPermissions: { a: ['x', 'w'] } },
+      { mcpServers: ['a'], mcpToolPermissions: { a: ['x'] } },
+      'a: w',
+    ],
+  ])('%s', (_, key, team, expected) => {
+    const problem = grantOutsideTeam(key, team, SERVERS);
+    expect(problem && (problem.tool ? `${problem.ref}: ${problem.tool}` : problem.ref)).toBe(expected);
+  });
+});
+
+describe('unknownServerRef', () => {
+  it.each<[string, Parameters<typeof unknownServerRef>[0], string | null]>([
+    ['all known by id, name and alias', { mcpServers: ['id-a', 'B', 'c_alias'] }, null],
+    ['an unknown server in the list', { mcpServers: ['a', 'nope'] }, 'nope'],
+    ['an unknown server in tool permissions', { mcpToolPermissions: { ghost: ['x'] } }, 'ghost'],
+    ['groups are not server references', { mcpAccessGroups: ['anything'] }, null],
+  ])('%s', (_, grants, expected) => expect(unknownServerRef(grants, SERVERS)).toBe(expected));
+});
+
+describe('accessFor', () => {
+  it('reuses the resolution for the same subject and registry version, and redoes it after a change', () => {
+    const subject = user({ mcpServers: ['a'] });
+    const first = accessFor(subject, { version: 1, servers: SERVERS });
+    expect(accessFor(subject, { version: 1, servers: [] })).toBe(first);
+    const after = accessFor(subject, { version: 2, servers: SERVERS.filter((s) => s.serverName !== 'a') });
+    expect([...after.keys()]).toEqual(['id-pub']);
+  });
 });

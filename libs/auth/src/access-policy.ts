@@ -125,21 +125,63 @@ export function toolAllowed(filter: ToolFilter, tool: string): boolean {
   return !filter.deny.has(tool) && (filter.allow === null || filter.allow.has(tool));
 }
 
+/** Where a key's grants leave its team's: the field, the server reference or group, and the tool if any. */
+export interface GrantProblem {
+  field: 'mcp_servers' | 'mcp_access_groups' | 'mcp_tool_permissions';
+  ref: string;
+  tool?: string;
+}
+
 /**
- * A key's grants must lie within its team's: returns the first server reference (or access group) of the key
- * that the team does not grant, or null when all are within. Used on key create and update (400 naming it).
+ * A key's grants must lie within its team's: returns the first server reference, access group or tool of the
+ * key that the team does not grant, or null when all are within. Used on key create and update (400 naming it).
  */
-export function grantOutsideTeam(key: Grants, team: Grants, servers: readonly PolicyServer[]): string | null {
+export function grantOutsideTeam(
+  key: Grants,
+  team: Grants,
+  servers: readonly PolicyServer[],
+): GrantProblem | null {
   const find = lookup(servers);
   const teamIds = isSet(team) ? grantedIds(team, servers, find) : new Set<string>();
   for (const ref of key.mcpServers ?? []) {
     const server = find(ref);
-    if (!server || !teamIds.has(server.serverId)) return ref;
+    if (!server || !teamIds.has(server.serverId)) return { field: 'mcp_servers', ref };
   }
   const teamGroups = new Set(team.mcpAccessGroups ?? []);
   for (const group of key.mcpAccessGroups ?? []) {
     const members = servers.filter((s) => s.mcpAccessGroups.includes(group));
-    if (!teamGroups.has(group) && members.some((s) => !teamIds.has(s.serverId))) return group;
+    if (!teamGroups.has(group) && members.some((s) => !teamIds.has(s.serverId)))
+      return { field: 'mcp_access_groups', ref: group };
+  }
+  for (const [ref, tools] of Object.entries(key.mcpToolPermissions ?? {})) {
+    const server = find(ref);
+    if (!server || !teamIds.has(server.serverId)) return { field: 'mcp_tool_permissions', ref };
+    const teamTools = toolList(team, server, find);
+    const outside = teamTools && tools.find((tool) => !teamTools.has(tool));
+    if (outside) return { field: 'mcp_tool_permissions', ref, tool: outside };
   }
   return null;
+}
+
+/** The first server reference of a grant that names no registry server (a typo, caught at write time). */
+export function unknownServerRef(grants: Grants, servers: readonly PolicyServer[]): string | null {
+  const find = lookup(servers);
+  const refs = [...(grants.mcpServers ?? []), ...Object.keys(grants.mcpToolPermissions ?? {})];
+  return refs.find((ref) => !find(ref)) ?? null;
+}
+
+/**
+ * resolveAccess memoised per subject and registry version: the guard hands the same AuthContext (and subject)
+ * to every request of a cached key, so the hot path resolves once per key and registry change.
+ */
+const resolved = new WeakMap<AccessSubject, { version: number; access: AccessMap }>();
+export function accessFor(
+  subject: AccessSubject,
+  snapshot: { version: number; servers: readonly PolicyServer[] },
+): AccessMap {
+  const hit = resolved.get(subject);
+  if (hit && hit.version === snapshot.version) return hit.access;
+  const access = resolveAccess(subject, snapshot.servers);
+  resolved.set(subject, { version: snapshot.version, access });
+  return access;
 }

@@ -1,9 +1,46 @@
-export type AuthRole = 'proxy_admin' | 'proxy_admin_viewer' | 'internal_user';
+import type { AccessSubject } from './access-policy.js';
 
-/** Who is calling, as the guards resolved it; handlers receive it through `@Auth()`. */
+export const AUTH_ROLES = ['proxy_admin', 'proxy_admin_viewer', 'internal_user'] as const;
+export type AuthRole = (typeof AUTH_ROLES)[number];
+
+/**
+ * Who is calling, as the guard resolved it; handlers receive it through `@Auth()`. One object per key, shared
+ * by that key's requests while it is cached: treat it as immutable.
+ */
 export interface AuthContext {
-  kind: 'master_key';
+  kind: 'master_key' | 'virtual_key';
   role: AuthRole;
-  /** What `created_by` / `updated_by` record: the key alias, or `master_key`. */
+  /** What `created_by` / `updated_by` record: the key alias, its masked name, or `master_key`. */
   actor: string;
+  /** Null for the master key. */
+  keyId: string | null;
+  /** `sk-...wxyz`, never the key. */
+  keyName: string | null;
+  keyAlias: string | null;
+  teamId: string | null;
+  teamAlias: string | null;
+  /** The grants the access policy reads: the key's, its team's, and whether it is an admin. */
+  subject: AccessSubject;
 }
+
+/** Master key and `proxy_admin`: may change anything. */
+export function isAdmin(auth: AuthContext): boolean {
+  return auth.role === 'proxy_admin';
+}
+
+/** May read the whole admin API (viewers too). */
+export function canReadAll(auth: AuthContext): boolean {
+  return auth.role === 'proxy_admin' || auth.role === 'proxy_admin_viewer';
+}
+
+export const MASTER_KEY_CONTEXT: AuthContext = Object.freeze({
+  kind: 'master_key',
+  role: 'proxy_admin',
+  actor: 'master_key',
+  keyId: null,
+  keyName: null,
+  keyAlias: null,
+  teamId: null,
+  teamAlias: null,
+  subject: Object.freeze({ isAdmin: true, key: {}, team: null }),
+});

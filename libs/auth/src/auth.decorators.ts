@@ -1,11 +1,29 @@
-import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
+import {
+  applyDecorators,
+  createParamDecorator,
+  type ExecutionContext,
+  SetMetadata,
+  UseGuards,
+} from '@nestjs/common';
 import type { Request } from 'express';
 import type { AuthContext } from './auth-context.js';
+import { AdminGuard } from './admin.guard.js';
 
 export const IS_PUBLIC = 'auth:public';
+/** Which callers a route admits, once the key is valid: every route declares one (or is public). */
+export const ACCESS = 'auth:access';
+export type RouteAccess = 'admin' | 'any_key';
 
-/** Opts a route out of the global key check (health probes). Everything else needs a key. */
+/** Opts a route out of the key check (health probes). Everything else needs a key. */
 export const Public = () => SetMetadata(IS_PUBLIC, true);
+
+/**
+ * Admin API: the master key and `proxy_admin` keys; `proxy_admin_viewer` keys too for GET requests.
+ */
+export const AdminOnly = () => applyDecorators(SetMetadata(ACCESS, 'admin'), UseGuards(AdminGuard));
+
+/** Any valid key (the handler scopes what it returns to the caller's grants). */
+export const AnyKey = () => SetMetadata(ACCESS, 'any_key');
 
 export interface AuthenticatedRequest extends Request {
   auth?: AuthContext;

@@ -1,24 +1,26 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppError } from '@app/core';
-import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
-import { extractApiKey, secretsEqual } from './api-key.js';
-import { type AuthenticatedRequest, IS_PUBLIC } from './auth.decorators.js';
+import { extractApiKey } from './api-key.js';
+import { assertAdminAccess } from './admin.guard.js';
+import { ACCESS, type AuthenticatedRequest, IS_PUBLIC, type RouteAccess } from './auth.decorators.js';
+import { KeyAuthenticator } from './key-authenticator.js';
 
 /**
- * Default deny: every route needs a valid key unless marked `@Public()`. For now the only key is the master
- * key (virtual keys and teams come with the auth issue and plug in here).
+ * The global guard, default deny: every route needs a valid, unexpired, unblocked key of an unblocked team
+ * unless it is `@Public()`, and puts the caller's AuthContext on the request. A route that declares no access
+ * rule is treated as admin-only (and a test fails on it).
  */
 @Injectable()
-export class AuthGuard implements CanActivate {
+export class KeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly authenticator: KeyAuthenticator,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]))
-      return true;
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = extractApiKey(req.headersDistinct);
     if (key === null) {
@@ -28,16 +30,9 @@ export class AuthGuard implements CanActivate {
         { param: 'authorization' },
       );
     }
-    const master = this.config.auth.masterKey;
-    if (master === null) {
-      throw new AppError('UNAUTHORIZED', 'invalid API key (no master key is configured: set MASTER_KEY)', {
-        param: 'authorization',
-      });
-    }
-    if (!secretsEqual(key, master)) {
-      throw new AppError('UNAUTHORIZED', 'invalid API key', { param: 'authorization' });
-    }
-    req.auth = { kind: 'master_key', role: 'proxy_admin', actor: 'master_key' };
+    req.auth = await this.authenticator.authenticate(key);
+    const access = this.reflector.getAllAndOverride<RouteAccess | undefined>(ACCESS, targets);
+    if (access === undefined) assertAdminAccess(req.auth, req.method);
     return true;
   }
 }

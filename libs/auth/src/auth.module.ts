@@ -1,7 +1,17 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { AuthGuard } from './auth.guard.js';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { KeyGuard } from './auth.guard.js';
+import { KeyAuthenticator } from './key-authenticator.js';
+import { KeyService } from './key.service.js';
+import { TeamEntity } from './team.entity.js';
+import { TeamService } from './team.service.js';
+import { VirtualKeyEntity } from './virtual-key.entity.js';
 
-/** Installs the global, default-deny key guard. */
-@Module({ providers: [{ provide: APP_GUARD, useClass: AuthGuard }] })
+/** Keys, teams and the global, default-deny key guard. */
+@Module({
+  imports: [TypeOrmModule.forFeature([TeamEntity, VirtualKeyEntity])],
+  providers: [KeyAuthenticator, KeyService, TeamService, { provide: APP_GUARD, useClass: KeyGuard }],
+  exports: [KeyAuthenticator, KeyService, TeamService],
+})
 export class AuthModule {}

@@ -24,6 +24,17 @@ export const ErrorCodes = [
   'MCP_SERVER_INVALID',
   'MCP_URL_BLOCKED',
   'SECRET_KEY_MISSING',
+  // auth
+  'KEY_EXPIRED',
+  'KEY_BLOCKED',
+  'TEAM_BLOCKED',
+  'KEY_NOT_FOUND',
+  'TEAM_NOT_FOUND',
+  'KEY_ALIAS_CONFLICT',
+  'TEAM_CONFLICT',
+  'TEAM_HAS_KEYS',
+  'INVALID_GRANT',
+  'GRANT_OUTSIDE_TEAM',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -4,7 +4,7 @@ import { redactUrl } from '@app/core';
 import type { GatewayConfig } from '@app/config';
 import { EMBEDDED_MAX_CONNECTIONS, EmbeddedPostgres } from './embedded-postgres.js';
 import { SnakeNamingStrategy } from './snake-naming.strategy.js';
-import { GatewayTypeOrmLogger } from './typeorm-logger.js';
+import { GatewayTypeOrmLogger, type QueryListener } from './typeorm-logger.js';
 
 export type MigrationClass = new () => MigrationInterface;
 // TypeORM types entity targets as Function; so do we, at this one boundary.
@@ -26,6 +26,13 @@ export class GatewayDataSource extends DataSource {
     readonly embedded: EmbeddedPostgres | null,
   ) {
     super(options);
+  }
+
+  /** Calls `listener` with the SQL of every query this DataSource runs; returns the unsubscribe function. */
+  onQuery(listener: QueryListener): () => void {
+    const logger = this.logger as GatewayTypeOrmLogger;
+    logger.listeners.add(listener);
+    return () => logger.listeners.delete(listener);
   }
 
   override async destroy(): Promise<void> {

@@ -5,11 +5,16 @@ import type { Logger as TypeOrmLogger } from 'typeorm';
  * Routes TypeORM's messages to the application logger. Queries are never logged with their parameters
  * (they may hold credentials); only failing and slow queries are logged at all, by their SQL text.
  */
+export type QueryListener = (query: string) => void;
+
 export class GatewayTypeOrmLogger implements TypeOrmLogger {
   private readonly logger = new Logger('Database');
+  /** Observers of every query's SQL text (tests count them to prove the hot path makes none). */
+  readonly listeners = new Set<QueryListener>();
 
-  logQuery(): void {
+  logQuery(query: string): void {
     // Successful queries are not logged: too noisy, and the hot path must stay quiet.
+    for (const listener of this.listeners) listener(query);
   }
 
   logQueryError(error: string | Error, query: string): void {

@@ -22,6 +22,16 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   MCP_SERVER_INVALID: 400,
   MCP_URL_BLOCKED: 400,
   SECRET_KEY_MISSING: 400,
+  KEY_EXPIRED: 401,
+  KEY_BLOCKED: 403,
+  TEAM_BLOCKED: 403,
+  KEY_NOT_FOUND: 404,
+  TEAM_NOT_FOUND: 404,
+  KEY_ALIAS_CONFLICT: 409,
+  TEAM_CONFLICT: 409,
+  TEAM_HAS_KEYS: 409,
+  INVALID_GRANT: 400,
+  GRANT_OUTSIDE_TEAM: 400,
 };
 
 export function errorTypeForStatus(status: number): ErrorType {

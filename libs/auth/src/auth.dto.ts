@@ -1,0 +1,191 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateBy,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { AUTH_ROLES, type AuthRole } from './auth-context.js';
+import { DURATION_PATTERN, DURATION_RULE } from './key-secret.js';
+
+const nullable = (_: object, value: unknown) => value !== null;
+const GROUP_NAME = /^[A-Za-z0-9_.:]{1,64}$/;
+export const ALIAS_PATTERN = /^(?!sk-)[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$/;
+const ALIAS_RULE =
+  '1 to 128 letters, digits, "_", ".", ":", "@", "/" or "-", starting with a letter or digit, not "sk-"';
+export const TEAM_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+const TEAM_ID_RULE = '1 to 128 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
+
+function IsToolPermissions() {
+  return ValidateBy({
+    name: 'isToolPermissions',
+    validator: {
+      validate: (value: unknown) =>
+        value !== null &&
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        Object.values(value).every(
+          (tools) =>
+            Array.isArray(tools) &&
+            tools.every((t) => typeof t === 'string' && t.length > 0 && t.length <= 256),
+        ),
+      defaultMessage: () =>
+        'mcp_tool_permissions must map a server (id, name or alias) to a list of tool names, e.g. {"github": ["create_issue"]}',
+    },
+  });
+}
+
+/**
+ * What a key or team is granted (the product page's `object_permission`). Absent = unchanged (update) or
+ * unset (create); `null` = unset; `[]` = nothing.
+ */
+export class ObjectPermissionDto {
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  mcp_servers?: string[] | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @Matches(GROUP_NAME, {
+    each: true,
+    message: 'mcp_access_groups must be names of 1 to 64 letters, digits, "_", "." or ":"',
+  })
+  mcp_access_groups?: string[] | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsToolPermissions()
+  mcp_tool_permissions?: Record<string, string[]> | null;
+}
+
+class GrantFieldsDto {
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ObjectPermissionDto)
+  object_permission?: ObjectPermissionDto | null;
+
+  @IsOptional()
+  @IsObject()
+  metadata?: Record<string, unknown>;
+}
+
+class KeyFieldsDto extends GrantFieldsDto {
+  @IsOptional()
+  @ValidateIf(nullable)
+  @Matches(ALIAS_PATTERN, { message: `key_alias must be ${ALIAS_RULE}` })
+  key_alias?: string | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @IsNotEmpty()
+  team_id?: string | null;
+
+  @IsOptional()
+  @IsIn(AUTH_ROLES, { message: `role must be one of ${AUTH_ROLES.join(', ')}` })
+  role?: AuthRole;
+
+  /** From now; null = never expires. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @Matches(DURATION_PATTERN, { message: `duration must be ${DURATION_RULE}, or null for no expiry` })
+  duration?: string | null;
+}
+
+export class GenerateKeyDto extends KeyFieldsDto {}
+
+/** A key named by the key itself (`sk-...`), its token hash (`token`), or its `key_id`. */
+export class KeyRefDto {
+  @IsString()
+  @IsNotEmpty({ message: 'key is required: the key (sk-...), its token hash or its key_id' })
+  @MaxLength(512)
+  key: string;
+}
+
+export class UpdateKeyDto extends KeyFieldsDto {
+  @IsString()
+  @IsNotEmpty({ message: 'key is required: the key (sk-...), its token hash or its key_id' })
+  @MaxLength(512)
+  key: string;
+
+  @IsOptional()
+  @IsBoolean()
+  blocked?: boolean;
+}
+
+export class DeleteKeysDto {
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  keys?: string[];
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  key_aliases?: string[];
+}
+
+class TeamFieldsDto extends GrantFieldsDto {
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MaxLength(256)
+  team_alias?: string | null;
+
+  @IsOptional()
+  @IsBoolean()
+  blocked?: boolean;
+}
+
+export class NewTeamDto extends TeamFieldsDto {
+  /** Optional: a generated uuid otherwise. */
+  @IsOptional()
+  @Matches(TEAM_ID_PATTERN, { message: `team_id must be ${TEAM_ID_RULE}` })
+  team_id?: string;
+}
+
+export class UpdateTeamDto extends TeamFieldsDto {
+  @IsString()
+  @IsNotEmpty({ message: 'team_id is required: the team to update' })
+  team_id: string;
+}
+
+export class DeleteTeamsDto {
+  @IsArray()
+  @ArrayMinSize(1, { message: 'team_ids must name at least one team' })
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  team_ids: string[];
+}
+
+export class TeamRefDto {
+  @IsString()
+  @IsNotEmpty({ message: 'team_id is required' })
+  team_id: string;
+}

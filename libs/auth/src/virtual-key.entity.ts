@@ -1,0 +1,80 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+import type { AuthRole } from './auth-context.js';
+import { TeamEntity } from './team.entity.js';
+
+/**
+ * A virtual key. Only the sha256 of the key is stored (the key is shown once, at generation); `keyName` is
+ * its masked form (`sk-...wxyz`) for display. Persistence only: no behaviour here.
+ */
+@Entity({ name: 'virtual_key' })
+export class VirtualKeyEntity {
+  @PrimaryGeneratedColumn('uuid')
+  keyId: string;
+
+  /** Hex sha256 of the key. Changes on regenerate; `keyId` does not. */
+  @Index({ unique: true })
+  @Column({ type: 'text' })
+  tokenHash: string;
+
+  @Index({ unique: true, where: '"key_alias" IS NOT NULL' })
+  @Column({ type: 'text', nullable: true })
+  keyAlias: string | null;
+
+  @Column({ type: 'text' })
+  keyName: string;
+
+  /** Deleting a team that still has keys is refused (409), see TeamService.remove. */
+  @Index()
+  @Column({ type: 'text', nullable: true })
+  teamId: string | null;
+
+  /** Loaded with the key on authentication (one query for both). */
+  @ManyToOne(() => TeamEntity, { nullable: true, onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'team_id' })
+  team?: TeamEntity | null;
+
+  @Column({ type: 'text', default: 'internal_user' })
+  role: AuthRole;
+
+  @Column({ type: 'text', array: true, nullable: true })
+  mcpServers: string[] | null;
+
+  @Column({ type: 'text', array: true, nullable: true })
+  mcpAccessGroups: string[] | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  mcpToolPermissions: Record<string, string[]> | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  expiresAt: Date | null;
+
+  @Column({ type: 'boolean', default: false })
+  blocked: boolean;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  lastUsedAt: Date | null;
+
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  metadata: Record<string, unknown>;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt: Date;
+
+  @Column({ type: 'text', nullable: true })
+  createdBy: string | null;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt: Date;
+
+  @Column({ type: 'text', nullable: true })
+  updatedBy: string | null;
+}
