@@ -20,8 +20,13 @@ export function mergeGrants(
   current: StoredGrants,
   input: ObjectPermissionDto | null | undefined,
 ): StoredGrants {
-  if (input === undefined) return current;
-  if (input === null) return NO_GRANTS;
+  if (input === undefined)
+    return {
+      mcpServers: current.mcpServers,
+      mcpAccessGroups: current.mcpAccessGroups,
+      mcpToolPermissions: current.mcpToolPermissions,
+    };
+  if (input === null) return { ...NO_GRANTS };
   const pick = <T>(value: T | null | undefined, kept: T | null): T | null =>
     value === undefined ? kept : value;
   const tools = pick(input.mcp_tool_permissions, current.mcpToolPermissions);

@@ -136,7 +136,12 @@ export class KeyAuthenticator implements OnModuleDestroy {
   }
 
   private async load(hash: string): Promise<CachedKey | null> {
-    const row = await this.keys.findOne({ where: { tokenHash: hash }, relations: { team: true } });
+    // One query: the key and its team together.
+    const row = await this.keys
+      .createQueryBuilder('k')
+      .leftJoinAndSelect('k.team', 'team')
+      .where('k.token_hash = :hash', { hash })
+      .getOne();
     if (!row) return null;
     const team = row.team ?? null;
     const context: AuthContext = Object.freeze({

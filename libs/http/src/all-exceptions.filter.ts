@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import type { Request, Response } from 'express';
 import { AppError, currentRequestId, type ErrorCode } from '@app/core';
 import { codeForStatus, ERROR_STATUS, type ErrorBody, errorTypeForStatus } from './error-status.js';
+import { redactPath } from './request-id.middleware.js';
 
 interface Mapped {
   status: number;
@@ -91,7 +92,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
         return {
           status,
           code: 'ROUTE_NOT_FOUND',
-          message: `no route for ${req.method} ${req.path}; see the API reference in docs/API.md`,
+          message: `no route for ${req.method} ${redactPath(req.path)}; see the API reference in docs/API.md`,
           param: null,
         };
       }

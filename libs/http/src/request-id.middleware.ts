@@ -1,13 +1,14 @@
 import { Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { resolveRequestId, runWithRequestContext } from '@app/core';
+import { maskSecret, resolveRequestId, runWithRequestContext } from '@app/core';
 
 const accessLog = new Logger('Access');
 
 /**
  * Gives every request an id (the caller's `x-request-id` when sane, else a new one), echoes it in the
  * response, makes it available to logs and errors, and logs one line when the response is done. The line
- * holds the path without the query string, which may carry a key (`/key/info?key=...`).
+ * holds the path without the query string, which may carry a key (`/key/info?key=...`), and with any key in
+ * the path itself masked (`/key/sk-.../regenerate`).
  */
 export function requestIdMiddleware(req: Request, res: Response, next: NextFunction): void {
   const requestId = resolveRequestId(req.headers['x-request-id']);
@@ -18,11 +19,19 @@ export function requestIdMiddleware(req: Request, res: Response, next: NextFunct
       accessLog.log({
         msg: 'request',
         method: req.method,
-        path: req.path,
+        path: redactPath(req.path),
         status: res.statusCode,
         duration_ms: Math.round((performance.now() - started) * 10) / 10,
       }),
     );
   });
   runWithRequestContext({ requestId }, next);
+}
+
+/** Masks path segments that are keys: `/key/sk-abc...xyz/regenerate` → `/key/sk-...wxyz/regenerate`. */
+export function redactPath(path: string): string {
+  return path.replace(
+    /(^|\/)sk-[^/]*/g,
+    (_, slash: string) => `${slash}${maskSecret(_.slice(slash.length))}`,
+  );
 }

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import type { GatewayConfig } from '@app/config';
 
@@ -13,11 +16,20 @@ export interface TestDatabase {
 /**
  * The database a test suite runs on. With TEST_DATABASE_URL set, a fresh database is created on that server
  * for the suite (and dropped by `drop()`), so suites never see each other's rows. Without it, an in-memory
- * embedded PGlite. Test code reads the environment here, outside @app/config, on purpose: it picks the test
+ * embedded PGlite (or one in a temporary folder with `persistent`, to restart the gateway on it). Test code reads the environment here, outside @app/config, on purpose: it picks the test
  * target, not a gateway setting.
  */
-export async function provisionTestDatabase(): Promise<TestDatabase> {
+export async function provisionTestDatabase(options: { persistent?: boolean } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl && options.persistent) {
+    // Survives closing the app, for tests that restart the gateway on the same data.
+    const dir = await mkdtemp(path.join(tmpdir(), 'gw-test-db-'));
+    return {
+      kind: 'embedded',
+      database: { url: null, embeddedDir: dir, runMigrations: true },
+      drop: () => rm(dir, { recursive: true, force: true }),
+    };
+  }
   if (!serverUrl) {
     return {
       kind: 'embedded',
