@@ -11,9 +11,10 @@ const allowedImports = {
   http: ['core'],
   observability: ['core', 'config', 'database', 'auth'],
   auth: ['core', 'config', 'database'],
-  admin: ['core', 'config', 'auth', 'mcp-registry'],
+  admin: ['core', 'config', 'auth', 'mcp-registry', 'tool-proxy'],
   'mcp-registry': ['core', 'config', 'database'],
-  testing: ['core', 'config', 'database', 'http', 'observability', 'mcp-registry', 'auth'],
+  'tool-proxy': ['core', 'config', 'auth', 'mcp-registry'],
+  testing: ['core', 'config', 'database', 'http', 'observability', 'mcp-registry', 'auth', 'tool-proxy'],
 };
 const allLibs = Object.keys(allowedImports);
 

@@ -5,6 +5,7 @@ import { type GatewayConfig, GatewayConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { McpRegistryModule } from '@app/mcp-registry';
 import { HealthModule } from '@app/observability';
+import { ToolProxyModule } from '@app/tool-proxy';
 import { ALL_MIGRATIONS } from '../../../migrations/index.js';
 
 /** Composition root: wires the lib modules for one resolved configuration, and nothing else. */
@@ -20,6 +21,7 @@ export class GatewayModule {
         HealthModule,
         McpRegistryModule,
         AdminModule,
+        ToolProxyModule,
       ],
     };
   }

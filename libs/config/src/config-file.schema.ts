@@ -1,6 +1,9 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
+  IsInt,
+  Max,
+  Min,
   IsArray,
   IsBoolean,
   IsIn,
@@ -47,6 +50,24 @@ export class GeneralSettingsSchema {
   @IsOptional()
   @IsBoolean({ message: 'expected true or false' })
   mcp_block_private_urls?: boolean;
+
+  @IsOptional()
+  @IsInt({ message: 'expected an integer from 16 to 256' })
+  @Min(16, { message: 'expected an integer from 16 to 256' })
+  @Max(256, { message: 'expected an integer from 16 to 256' })
+  max_tool_name_length?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'expected a number of seconds from 10 to 604800' })
+  @Min(10, { message: 'expected a number of seconds from 10 to 604800' })
+  @Max(604_800, { message: 'expected a number of seconds from 10 to 604800' })
+  session_idle_timeout?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'expected an integer from 1 to 100000' })
+  @Min(1, { message: 'expected an integer from 1 to 100000' })
+  @Max(100_000, { message: 'expected an integer from 1 to 100000' })
+  max_sessions_per_key?: number;
 }
 
 /** The config file, as far as the foundation knows it; later modules validate their own sections. */

@@ -43,6 +43,12 @@ export interface GatewayConfig {
     blockPrivateUrls: boolean;
     /** URL prefixes or host names (`*.example.com`) upstream URLs must match; null: no restriction. */
     urlAllowlist: string[] | null;
+    /** Longest exposed tool/prompt name; longer `{alias}-{name}` are shortened (general_settings.max_tool_name_length). */
+    maxToolNameLength: number;
+    /** Client sessions idle this long are closed (general_settings.session_idle_timeout, seconds in the file). */
+    sessionIdleTimeoutMs: number;
+    /** Live MCP sessions one key may hold; the next gets 429 (general_settings.max_sessions_per_key). */
+    maxSessionsPerKey: number;
   };
   modelList: ModelListEntry[];
   /** Raw `mcp_servers` mapping (env references resolved); the registry validates the entries. */

@@ -28,7 +28,12 @@ export const KNOWN_GENERAL_SETTINGS = new Set([
   'database_url',
   'mcp_url_allowlist',
   'mcp_block_private_urls',
+  'max_tool_name_length',
+  'session_idle_timeout',
+  'max_sessions_per_key',
 ]);
+
+const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
 
 /** Reads an env var, treating an empty string as unset (compose files often pass `VAR=`). */
 function envValue(env: Env, ...names: string[]): string | undefined {
@@ -231,6 +236,9 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
       stdioExtraCommands: runtime.MCP_STDIO_EXTRA_COMMANDS?.split(',') ?? [],
       blockPrivateUrls: runtime.MCP_BLOCK_PRIVATE_URLS === true,
       urlAllowlist: Array.isArray(general.mcp_url_allowlist) ? (general.mcp_url_allowlist as string[]) : null,
+      maxToolNameLength: numberOr(general.max_tool_name_length, 64),
+      sessionIdleTimeoutMs: numberOr(general.session_idle_timeout, 1800) * 1000,
+      maxSessionsPerKey: numberOr(general.max_sessions_per_key, 100),
     },
     modelList: (Array.isArray(raw.model_list) ? raw.model_list : []) as ModelListEntry[],
     mcpServers: (isRecord(raw.mcp_servers) ? raw.mcp_servers : {}) as Record<string, Record<string, unknown>>,

@@ -35,6 +35,14 @@ export const ErrorCodes = [
   'TEAM_HAS_KEYS',
   'INVALID_GRANT',
   'GRANT_OUTSIDE_TEAM',
+  // tool-proxy
+  'NO_MCP_ACCESS',
+  'UNKNOWN_MCP_SERVER',
+  'TOOL_NOT_FOUND',
+  'TOO_MANY_SESSIONS',
+  'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_TIMEOUT',
+  'UPSTREAM_ERROR',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -32,6 +32,13 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   TEAM_HAS_KEYS: 409,
   INVALID_GRANT: 400,
   GRANT_OUTSIDE_TEAM: 400,
+  NO_MCP_ACCESS: 403,
+  UNKNOWN_MCP_SERVER: 400,
+  TOOL_NOT_FOUND: 404,
+  TOO_MANY_SESSIONS: 429,
+  UPSTREAM_UNAVAILABLE: 502,
+  UPSTREAM_TIMEOUT: 504,
+  UPSTREAM_ERROR: 502,
 };
 
 export function errorTypeForStatus(status: number): ErrorType {
@@ -40,7 +47,7 @@ export function errorTypeForStatus(status: number): ErrorType {
   if (status === 404) return 'not_found_error';
   if (status === 409) return 'conflict_error';
   if (status === 429) return 'rate_limit_error';
-  if (status === 503) return 'service_unavailable_error';
+  if (status === 503 || status === 502 || status === 504) return 'service_unavailable_error';
   if (status >= 400 && status < 500) return 'invalid_request_error';
   return 'api_error';
 }

@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  CallToolRequestSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  ReadResourceRequestSchema,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+
+export const LONG_TOOL_NAME = 'summarise_the_entire_quarterly_report_with_all_of_its_appendices_included';
+
+/**
+ * Tools, resources and prompts of the stateful fixtures (each instance named, so a test sees which upstream
+ * answered): `echo` returns `{name}:{message}`, `counter` counts calls in this upstream session (isolation
+ * and reuse are visible), `sleep` waits `ms`, and one tool has a name too long for LLM providers.
+ */
+export function richServer(name: string, stats: { sessions: number }): Server {
+  const server = new Server(
+    { name: `rich-${name}`, version: '1.0.0' },
+    { capabilities: { tools: {}, resources: {}, prompts: {} }, instructions: `Use ${name} for testing.` },
+  );
+  let counter = 0;
+  stats.sessions++;
+  const tools: Tool[] = [
+    {
+      name: 'echo',
+      description: `echo from ${name}`,
+      inputSchema: { type: 'object', properties: { message: { type: 'string' } } },
+    },
+    {
+      name: 'counter',
+      description: 'counts calls in this upstream session',
+      inputSchema: { type: 'object' },
+    },
+    {
+      name: 'sleep',
+      description: 'waits ms milliseconds',
+      inputSchema: { type: 'object', properties: { ms: { type: 'number' } } },
+    },
+    { name: LONG_TOOL_NAME, description: 'a long name', inputSchema: { type: 'object' } },
+  ];
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+    switch (request.params.name) {
+      case 'echo':
+        return { content: [{ type: 'text', text: `${name}:${String(args.message)}` }] };
+      case 'counter':
+        counter++;
+        return { content: [{ type: 'text', text: String(counter) }] };
+      case 'sleep':
+        await new Promise((resolve) => setTimeout(resolve, Number(args.ms ?? 0)));
+        return { content: [{ type: 'text', text: 'slept' }] };
+      case LONG_TOOL_NAME:
+        return { content: [{ type: 'text', text: `long:${name}` }] };
+      default:
+        return { isError: true, content: [{ type: 'text', text: `no tool ${request.params.name}` }] };
+    }
+  });
+  server.setRequestHandler(ListResourcesRequestSchema, () => ({
+    resources: [{ uri: `fixture://${name}/readme`, name: `${name} readme`, mimeType: 'text/plain' }],
+  }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+    resourceTemplates: [{ uriTemplate: `fixture://${name}/items/{id}`, name: `${name} items` }],
+  }));
+  server.setRequestHandler(ReadResourceRequestSchema, (request) => ({
+    contents: [
+      { uri: request.params.uri, mimeType: 'text/plain', text: `${name} says: ${request.params.uri}` },
+    ],
+  }));
+  server.setRequestHandler(ListPromptsRequestSchema, () => ({
+    prompts: [{ name: 'greet', description: 'greets someone', arguments: [{ name: 'who', required: true }] }],
+  }));
+  server.setRequestHandler(GetPromptRequestSchema, (request) => ({
+    messages: [
+      {
+        role: 'user',
+        content: { type: 'text', text: `${name} greets ${request.params.arguments?.who ?? 'nobody'}` },
+      },
+    ],
+  }));
+  return server;
+}
+
+export interface RichFixture {
+  url: string;
+  /** Upstream sessions opened so far (one per `initialize`). */
+  stats: { sessions: number };
+  requestHeaders: IncomingMessage['headers'][];
+  close(): Promise<void>;
+}
+
+/** A stateful upstream (one MCP session per client, like most real servers) over Streamable HTTP or SSE. */
+export async function startRichFixture(name: string, transport: 'http' | 'sse'): Promise<RichFixture> {
+  const stats = { sessions: 0 };
+  const requestHeaders: IncomingMessage['headers'][] = [];
+  const streamable = new Map<string, StreamableHTTPServerTransport>();
+  const sse = new Map<string, SSEServerTransport>();
+  const http: HttpServer = createServer((req, res) => {
+    requestHeaders.push(req.headers);
+    const url = new URL(req.url ?? '/', 'http://fixture');
+    if (transport === 'sse') {
+      if (req.method === 'GET' && url.pathname === '/sse') {
+        const t = new SSEServerTransport('/messages', res);
+        sse.set(t.sessionId, t);
+        res.on('close', () => sse.delete(t.sessionId));
+        void richServer(name, stats).connect(t);
+        return;
+      }
+      const t = sse.get(url.searchParams.get('sessionId') ?? '');
+      if (req.method === 'POST' && url.pathname === '/messages' && t)
+        return void t.handlePostMessage(req, res);
+      return void res.writeHead(404).end();
+    }
+    if (url.pathname !== '/mcp') return void res.writeHead(404).end();
+    const id = req.headers['mcp-session-id'];
+    const existing = typeof id === 'string' ? streamable.get(id) : undefined;
+    if (existing) return void existing.handleRequest(req, res);
+    const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sid: string): void => {
+        streamable.set(sid, t);
+      },
+    });
+    t.onclose = () => {
+      if (t.sessionId) streamable.delete(t.sessionId);
+    };
+    void richServer(name, stats)
+      .connect(t)
+      .then(() => t.handleRequest(req, res));
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${transport === 'sse' ? '/sse' : '/mcp'}`,
+    stats,
+    requestHeaders,
+    close: () =>
+      new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,136 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServerRecord } from '@app/mcp-registry';
+import { describeError, type ListKind } from './upstream-connection.js';
+import { UpstreamPool } from './upstream-pool.js';
+
+/** Longest a list may take, whatever the server's call timeout. */
+export const LIST_TIMEOUT_MS = 30_000;
+const MAX_PAGES = 100;
+
+export interface ServerCatalog {
+  tools: Tool[];
+  resources: Resource[];
+  resourceTemplates: ResourceTemplate[];
+  prompts: Prompt[];
+  instructions: string | undefined;
+}
+
+export type CatalogListener = (serverId: string, kinds: readonly ListKind[]) => void;
+
+async function allPages<T>(
+  fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string }>,
+): Promise<T[]> {
+  const items: T[] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const result = await fetchPage(cursor);
+    items.push(...result.items);
+    if (!result.nextCursor || seen.has(result.nextCursor)) break;
+    seen.add(result.nextCursor);
+    cursor = result.nextCursor;
+  }
+  return items;
+}
+
+/**
+ * What each upstream offers (tools, resources, resource templates, prompts), listed once over the shared
+ * connection and cached until the upstream says a list changed, reconnects, or its definition changes.
+ * Failures are not cached: the next list tries again (the connection's backoff keeps that cheap).
+ */
+@Injectable()
+export class McpCatalog implements OnModuleDestroy {
+  private readonly logger = new Logger('Catalog');
+  private readonly cache = new Map<string, Promise<ServerCatalog>>();
+  private readonly listeners = new Set<CatalogListener>();
+  private readonly stop: () => void;
+
+  constructor(private readonly pool: UpstreamPool) {
+    this.stop = pool.on((event) => {
+      if (event.type === 'list_changed') this.invalidate(event.serverId, [event.kind]);
+      else if (event.type === 'server_changed')
+        this.invalidate(event.serverId, ['tools', 'resources', 'prompts']);
+      else if (event.type === 'reconnected' && this.cache.has(event.serverId)) {
+        // A restarted upstream may offer something else now.
+        this.invalidate(event.serverId, ['tools', 'resources', 'prompts']);
+      }
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.stop();
+  }
+
+  /** Calls `listener(serverId, kinds)` whenever a server's lists may have changed. */
+  subscribe(listener: CatalogListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  invalidate(serverId: string, kinds: readonly ListKind[]): void {
+    this.cache.delete(serverId);
+    for (const listener of this.listeners) listener(serverId, kinds);
+  }
+
+  /** The server's catalog, from cache or listed now (rejects with a safe message on failure). */
+  get(server: McpServerRecord): Promise<ServerCatalog> {
+    let entry = this.cache.get(server.serverId);
+    if (!entry) {
+      entry = this.fetch(server);
+      this.cache.set(server.serverId, entry);
+      entry.catch(() => {
+        if (this.cache.get(server.serverId) === entry) this.cache.delete(server.serverId);
+      });
+    }
+    return entry;
+  }
+
+  private async fetch(server: McpServerRecord): Promise<ServerCatalog> {
+    const started = performance.now();
+    const client = await this.pool.sharedFor(server).get();
+    const timeout = Math.min(server.timeoutMs ?? LIST_TIMEOUT_MS, LIST_TIMEOUT_MS);
+    const caps = client.getServerCapabilities() ?? {};
+    try {
+      const [tools, resources, resourceTemplates, prompts] = await Promise.all([
+        caps.tools ? listTools(client, timeout) : [],
+        caps.resources ? listResources(client, timeout) : [],
+        caps.resources ? listResourceTemplates(client, timeout) : [],
+        caps.prompts ? listPrompts(client, timeout) : [],
+      ]);
+      this.logger.debug({
+        msg: 'catalog listed',
+        server: server.serverName,
+        tools: tools.length,
+        resources: resources.length,
+        prompts: prompts.length,
+        duration_ms: Math.round(performance.now() - started),
+      });
+      return { tools, resources, resourceTemplates, prompts, instructions: client.getInstructions() };
+    } catch (error) {
+      throw new Error(`listing ${server.serverName} failed: ${describeError(error)}`);
+    }
+  }
+}
+
+const listTools = (client: Client, timeout: number) =>
+  allPages(async (cursor) => {
+    const r = await client.listTools(cursor ? { cursor } : undefined, { timeout });
+    return { items: r.tools, nextCursor: r.nextCursor };
+  });
+const listResources = (client: Client, timeout: number) =>
+  allPages(async (cursor) => {
+    const r = await client.listResources(cursor ? { cursor } : undefined, { timeout });
+    return { items: r.resources, nextCursor: r.nextCursor };
+  });
+const listResourceTemplates = (client: Client, timeout: number) =>
+  allPages(async (cursor) => {
+    const r = await client.listResourceTemplates(cursor ? { cursor } : undefined, { timeout });
+    return { items: r.resourceTemplates, nextCursor: r.nextCursor };
+  });
+const listPrompts = (client: Client, timeout: number) =>
+  allPages(async (cursor) => {
+    const r = await client.listPrompts(cursor ? { cursor } : undefined, { timeout });
+    return { items: r.prompts, nextCursor: r.nextCursor };
+  });

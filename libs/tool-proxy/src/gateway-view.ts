@@ -1,0 +1,297 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
+import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { AppError } from '@app/core';
+import { accessFor, type AuthContext, type ToolFilter, toolAllowed } from '@app/auth';
+import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
+import { McpRegistry, type McpServerRecord } from '@app/mcp-registry';
+import { McpCatalog, type ServerCatalog } from './catalog.js';
+import { exposedName, NameIndex, PREFIX_SEPARATOR, splitExposedName } from './naming.js';
+
+/** Who is asking and through which door: the key, the servers the session is narrowed to, the naming. */
+export interface CallerScope {
+  auth: AuthContext;
+  /** Server ids the session was narrowed to (`x-mcp-servers`, `/mcp/{a,b}`, `/{alias}/mcp`); null: all. */
+  selection: ReadonlySet<string> | null;
+  /** `{alias}-{name}` (aggregated endpoints) or upstream names unchanged (single-server endpoint). */
+  prefixed: boolean;
+}
+
+export interface VisibleServer {
+  server: McpServerRecord;
+  filter: ToolFilter;
+}
+
+export interface ListError {
+  server_id: string;
+  server_name: string;
+  message: string;
+}
+
+export interface Listing<T> {
+  items: T[];
+  errors: ListError[];
+}
+
+export interface ResourceListing {
+  resources: Resource[];
+  templates: ResourceTemplate[];
+  errors: ListError[];
+  /** URIs offered by more than one server: served by the first alias in alphabetical order (documented rule). */
+  conflicts: { uri: string; served_by: string; also_offered_by: string[] }[];
+}
+
+export interface ResolvedName<T> {
+  server: McpServerRecord;
+  name: string;
+  item: T;
+}
+
+/**
+ * The gateway as one caller sees it: which servers, which tools, resources and prompts under which names, and
+ * where a name or URI routes to. Reads only the registry snapshot and the catalog cache (no database).
+ */
+@Injectable()
+export class GatewayView {
+  private readonly logger = new Logger('Gateway');
+
+  constructor(
+    private readonly registry: McpRegistry,
+    private readonly catalog: McpCatalog,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  visibleServers(scope: Pick<CallerScope, 'auth' | 'selection'>): VisibleServer[] {
+    const snapshot = this.registry.current();
+    const access = accessFor(scope.auth.subject, snapshot);
+    const visible: VisibleServer[] = [];
+    for (const server of snapshot.servers) {
+      const filter = access.get(server.serverId);
+      if (filter && (scope.selection === null || scope.selection.has(server.serverId)))
+        visible.push({ server, filter });
+    }
+    return visible.sort((a, b) => a.server.alias.localeCompare(b.server.alias));
+  }
+
+  /**
+   * The server ids a selection (names, aliases, ids or access groups, comma-separated) narrows to: 400 naming
+   * the unknown entries and listing the caller's valid ones, 403 when it matches nothing the key may use.
+   */
+  select(auth: AuthContext, entries: readonly string[]): Set<string> {
+    const visible = this.visibleServers({ auth, selection: null });
+    const wanted = new Set<string>();
+    const unknown: string[] = [];
+    for (const raw of entries) {
+      const entry = raw.trim();
+      if (!entry) continue;
+      const lower = entry.toLowerCase();
+      const matches = visible.filter(
+        ({ server: s }) =>
+          s.serverId === entry ||
+          s.serverName.toLowerCase() === lower ||
+          s.alias.toLowerCase() === lower ||
+          s.mcpAccessGroups.includes(entry),
+      );
+      if (matches.length === 0) unknown.push(entry);
+      for (const m of matches) wanted.add(m.server.serverId);
+    }
+    if (unknown.length) {
+      const valid = visible.map((v) => v.server.alias);
+      const groups = [...new Set(visible.flatMap((v) => v.server.mcpAccessGroups))];
+      throw new AppError(
+        'UNKNOWN_MCP_SERVER',
+        `unknown or not permitted MCP server ${unknown.map((u) => JSON.stringify(u)).join(', ')}; this key may use: ${valid.join(', ') || 'none'}${groups.length ? ` (access groups: ${groups.join(', ')})` : ''}`,
+        { param: 'x-mcp-servers', details: { valid_servers: valid, valid_access_groups: groups } },
+      );
+    }
+    return wanted;
+  }
+
+  /** Refuses (403, saying why) a caller that would see no server at all. */
+  assertSomethingVisible(scope: CallerScope): VisibleServer[] {
+    const visible = this.visibleServers(scope);
+    if (visible.length > 0) return visible;
+    const { auth } = scope;
+    let why: string;
+    if (scope.selection !== null && scope.selection.size === 0) why = 'the selected servers matched nothing';
+    else if (this.registry.current().servers.length === 0) why = 'no MCP server is registered yet';
+    else if (auth.subject.team && !auth.subject.team.mcpServers && !auth.subject.team.mcpAccessGroups)
+      why = `its team ${JSON.stringify(auth.teamId)} grants no MCP server (set the team's object_permission)`;
+    else why = 'no MCP server is granted to it (set object_permission on the key or its team)';
+    throw new AppError('NO_MCP_ACCESS', `this key cannot use any MCP server: ${why}`, {
+      param: 'authorization',
+    });
+  }
+
+  private async catalogs(scope: CallerScope) {
+    const visible = this.visibleServers(scope);
+    const results = await Promise.allSettled(visible.map((v) => this.catalog.get(v.server)));
+    const ok: { visible: VisibleServer; catalog: ServerCatalog }[] = [];
+    const errors: ListError[] = [];
+    results.forEach((result, i) => {
+      const { server } = visible[i];
+      if (result.status === 'fulfilled') ok.push({ visible: visible[i], catalog: result.value });
+      else {
+        const message = result.reason instanceof Error ? result.reason.message : String(result.reason);
+        errors.push({ server_id: server.serverId, server_name: server.serverName, message });
+        this.logger.warn({ msg: 'upstream skipped in a list', server: server.serverName, error: message });
+      }
+    });
+    return { ok, errors };
+  }
+
+  private name(scope: CallerScope, alias: string, name: string): string {
+    return scope.prefixed ? exposedName(alias, name, this.config.mcp.maxToolNameLength) : name;
+  }
+
+  async tools(scope: CallerScope): Promise<Listing<Tool> & { index: NameIndex<Tool> }> {
+    const { ok, errors } = await this.catalogs(scope);
+    const entries = ok.flatMap(({ visible: { server, filter }, catalog }) =>
+      catalog.tools
+        .filter((tool) => toolAllowed(filter, tool.name))
+        .map((tool) => ({
+          serverId: server.serverId,
+          alias: server.alias,
+          name: tool.name,
+          item: tool,
+          exposed: this.name(scope, server.alias, tool.name),
+        })),
+    );
+    return {
+      items: entries.map((e) => ({ ...e.item, name: e.exposed })),
+      errors,
+      index: new NameIndex(entries, scope.prefixed),
+    };
+  }
+
+  async prompts(scope: CallerScope): Promise<Listing<Prompt> & { index: NameIndex<Prompt> }> {
+    const { ok, errors } = await this.catalogs(scope);
+    const entries = ok.flatMap(({ visible: { server }, catalog }) =>
+      catalog.prompts.map((prompt) => ({
+        serverId: server.serverId,
+        alias: server.alias,
+        name: prompt.name,
+        item: prompt,
+        exposed: this.name(scope, server.alias, prompt.name),
+      })),
+    );
+    return {
+      items: entries.map((e) => ({ ...e.item, name: e.exposed })),
+      errors,
+      index: new NameIndex(entries, scope.prefixed),
+    };
+  }
+
+  async resources(scope: CallerScope): Promise<ResourceListing & { owners: Map<string, McpServerRecord> }> {
+    const { ok, errors } = await this.catalogs(scope);
+    const owners = new Map<string, McpServerRecord>();
+    const resources: Resource[] = [];
+    const conflicts = new Map<string, { uri: string; served_by: string; also_offered_by: string[] }>();
+    for (const { visible, catalog } of ok) {
+      for (const resource of catalog.resources) {
+        const owner = owners.get(resource.uri);
+        if (owner) {
+          const conflict = conflicts.get(resource.uri) ?? {
+            uri: resource.uri,
+            served_by: owner.alias,
+            also_offered_by: [],
+          };
+          conflict.also_offered_by.push(visible.server.alias);
+          conflicts.set(resource.uri, conflict);
+          continue;
+        }
+        owners.set(resource.uri, visible.server);
+        resources.push(resource);
+      }
+    }
+    if (conflicts.size)
+      this.logger.warn({
+        msg: 'resource URI offered by several servers',
+        conflicts: [...conflicts.values()],
+      });
+    return {
+      resources,
+      templates: ok.flatMap(({ catalog }) => catalog.resourceTemplates),
+      errors,
+      conflicts: [...conflicts.values()],
+      owners,
+    };
+  }
+
+  /** Where a tool name routes: fast by its prefix, else through the caller's index (short, unprefixed names). */
+  async resolveTool(scope: CallerScope, name: string): Promise<ResolvedName<Tool>> {
+    const visible = this.visibleServers(scope);
+    const direct = scope.prefixed
+      ? splitExposedName(name)
+      : visible.length === 1
+        ? { alias: visible[0].server.alias, name }
+        : null;
+    if (direct) {
+      const hit = visible.find((v) => v.server.alias.toLowerCase() === direct.alias.toLowerCase());
+      if (hit && toolAllowed(hit.filter, direct.name)) {
+        const catalog = await this.catalog.get(hit.server).catch(() => null);
+        const tool = catalog?.tools.find((t) => t.name === direct.name);
+        // An upstream we cannot list right now: pass the call through and let it answer.
+        if (!catalog)
+          return {
+            server: hit.server,
+            name: direct.name,
+            item: { name: direct.name, inputSchema: { type: 'object' } },
+          };
+        if (tool) return { server: hit.server, name: direct.name, item: tool };
+      }
+    }
+    const { index } = await this.tools(scope);
+    return this.fromIndex(index, name, 'tool');
+  }
+
+  async resolvePrompt(scope: CallerScope, name: string): Promise<ResolvedName<Prompt>> {
+    const { index } = await this.prompts(scope);
+    return this.fromIndex(index, name, 'prompt');
+  }
+
+  /** The server that serves a resource URI: listed resources first, then templates, else null. */
+  async resolveResource(scope: CallerScope, uri: string): Promise<McpServerRecord | null> {
+    const { owners } = await this.resources(scope);
+    const owner = owners.get(uri);
+    if (owner) return owner;
+    const { ok } = await this.catalogs(scope);
+    for (const { visible, catalog } of ok) {
+      if (catalog.resourceTemplates.some((t) => new UriTemplate(t.uriTemplate).match(uri) !== null))
+        return visible.server;
+    }
+    const withResources = ok.filter((o) => o.catalog.resources.length || o.catalog.resourceTemplates.length);
+    return withResources.length === 1 ? withResources[0].visible.server : null;
+  }
+
+  private fromIndex<T>(index: NameIndex<T>, name: string, what: 'tool' | 'prompt'): ResolvedName<T> {
+    const resolved = index.resolve(name);
+    if (resolved && 'entry' in resolved) {
+      const server = this.registry.current().byId.get(resolved.entry.serverId);
+      if (server) return { server, name: resolved.entry.name, item: resolved.entry.item };
+    }
+    if (resolved && 'ambiguous' in resolved)
+      throw new AppError(
+        'TOOL_NOT_FOUND',
+        `${what} ${JSON.stringify(name)} is ambiguous: use one of ${resolved.ambiguous.join(', ')}`,
+        { param: 'name' },
+      );
+    throw new AppError(
+      'TOOL_NOT_FOUND',
+      `unknown ${what}: ${JSON.stringify(name)}${name.includes(PREFIX_SEPARATOR) ? '' : ` (${what}s are named {alias}${PREFIX_SEPARATOR}{name})`}`,
+      { param: 'name' },
+    );
+  }
+
+  /** `instructions` for `initialize`: those of the visible upstreams already connected, each headed by its alias. */
+  instructions(
+    visible: readonly VisibleServer[],
+    known: (server: McpServerRecord) => string | undefined,
+  ): string | undefined {
+    const parts = visible.flatMap(({ server }) => {
+      const text = known(server);
+      return text ? [`## ${server.alias}\n${text}`] : [];
+    });
+    return parts.length ? parts.join('\n\n') : undefined;
+  }
+}

@@ -1,0 +1,146 @@
+import { Logger } from '@nestjs/common';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import {
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { createUpstreamTransport, type McpServerRecord, newUpstreamClient } from '@app/mcp-registry';
+
+export type ListKind = 'tools' | 'resources' | 'prompts';
+
+export interface ConnectionHooks {
+  /** The upstream said one of its lists changed (`notifications/*\/list_changed`). */
+  onListChanged?(kind: ListKind): void;
+  /** A live connection dropped (process exit, socket closed); the next use reconnects. */
+  onDisconnected?(): void;
+  /** A connection was (re)established. */
+  onConnected?(): void;
+}
+
+/** Raised when an upstream cannot be reached; its message is safe to show (no URL, no secret). */
+export class UpstreamUnavailableError extends Error {}
+
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_MAX_MS = 30_000;
+
+/** Connecting longer than this is a failure, whatever the server's call timeout. */
+export const CONNECT_TIMEOUT_MS = 15_000;
+
+/**
+ * One persistent MCP client session to one upstream server, opened on first use and reopened on the next use
+ * after it drops, with exponential backoff (and jitter) between failed attempts so that a dead upstream is not
+ * hammered and callers fail fast in the meantime.
+ */
+export class UpstreamConnection {
+  private readonly logger = new Logger('Upstream');
+  private client: Client | null = null;
+  private connecting: Promise<Client> | null = null;
+  private failures = 0;
+  private retryAt = 0;
+  private lastError = '';
+  private closed = false;
+  /** Times a session was opened (tests prove reuse with it). */
+  connects = 0;
+
+  constructor(
+    readonly server: McpServerRecord,
+    private readonly headers: Record<string, string> = {},
+    private readonly hooks: ConnectionHooks = {},
+  ) {}
+
+  get connected(): boolean {
+    return this.client !== null;
+  }
+
+  /** The upstream's `instructions`, once connected. */
+  get instructions(): string | undefined {
+    return this.client?.getInstructions();
+  }
+
+  async get(): Promise<Client> {
+    if (this.closed) throw new UpstreamUnavailableError(`connection to ${this.server.serverName} was closed`);
+    if (this.client) return this.client;
+    if (!this.connecting) {
+      const wait = this.retryAt - Date.now();
+      if (wait > 0) {
+        throw new UpstreamUnavailableError(
+          `MCP server ${this.server.serverName} is unavailable (${this.lastError}); next attempt in ${Math.ceil(wait / 1000)} s`,
+        );
+      }
+      this.connecting = this.open().finally(() => (this.connecting = null));
+    }
+    return this.connecting;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = null;
+    await client?.close().catch(() => undefined);
+  }
+
+  private async open(): Promise<Client> {
+    const client = newUpstreamClient();
+    const { serverName } = this.server;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () =>
+      this.hooks.onListChanged?.('tools'),
+    );
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () =>
+      this.hooks.onListChanged?.('resources'),
+    );
+    client.setNotificationHandler(PromptListChangedNotificationSchema, () =>
+      this.hooks.onListChanged?.('prompts'),
+    );
+    const transport = createUpstreamTransport(this.server, this.headers);
+    if (transport instanceof StdioClientTransport) {
+      // Read stderr (an unread pipe would eventually block the process) and log it, line by line.
+      transport.stderr?.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString('utf8').split('\n'))
+          if (line.trim())
+            this.logger.debug({ msg: 'upstream stderr', server: serverName, line: line.slice(0, 2000) });
+      });
+    }
+    client.onclose = () => {
+      if (this.client !== client) return;
+      this.client = null;
+      if (!this.closed) {
+        this.logger.warn({ msg: 'upstream connection lost; reconnecting on next use', server: serverName });
+        this.hooks.onDisconnected?.();
+      }
+    };
+    try {
+      await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      this.failures++;
+      const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 1));
+      this.retryAt = Date.now() + backoff * (0.5 + Math.random() / 2);
+      this.lastError = describeError(error);
+      this.logger.warn({
+        msg: 'upstream connect failed',
+        server: serverName,
+        error: this.lastError,
+        attempt: this.failures,
+      });
+      throw new UpstreamUnavailableError(`MCP server ${serverName} is unavailable: ${this.lastError}`);
+    }
+    if (this.closed) {
+      await client.close().catch(() => undefined);
+      throw new UpstreamUnavailableError(`connection to ${serverName} was closed`);
+    }
+    this.failures = 0;
+    this.connects++;
+    this.client = client;
+    this.hooks.onConnected?.();
+    return client;
+  }
+}
+
+/** The first line of an error, without URLs (which may carry credentials in their query). */
+export function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const first = message.split('\n')[0].replace(/\bhttps?:\/\/\S+/g, '<url>');
+  return first.length > 300 ? `${first.slice(0, 300)}...` : first;
+}

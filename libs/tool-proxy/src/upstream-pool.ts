@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { McpRegistry, type McpServerRecord, type RegistrySnapshot } from '@app/mcp-registry';
+import { type ConnectionHooks, type ListKind, UpstreamConnection } from './upstream-connection.js';
+
+/** What makes two definitions of a server connect differently: any change closes its connections. */
+export function connectionFingerprint(server: McpServerRecord): string {
+  const { transport, url, command, args, authType, secrets, timeoutMs } = server;
+  return createHash('sha256')
+    .update(JSON.stringify({ transport, url, command, args, authType, secrets, timeoutMs }))
+    .digest('hex');
+}
+
+export type PoolEvent =
+  | { type: 'list_changed'; serverId: string; kind: ListKind }
+  /** Added, removed, or redefined in a way that changes how it is reached. */
+  | { type: 'server_changed'; serverId: string }
+  | { type: 'reconnected'; serverId: string };
+
+/**
+ * The shared upstream connections (one per server and distinct set of passed-through headers), the
+ * per-client ones' factory, and the events both raise. Closes what a registry change makes stale.
+ */
+@Injectable()
+export class UpstreamPool implements OnModuleDestroy {
+  private readonly shared = new Map<string, UpstreamConnection>();
+  private readonly fingerprints = new Map<string, string>();
+  private readonly listeners = new Set<(event: PoolEvent) => void>();
+  private readonly perClient = new Set<UpstreamConnection>();
+  private readonly unsubscribe: () => void;
+
+  constructor(registry: McpRegistry) {
+    this.unsubscribe = registry.subscribe((snapshot) => this.onRegistryChange(snapshot));
+    this.remember(registry.current());
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.unsubscribe();
+    const all = [...this.shared.values(), ...this.perClient];
+    this.shared.clear();
+    this.perClient.clear();
+    await Promise.all(all.map((c) => c.close()));
+  }
+
+  on(listener: (event: PoolEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The shared connection to a server (for headers passed through from a caller: one per distinct set). */
+  sharedFor(server: McpServerRecord, headers: Record<string, string> = {}): UpstreamConnection {
+    const names = Object.keys(headers).sort();
+    const key = names.length
+      ? `${server.serverId}:${createHash('sha256')
+          .update(JSON.stringify(names.map((n) => [n, headers[n]])))
+          .digest('hex')}`
+      : server.serverId;
+    let connection = this.shared.get(key);
+    if (!connection) {
+      connection = new UpstreamConnection(server, headers, this.hooksFor(server.serverId));
+      this.shared.set(key, connection);
+    }
+    return connection;
+  }
+
+  /** A new connection owned by one client session (`per_client` mode); `release` it when the session ends. */
+  openForClient(server: McpServerRecord, headers: Record<string, string>, hooks: ConnectionHooks = {}) {
+    const connection = new UpstreamConnection(server, headers, hooks);
+    this.perClient.add(connection);
+    return connection;
+  }
+
+  async release(connection: UpstreamConnection): Promise<void> {
+    this.perClient.delete(connection);
+    await connection.close();
+  }
+
+  /** Live counts, for the admin and health views (a leak shows here). */
+  stats() {
+    const all = [...this.shared.values(), ...this.perClient];
+    return {
+      shared_connections: [...this.shared.values()].filter((c) => c.connected).length,
+      client_connections: [...this.perClient].filter((c) => c.connected).length,
+      stdio_processes: all.filter((c) => c.connected && c.server.transport === 'stdio').length,
+    };
+  }
+
+  private hooksFor(serverId: string): ConnectionHooks {
+    return {
+      onListChanged: (kind) => this.emit({ type: 'list_changed', serverId, kind }),
+      onConnected: () => this.emit({ type: 'reconnected', serverId }),
+    };
+  }
+
+  private emit(event: PoolEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private remember(snapshot: RegistrySnapshot): Set<string> {
+    const changed = new Set<string>();
+    const seen = new Set<string>();
+    for (const server of snapshot.servers) {
+      seen.add(server.serverId);
+      const fingerprint = connectionFingerprint(server);
+      const before = this.fingerprints.get(server.serverId);
+      if (before !== fingerprint) changed.add(server.serverId);
+      this.fingerprints.set(server.serverId, fingerprint);
+    }
+    for (const id of [...this.fingerprints.keys()]) {
+      if (!seen.has(id)) {
+        this.fingerprints.delete(id);
+        changed.add(id);
+      }
+    }
+    return changed;
+  }
+
+  private onRegistryChange(snapshot: RegistrySnapshot): void {
+    const changed = this.remember(snapshot);
+    for (const [key, connection] of this.shared) {
+      const id = connection.server.serverId;
+      if (changed.has(id) || !snapshot.byId.has(id)) {
+        this.shared.delete(key);
+        void connection.close();
+      }
+    }
+    for (const id of changed) this.emit({ type: 'server_changed', serverId: id });
+  }
+}
