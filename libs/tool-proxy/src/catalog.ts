@@ -1,6 +1,13 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  McpError,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
 import { describeError, type ListKind } from './upstream-connection.js';
 import { UpstreamPool } from './upstream-pool.js';
@@ -18,6 +25,16 @@ export interface ServerCatalog {
 }
 
 export type CatalogListener = (serverId: string, kinds: readonly ListKind[]) => void;
+
+/** A list method the upstream does not implement (despite its capability) is an empty list, not a failure. */
+async function optional<T>(list: Promise<T[]>): Promise<T[]> {
+  try {
+    return await list;
+  } catch (error) {
+    if (error instanceof McpError && error.code === ErrorCode.MethodNotFound) return [];
+    throw error;
+  }
+}
 
 async function allPages<T>(
   fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string }>,
@@ -94,10 +111,10 @@ export class McpCatalog implements OnModuleDestroy {
     const caps = client.getServerCapabilities() ?? {};
     try {
       const [tools, resources, resourceTemplates, prompts] = await Promise.all([
-        caps.tools ? listTools(client, timeout) : [],
-        caps.resources ? listResources(client, timeout) : [],
-        caps.resources ? listResourceTemplates(client, timeout) : [],
-        caps.prompts ? listPrompts(client, timeout) : [],
+        caps.tools ? optional(listTools(client, timeout)) : [],
+        caps.resources ? optional(listResources(client, timeout)) : [],
+        caps.resources ? optional(listResourceTemplates(client, timeout)) : [],
+        caps.prompts ? optional(listPrompts(client, timeout)) : [],
       ]);
       this.logger.debug({
         msg: 'catalog listed',

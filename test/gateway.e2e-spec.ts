@@ -1,0 +1,396 @@
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type CallToolResult, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import request from 'supertest';
+import {
+  closedPort,
+  createTestApp,
+  LONG_TOOL_NAME,
+  provisionTestDatabase,
+  type RichFixture,
+  startRichFixture,
+  type TestApp,
+  type TestDatabase,
+} from '@app/testing';
+import { McpSessionManager, SKIPPED_META_KEY } from '@app/tool-proxy';
+import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
+
+const MASTER_KEY = 'sk-master-e2e-gateway';
+const STDIO_FIXTURE = path.resolve('test/fixtures/stdio-rich-server.mjs');
+
+const text = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+describe('MCP gateway endpoint (e2e)', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  let httpUp: RichFixture;
+  let sseUp: RichFixture;
+  const clients: Client[] = [];
+  let keyA: string;
+  let keyB: string;
+  let keyNone: string;
+  const api = () => request(t.url);
+  const master = { Authorization: `Bearer ${MASTER_KEY}` };
+
+  async function connect(
+    key: string,
+    options: { path?: string; sse?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<Client> {
+    const url = new URL(`${t.url}${options.path ?? (options.sse ? '/mcp/' : '/mcp')}`);
+    const headers = { Authorization: `Bearer ${key}`, ...options.headers };
+    const transport = options.sse
+      ? new SSEClientTransport(url, {
+          requestInit: { headers },
+          eventSourceInit: {
+            fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
+          },
+        })
+      : new StreamableHTTPClientTransport(url, { requestInit: { headers } });
+    const client = new Client({ name: 'e2e', version: '1.0.0' });
+    await client.connect(transport);
+    clients.push(client);
+    return client;
+  }
+  const toolNames = async (client: Client) =>
+    (await client.listTools()).tools.map((tool) => tool.name).sort();
+
+  beforeAll(async () => {
+    [httpUp, sseUp] = await Promise.all([startRichFixture('web', 'http'), startRichFixture('legacy', 'sse')]);
+    db = await provisionTestDatabase();
+    t = await createTestApp({
+      rootModule: GatewayModule.forRoot,
+      database: db.database,
+      env: { MASTER_KEY },
+      configYaml: `
+mcp_servers:
+  web:
+    url: ${httpUp.url}
+    mcp_access_groups: [team_a]
+  legacy:
+    url: ${sseUp.url}
+    transport: sse
+  local:
+    transport: stdio
+    command: node
+    args: [${STDIO_FIXTURE}]
+    env: { FIXTURE_NAME: local }
+    mcp_access_groups: [team_a]
+  slow:
+    url: ${httpUp.url}
+    timeout_ms: 500
+general_settings:
+  max_tool_name_length: 40
+`,
+    });
+    await api()
+      .post('/team/new')
+      .set(master)
+      .send({ team_id: 'a', object_permission: { mcp_access_groups: ['team_a'] } })
+      .expect(200);
+    await api()
+      .post('/team/new')
+      .set(master)
+      .send({ team_id: 'b', object_permission: { mcp_servers: ['legacy'] } })
+      .expect(200);
+    keyA = (await api().post('/key/generate').set(master).send({ team_id: 'a' }).expect(200)).body.key;
+    keyB = (await api().post('/key/generate').set(master).send({ team_id: 'b' }).expect(200)).body.key;
+    keyNone = (await api().post('/key/generate').set(master).send({}).expect(200)).body.key;
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await t?.close();
+    await db?.drop();
+    await Promise.all([httpUp?.close(), sseUp?.close()]);
+  });
+
+  describe('aggregation', () => {
+    it('lists the prefixed tools of all three upstreams (Streamable HTTP client) and calls one of each', async () => {
+      const client = await connect(MASTER_KEY);
+      const names = await toolNames(client);
+      for (const name of ['web-echo', 'legacy-echo', 'local-echo', 'local-pid', 'web-counter', 'slow-echo'])
+        expect(names).toContain(name);
+      expect(text(await client.callTool({ name: 'web-echo', arguments: { message: 'hi' } }))).toBe('web:hi');
+      expect(text(await client.callTool({ name: 'legacy-echo', arguments: { message: 'hi' } }))).toBe(
+        'legacy:hi',
+      );
+      expect(text(await client.callTool({ name: 'local-echo', arguments: { message: 'hi' } }))).toBe(
+        'local:hi',
+      );
+      expect(client.getServerVersion()?.name).toBe('mcp-gateway');
+    });
+
+    it('serves the same over legacy SSE at /mcp/ (the product page client)', async () => {
+      const client = await connect(keyA, { sse: true });
+      expect(await toolNames(client)).toEqual(expect.arrayContaining(['web-echo', 'local-echo']));
+      expect(text(await client.callTool({ name: 'local-echo', arguments: { message: 'sse' } }))).toBe(
+        'local:sse',
+      );
+    });
+
+    it('lists and reads resources, lists and gets prompts, through the gateway', async () => {
+      const client = await connect(MASTER_KEY);
+      const { resources } = await client.listResources();
+      expect(resources.map((r) => r.uri)).toEqual(
+        expect.arrayContaining(['fixture://web/readme', 'fixture://legacy/readme', 'stdio://local/notes']),
+      );
+      const read = await client.readResource({ uri: 'fixture://legacy/readme' });
+      expect(read.contents[0]).toMatchObject({ text: 'legacy says: fixture://legacy/readme' });
+      const templated = await client.readResource({ uri: 'fixture://web/items/42' });
+      expect(templated.contents[0]).toMatchObject({ text: 'web says: fixture://web/items/42' });
+      const { resourceTemplates } = await client.listResourceTemplates();
+      expect(resourceTemplates.map((r) => r.uriTemplate)).toContain('fixture://web/items/{id}');
+      const { prompts } = await client.listPrompts();
+      expect(prompts.map((p) => p.name)).toEqual(expect.arrayContaining(['web-greet', 'local-hello']));
+      const prompt = await client.getPrompt({ name: 'web-greet', arguments: { who: 'ada' } });
+      expect(prompt.messages[0].content).toMatchObject({ text: 'web greets ada' });
+    });
+
+    it('shortens long names deterministically and still routes them', async () => {
+      const client = await connect(MASTER_KEY);
+      const long = (await toolNames(client)).filter((n) => n.startsWith('web-summarise'));
+      expect(long).toHaveLength(1);
+      expect(long[0]).toHaveLength(40);
+      expect(long[0]).toMatch(/_[0-9a-f]{8}$/);
+      expect(text(await client.callTool({ name: long[0] }))).toBe('long:web');
+    });
+
+    it('accepts an unambiguous unprefixed name, and refuses an ambiguous one like an unknown tool', async () => {
+      const client = await connect(keyA);
+      expect(text(await client.callTool({ name: 'pid' }))).toMatch(/^\d+$/);
+      await expect(client.callTool({ name: 'echo', arguments: { message: 'x' } })).rejects.toThrow(
+        /ambiguous/,
+      );
+    });
+
+    it('serves one upstream with its own names at /{alias}/mcp', async () => {
+      const client = await connect(MASTER_KEY, { path: '/web/mcp' });
+      expect(await toolNames(client)).toEqual(['counter', 'echo', 'sleep', LONG_TOOL_NAME].sort());
+      expect(text(await client.callTool({ name: 'echo', arguments: { message: 'direct' } }))).toBe(
+        'web:direct',
+      );
+    });
+  });
+
+  describe('scoping', () => {
+    it('a key of team A sees only team A servers, over MCP and REST', async () => {
+      const client = await connect(keyA);
+      const names = await toolNames(client);
+      expect(names.every((n) => n.startsWith('web-') || n.startsWith('local-'))).toBe(true);
+      const res = await api().get('/mcp/tools/list').set('Authorization', `Bearer ${keyA}`).expect(200);
+      const servers = new Set(
+        res.body.tools.map((tool: { mcp_info: { alias: string } }) => tool.mcp_info.alias),
+      );
+      expect([...servers].sort()).toEqual(['local', 'web']);
+    });
+
+    it("calling another team's tool fails exactly like an unknown tool", async () => {
+      const client = await connect(keyA);
+      const hidden = await client
+        .callTool({ name: 'legacy-echo', arguments: {} })
+        .catch((e: Error) => e.message);
+      const unknown = await client
+        .callTool({ name: 'nosuch-echo', arguments: {} })
+        .catch((e: Error) => e.message);
+      expect(String(hidden).replace('legacy-echo', 'X')).toBe(String(unknown).replace('nosuch-echo', 'X'));
+      const rest = await api()
+        .post('/mcp/tools/call')
+        .set('Authorization', `Bearer ${keyA}`)
+        .send({ name: 'legacy-echo', arguments: {} })
+        .expect(404);
+      expect(rest.body.error.code).toBe('TOOL_NOT_FOUND');
+    });
+
+    it('x-mcp-servers narrows a session, and an unknown name is a 400 listing the valid ones', async () => {
+      const client = await connect(keyA, { headers: { 'x-mcp-servers': 'local' } });
+      expect((await toolNames(client)).every((n) => n.startsWith('local-'))).toBe(true);
+      const res = await api()
+        .get('/mcp/tools/list')
+        .set('Authorization', `Bearer ${keyA}`)
+        .set('x-mcp-servers', 'legacy')
+        .expect(400);
+      expect(res.body.error.code).toBe('UNKNOWN_MCP_SERVER');
+      expect(res.body.error.message).toContain('this key may use: local, web');
+      const narrowed = await connect(MASTER_KEY, { path: '/mcp/legacy,local' });
+      expect(new Set((await toolNames(narrowed)).map((n) => n.split('-')[0]))).toEqual(
+        new Set(['legacy', 'local']),
+      );
+    });
+
+    it('a key with no grant gets a 403 that names the cause, at connect and over REST', async () => {
+      const res = await api()
+        .post('/mcp')
+        .set('Authorization', `Bearer ${keyNone}`)
+        .set('Accept', 'application/json, text/event-stream')
+        .send({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'x', version: '1' },
+          },
+        })
+        .expect(403);
+      expect(res.body.error.code).toBe('NO_MCP_ACCESS');
+      expect(res.body.error.message).toContain('no MCP server is granted');
+      await expect(connect(keyNone)).rejects.toThrow();
+      const rest = await api().get('/mcp/tools/list').set('Authorization', `Bearer ${keyNone}`).expect(403);
+      expect(rest.body.error.code).toBe('NO_MCP_ACCESS');
+    });
+
+    it('REST twins: enabled, call by exposed name, and by server_id with the upstream name', async () => {
+      const auth = { Authorization: `Bearer ${keyB}` };
+      expect((await api().get('/mcp/enabled').set(auth).expect(200)).body).toEqual({ enabled: true });
+      const call = await api()
+        .post('/mcp/tools/call')
+        .set(auth)
+        .send({ name: 'legacy-echo', arguments: { message: 'r' } })
+        .expect(200);
+      expect(call.body.content[0].text).toBe('legacy:r');
+      const byServer = await api()
+        .post('/mcp-rest/tools/call')
+        .set(auth)
+        .send({ server_id: 'legacy', name: 'echo', arguments: { message: 's' } })
+        .expect(200);
+      expect(byServer.body.content[0].text).toBe('legacy:s');
+      const v1 = await api().get('/v1/mcp/tools').set(auth).expect(200);
+      expect(v1.body.tools.map((tool: { name: string }) => tool.name)).toContain('legacy-echo');
+      await api().post('/mcp/tools/call').set(auth).send({ arguments: {} }).expect(400);
+    });
+  });
+
+  describe('sessions', () => {
+    it('N calls in one client session use one upstream session; two client sessions never share state', async () => {
+      const first = await connect(MASTER_KEY, { path: '/web/mcp' });
+      const before = httpUp.stats.sessions;
+      const counts: string[] = [];
+      for (let i = 0; i < 5; i++) counts.push(text(await first.callTool({ name: 'counter' })));
+      expect(counts).toEqual(['1', '2', '3', '4', '5']);
+      expect(httpUp.stats.sessions - before).toBe(1);
+      const second = await connect(MASTER_KEY, { path: '/web/mcp' });
+      expect(text(await second.callTool({ name: 'counter' }))).toBe('1');
+      expect(text(await first.callTool({ name: 'counter' }))).toBe('6');
+    });
+
+    it('DELETE ends a session and its upstream sessions', async () => {
+      const client = await connect(MASTER_KEY, { path: '/web/mcp' });
+      await client.callTool({ name: 'counter' });
+      const manager = t.app.get(McpSessionManager);
+      const before = manager.stats();
+      await (client.transport as StreamableHTTPClientTransport).terminateSession();
+      const after = manager.stats();
+      expect(after.client_sessions).toBe(before.client_sessions - 1);
+      expect(after.client_connections).toBe(before.client_connections - 1);
+    });
+  });
+
+  describe('faults', () => {
+    it('a timeout becomes an error result at the configured time, not a hang', async () => {
+      const client = await connect(MASTER_KEY);
+      const started = Date.now();
+      const result = (await client.callTool({
+        name: 'slow-sleep',
+        arguments: { ms: 5000 },
+      })) as CallToolResult;
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(result.isError).toBe(true);
+      expect(text(result)).toContain('did not answer sleep within 500 ms');
+    });
+
+    it('a dead upstream never blanks the list: the others are served and _meta says who was skipped', async () => {
+      const port = await closedPort();
+      await api()
+        .post('/v1/mcp/server')
+        .set(master)
+        .send({ server_name: 'dead', url: `http://127.0.0.1:${port}/mcp` })
+        .expect(201);
+      try {
+        const client = await connect(MASTER_KEY);
+        const listed = await client.listTools();
+        expect(listed.tools.map((tool) => tool.name)).toContain('web-echo');
+        const skipped = listed._meta?.[SKIPPED_META_KEY] as { server_name: string; message: string }[];
+        expect(skipped.map((s) => s.server_name)).toEqual(['dead']);
+        expect(skipped[0].message).toContain('unavailable');
+        const started = Date.now();
+        const call = (await client.callTool({ name: 'dead-echo', arguments: {} })) as CallToolResult;
+        expect(call.isError).toBe(true);
+        expect(text(call)).toMatch(/^MCP server dead is unavailable/);
+        expect(Date.now() - started).toBeLessThan(2000);
+      } finally {
+        await api().delete('/v1/mcp/server/dead').set(master).expect(202);
+      }
+    });
+
+    it('a killed stdio upstream comes back by itself while the others keep working', async () => {
+      const client = await connect(MASTER_KEY);
+      const pid = Number(text(await client.callTool({ name: 'local-pid' })));
+      process.kill(pid, 'SIGKILL');
+      expect(text(await client.callTool({ name: 'web-echo', arguments: { message: 'still' } }))).toBe(
+        'web:still',
+      );
+      const newPid = await until('the stdio upstream to come back', async () => {
+        const result = (await client.callTool({ name: 'local-pid' })) as CallToolResult;
+        return result.isError ? undefined : Number(text(result));
+      });
+      expect(newPid).not.toBe(pid);
+    });
+
+    it('a registry change reaches a connected client as tools/list_changed, and the next list shows it', async () => {
+      const client = await connect(MASTER_KEY);
+      await client.listTools();
+      let changed = 0;
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+        changed++;
+      });
+      await api()
+        .post('/v1/mcp/server')
+        .set(master)
+        .send({
+          server_name: 'extra',
+          transport: 'stdio',
+          command: 'node',
+          args: [STDIO_FIXTURE],
+          env: { FIXTURE_NAME: 'extra' },
+        })
+        .expect(201);
+      await until('tools/list_changed', async () => (changed > 0 ? true : undefined));
+      expect(await toolNames(client)).toContain('extra-echo');
+      const pid = Number(text(await client.callTool({ name: 'extra-pid' })));
+      expect(alive(pid)).toBe(true);
+      await api().delete('/v1/mcp/server/extra').set(master).expect(202);
+      await until('the deleted stdio server to exit', async () => (alive(pid) ? undefined : true));
+      expect(await toolNames(client)).not.toContain('extra-echo');
+    });
+  });
+
+  describe('logs', () => {
+    it('never logs a key', () => {
+      const logs = t.logs.text();
+      for (const key of [MASTER_KEY, keyA, keyB, keyNone]) expect(logs).not.toContain(key);
+    });
+  });
+});
