@@ -208,13 +208,16 @@ general_settings:
 
     it("calling another team's tool fails exactly like an unknown tool", async () => {
       const client = await connect(keyA);
-      const hidden = await client
-        .callTool({ name: 'legacy-echo', arguments: {} })
-        .catch((e: Error) => e.message);
-      const unknown = await client
-        .callTool({ name: 'nosuch-echo', arguments: {} })
-        .catch((e: Error) => e.message);
-      expect(String(hidden).replace('legacy-echo', 'X')).toBe(String(unknown).replace('nosuch-echo', 'X'));
+      const message = (name: string) =>
+        client.callTool({ name, arguments: {} }).then(
+          () => 'no error',
+          (e: Error) => e.message,
+        );
+      const hidden = await message('legacy-echo');
+      expect(hidden).toContain('unknown tool');
+      expect(hidden.replace('legacy-echo', 'X')).toBe(
+        (await message('nosuch-echo')).replace('nosuch-echo', 'X'),
+      );
       const rest = await api()
         .post('/mcp/tools/call')
         .set('Authorization', `Bearer ${keyA}`)
@@ -305,6 +308,12 @@ general_settings:
       const after = manager.stats();
       expect(after.client_sessions).toBe(before.client_sessions - 1);
       expect(after.client_connections).toBe(before.client_connections - 1);
+      const shown = await api().get('/v1/mcp/sessions').set(master).expect(200);
+      expect(shown.body).toMatchObject({
+        client_sessions: after.client_sessions,
+        stdio_processes: expect.any(Number),
+      });
+      await api().get('/v1/mcp/sessions').set('Authorization', `Bearer ${keyA}`).expect(403);
     });
   });
 
@@ -377,12 +386,12 @@ general_settings:
           env: { FIXTURE_NAME: 'extra' },
         })
         .expect(201);
-      await until('tools/list_changed', async () => (changed > 0 ? true : undefined));
+      await until('tools/list_changed', () => Promise.resolve(changed > 0 ? true : undefined));
       expect(await toolNames(client)).toContain('extra-echo');
       const pid = Number(text(await client.callTool({ name: 'extra-pid' })));
       expect(alive(pid)).toBe(true);
       await api().delete('/v1/mcp/server/extra').set(master).expect(202);
-      await until('the deleted stdio server to exit', async () => (alive(pid) ? undefined : true));
+      await until('the deleted stdio server to exit', () => Promise.resolve(alive(pid) ? undefined : true));
       expect(await toolNames(client)).not.toContain('extra-echo');
     });
   });

@@ -49,7 +49,7 @@ export function richServer(name: string, stats: { sessions: number }): Server {
   ];
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
   server.setRequestHandler(CallToolRequestSchema, async (request) => {
-    const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+    const args = request.params.arguments ?? {};
     switch (request.params.name) {
       case 'echo':
         return { content: [{ type: 'text', text: `${name}:${String(args.message)}` }] };

@@ -2,14 +2,13 @@ import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   ErrorCode,
-  McpError,
   type Prompt,
   type Resource,
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
-import { describeError, type ListKind } from './upstream-connection.js';
+import { describeError, isMcpError, type ListKind } from './upstream-connection.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 /** Longest a list may take, whatever the server's call timeout. */
@@ -31,7 +30,7 @@ async function optional<T>(list: Promise<T[]>): Promise<T[]> {
   try {
     return await list;
   } catch (error) {
-    if (error instanceof McpError && error.code === ErrorCode.MethodNotFound) return [];
+    if (isMcpError(error, ErrorCode.MethodNotFound)) return [];
     throw error;
   }
 }
@@ -126,7 +125,7 @@ export class McpCatalog implements OnModuleDestroy {
       });
       return { tools, resources, resourceTemplates, prompts, instructions: client.getInstructions() };
     } catch (error) {
-      throw new Error(`listing ${server.serverName} failed: ${describeError(error)}`);
+      throw new Error(`listing ${server.serverName} failed: ${describeError(error)}`, { cause: error });
     }
   }
 }

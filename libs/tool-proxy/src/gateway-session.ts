@@ -23,7 +23,9 @@ import type { McpCatalog } from './catalog.js';
 import type { CallerScope, GatewayView } from './gateway-view.js';
 import {
   describeError,
+  isMcpError,
   type ListKind,
+  protocolError,
   type UpstreamConnection,
   UpstreamUnavailableError,
 } from './upstream-connection.js';
@@ -222,7 +224,7 @@ export class GatewaySession {
     this.server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
       this.touch();
       const server = await view.resolveResource(this.scope, request.params.uri);
-      if (!server) throw new McpError(ErrorCode.InvalidParams, `Resource not found: ${request.params.uri}`);
+      if (!server) throw protocolError(ErrorCode.InvalidParams, `Resource not found: ${request.params.uri}`);
       const client = await this.upstream(server);
       return client.readResource(
         { uri: request.params.uri },
@@ -235,7 +237,7 @@ export class GatewaySession {
     try {
       return await this.connectionFor(server).get();
     } catch (error) {
-      throw new McpError(ErrorCode.InternalError, describeError(error));
+      throw protocolError(ErrorCode.InternalError, describeError(error));
     }
   }
 
@@ -283,11 +285,11 @@ export class GatewaySession {
       return result as CallToolResult;
     } catch (error) {
       if (extra.signal.aborted) throw error;
-      if (error instanceof McpError && error.code === ErrorCode.RequestTimeout)
+      if (isMcpError(error, ErrorCode.RequestTimeout))
         return errorResult(
           `MCP server ${server.serverName} did not answer ${target.name} within ${timeout} ms`,
         );
-      if (error instanceof McpError && error.code !== ErrorCode.ConnectionClosed) throw error;
+      if (error instanceof McpError && !isMcpError(error, ErrorCode.ConnectionClosed)) throw error;
       return errorResult(`MCP server ${server.serverName} failed on ${target.name}: ${describeError(error)}`);
     }
   }
@@ -302,7 +304,7 @@ async function mcpErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof AppError) throw new McpError(ErrorCode.InvalidParams, error.message);
+    if (error instanceof AppError) throw protocolError(ErrorCode.InvalidParams, error.message);
     throw error;
   }
 }

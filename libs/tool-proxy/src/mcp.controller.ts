@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { AnyKey, Auth, type AuthContext } from '@app/auth';
+import { AdminOnly, AnyKey, Auth, type AuthContext } from '@app/auth';
 import { AppError } from '@app/core';
 import { McpRegistry } from '@app/mcp-registry';
 import { type CallerScope, GatewayView } from './gateway-view.js';
@@ -47,6 +47,13 @@ export class McpController {
   @Get('mcp/enabled')
   enabled() {
     return { enabled: true };
+  }
+
+  /** Live client sessions, upstream connections and stdio processes: a leak shows here. */
+  @Get('v1/mcp/sessions')
+  @AdminOnly()
+  stats() {
+    return this.sessions.stats();
   }
 
   @Get(['mcp/tools/list', 'mcp-rest/tools/list'])

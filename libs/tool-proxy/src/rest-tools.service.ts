@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Injectable } from '@nestjs/common';
-import { type CallToolResult, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '@app/core';
 import { DEFAULT_CALL_TIMEOUT_MS, passThroughHeaders } from './gateway-session.js';
 import { type CallerScope, GatewayView } from './gateway-view.js';
-import { describeError, UpstreamUnavailableError } from './upstream-connection.js';
+import { describeError, isMcpError, UpstreamUnavailableError } from './upstream-connection.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 /** The REST twins of tools/list and tools/call, over the shared upstream connections. */
@@ -65,13 +65,13 @@ export class RestToolsService {
         timeout,
       })) as CallToolResult;
     } catch (error) {
-      if (error instanceof McpError && error.code === ErrorCode.RequestTimeout)
+      if (isMcpError(error, ErrorCode.RequestTimeout))
         throw new AppError(
           'UPSTREAM_TIMEOUT',
           `MCP server ${server.serverName} did not answer ${target.name} within ${timeout} ms`,
           { param: 'name' },
         );
-      if (error instanceof McpError && error.code === ErrorCode.InvalidParams)
+      if (isMcpError(error, ErrorCode.InvalidParams))
         throw new AppError(
           'BAD_REQUEST',
           `MCP server ${server.serverName} refused the call: ${describeError(error)}`,

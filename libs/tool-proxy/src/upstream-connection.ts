@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
+  type ErrorCode,
+  McpError,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
@@ -136,6 +138,19 @@ export class UpstreamConnection {
     this.hooks.onConnected?.();
     return client;
   }
+}
+
+/**
+ * An error the SDK sends to the client as a JSON-RPC error with this code and exactly this message (an
+ * `McpError` would prefix its message with "MCP error <code>:", which clients then prefix again).
+ */
+export function protocolError(code: ErrorCode, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Whether an error is an MCP error with this JSON-RPC code. */
+export function isMcpError(error: unknown, code: ErrorCode): error is McpError {
+  return error instanceof McpError && error.code === (code as number);
 }
 
 /** The first line of an error, without URLs (which may carry credentials in their query). */
