@@ -32,6 +32,28 @@ describe('loadConfig', () => {
     });
     expect(config.mcpServers).toEqual({});
     expect(config.modelList).toEqual([]);
+    expect(config.mcp).toMatchObject({
+      maxToolNameLength: 64,
+      sessionIdleTimeoutMs: 1_800_000,
+      maxSessionsPerKey: 100,
+    });
+  });
+
+  it('reads the gateway settings and refuses out-of-range values', () => {
+    const text =
+      'general_settings:\n  max_tool_name_length: 40\n  session_idle_timeout: 60\n  max_sessions_per_key: 5\n';
+    const config = loadConfig({ env: {}, cwd, fileContent: { path: 'config.yaml', text } });
+    expect(config.mcp).toMatchObject({
+      maxToolNameLength: 40,
+      sessionIdleTimeoutMs: 60_000,
+      maxSessionsPerKey: 5,
+    });
+    expect(config.warnings).toEqual([]);
+    const bad =
+      'general_settings:\n  max_tool_name_length: 8\n  session_idle_timeout: 1\n  max_sessions_per_key: 0\n';
+    expect(() => loadConfig({ env: {}, cwd, fileContent: { path: 'config.yaml', text: bad } })).toThrow(
+      /max_tool_name_length: expected an integer from 16 to 256[\s\S]*session_idle_timeout[\s\S]*max_sessions_per_key/,
+    );
   });
 
   it('reads the product page config.yaml and resolves os.environ references everywhere', () => {
