@@ -20,6 +20,8 @@ import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 
 const MASTER_KEY = 'sk-master-e2e-gateway';
 const STDIO_FIXTURE = path.resolve('test/fixtures/stdio-rich-server.mjs');
+/** The reference server of the MCP project, over stdio. */
+const EVERYTHING = path.resolve('node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 
 const text = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
 
@@ -100,6 +102,10 @@ mcp_servers:
   slow:
     url: ${httpUp.url}
     timeout_ms: 500
+  everything:
+    transport: stdio
+    command: node
+    args: [${EVERYTHING}, stdio]
 general_settings:
   max_tool_name_length: 40
 `,
@@ -140,6 +146,27 @@ general_settings:
         'local:hi',
       );
       expect(client.getServerVersion()?.name).toBe('mcp-gateway');
+    });
+
+    it('proxies the reference server-everything over stdio: tools, resources and prompts', async () => {
+      const client = await connect(MASTER_KEY, { sse: true });
+      expect(await toolNames(client)).toEqual(
+        expect.arrayContaining(['everything-echo', 'everything-get-sum']),
+      );
+      expect(text(await client.callTool({ name: 'everything-echo', arguments: { message: 'ref' } }))).toBe(
+        'Echo: ref',
+      );
+      const sum = await client.callTool({ name: 'everything-get-sum', arguments: { a: 2, b: 3 } });
+      expect(text(sum)).toContain('5');
+      const { resources } = await client.listResources();
+      const fromEverything = resources.find((r) => r.uri.startsWith('demo://'));
+      expect(fromEverything).toBeDefined();
+      const read = await client.readResource({ uri: (fromEverything as { uri: string }).uri });
+      expect(read.contents.length).toBeGreaterThan(0);
+      const { prompts } = await client.listPrompts();
+      expect(prompts.map((p) => p.name)).toContain('everything-simple-prompt');
+      const prompt = await client.getPrompt({ name: 'everything-simple-prompt' });
+      expect(prompt.messages.length).toBeGreaterThan(0);
     });
 
     it('serves the same over legacy SSE at /mcp/ (the product page client)', async () => {
