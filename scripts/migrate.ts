@@ -8,12 +8,9 @@ import 'reflect-metadata';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { getDataSourceToken } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import { getMetadataArgsStorage } from 'typeorm';
 import { ConfigError, type GatewayConfig, loadConfig } from '@app/config';
-import { openDatabase } from '@app/database';
-import { PinoLoggerService } from '@app/observability';
+import { type EntityClass, openDatabase } from '@app/database';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 import { ALL_MIGRATIONS } from '../migrations/index.js';
 
@@ -25,23 +22,27 @@ interface SchemaDiff {
   down: string[];
 }
 
-/** Opens the whole app (so every module's entities are registered), migrated, and diffs it with the entities. */
+/**
+ * Diffs the entities with a freshly migrated database. The entities are every `@Entity` class the gateway's
+ * module graph imports (the import of GatewayModule registers them all), without starting the app: its
+ * services would query tables that the pending change has not created yet.
+ */
 async function schemaDiff(config: GatewayConfig): Promise<SchemaDiff> {
   const database = { ...config.database, runMigrations: true };
   if (!database.url) database.embeddedDir = 'memory://';
-  const app = await NestFactory.createApplicationContext(GatewayModule.forRoot({ ...config, database }), {
-    logger: new PinoLoggerService({ level: 'warn', format: 'pretty', destination: process.stderr }),
-    abortOnError: false,
-  });
+  void GatewayModule; // imported for its side effect: every entity of every module is declared
+  const entities = getMetadataArgsStorage()
+    .tables.map((table) => table.target)
+    .filter((target): target is EntityClass => typeof target === 'function');
+  const dataSource = await openDatabase(database, { entities, migrations: ALL_MIGRATIONS });
   try {
-    const dataSource = app.get<DataSource>(getDataSourceToken());
     const sql = await dataSource.driver.createSchemaBuilder().log();
     return {
       up: sql.upQueries.map((q) => q.query),
       down: sql.downQueries.map((q) => q.query).reverse(),
     };
   } finally {
-    await app.close();
+    await dataSource.destroy();
   }
 }
 

@@ -326,6 +326,23 @@ general_settings:
       expect(text(await first.callTool({ name: 'counter' }))).toBe('6');
     });
 
+    it('session_mode shared: every client session uses the one upstream session', async () => {
+      const created = await api()
+        .post('/v1/mcp/server')
+        .set(master)
+        .send({ server_name: 'webshared', url: httpUp.url, session_mode: 'shared' })
+        .expect(201);
+      expect(created.body.session_mode).toBe('shared');
+      try {
+        const one = await connect(MASTER_KEY, { path: '/webshared/mcp' });
+        const two = await connect(MASTER_KEY, { path: '/webshared/mcp' });
+        const first = Number(text(await one.callTool({ name: 'counter' })));
+        expect(Number(text(await two.callTool({ name: 'counter' })))).toBe(first + 1);
+      } finally {
+        await api().delete('/v1/mcp/server/webshared').set(master).expect(202);
+      }
+    });
+
     it('DELETE ends a session and its upstream sessions', async () => {
       const client = await connect(MASTER_KEY, { path: '/web/mcp' });
       await client.callTool({ name: 'counter' });

@@ -1,4 +1,4 @@
-import type { McpServerRecord, ServerHealth } from '@app/mcp-registry';
+import { effectiveSessionMode, type McpServerRecord, type ServerHealth } from '@app/mcp-registry';
 
 /** What the API shows of a server: never a secret, only whether there is one, and the names of headers/env. */
 export interface McpServerResponse {
@@ -20,6 +20,8 @@ export interface McpServerResponse {
   mcp_access_groups: string[];
   allow_all_keys: boolean;
   timeout_ms: number | null;
+  /** Effective mode: the configured one or the transport's default. */
+  session_mode: string;
   mcp_info: Record<string, unknown>;
   source: 'config' | 'db';
   created_at: string | null;
@@ -51,6 +53,7 @@ export function toMcpServerResponse(server: McpServerRecord, health?: ServerHeal
     mcp_access_groups: server.mcpAccessGroups,
     allow_all_keys: server.allowAllKeys,
     timeout_ms: server.timeoutMs,
+    session_mode: effectiveSessionMode(server),
     mcp_info: server.mcpInfo,
     source: server.source,
     created_at: server.createdAt?.toISOString() ?? null,

@@ -1,6 +1,7 @@
 import { parseConfigServers } from './config-servers.js';
 import {
   applyServerInput,
+  effectiveSessionMode,
   checkServerRecord,
   configServerId,
   DEFAULT_STDIO_COMMANDS,
@@ -69,6 +70,16 @@ describe('applyServerInput', () => {
     });
     expect(next.secrets.authValue).toBe('t');
   });
+  it('keeps, sets and clears session_mode; the effective mode defaults by transport', () => {
+    const http = record({ server_name: 'h', url: 'https://h/mcp' });
+    expect(effectiveSessionMode(http)).toBe('per_client');
+    expect(effectiveSessionMode(record({ server_name: 's', command: 'node' }))).toBe('shared');
+    const shared = applyServerInput({ session_mode: 'shared' }, http, http);
+    expect(effectiveSessionMode(shared)).toBe('shared');
+    expect(applyServerInput({ description: 'x' }, shared, shared).sessionMode).toBe('shared');
+    expect(applyServerInput({ session_mode: null }, shared, shared).sessionMode).toBeNull();
+  });
+
   it('lets the alias follow a rename unless it was set explicitly', () => {
     const base = record({ server_name: 'a', url: 'https://h/mcp' });
     expect(applyServerInput({ server_name: 'b' }, base, base).alias).toBe('b');

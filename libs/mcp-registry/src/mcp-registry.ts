@@ -133,6 +133,7 @@ export class McpRegistry implements OnModuleInit {
       mcpAccessGroups: row.mcpAccessGroups,
       allowAllKeys: row.allowAllKeys,
       timeoutMs: row.timeoutMs,
+      sessionMode: row.sessionMode,
       mcpInfo: row.mcpInfo,
       secrets: this.decryptSecrets(row),
       source: 'db',

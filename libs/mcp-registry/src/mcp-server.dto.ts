@@ -28,6 +28,8 @@ import {
   MIN_TIMEOUT_MS,
   SERVER_NAME_PATTERN,
   SERVER_NAME_RULE,
+  SESSION_MODES,
+  type SessionMode,
 } from './mcp-server.types.js';
 
 /** A mapping of string keys to string values (headers, environment). */
@@ -140,6 +142,13 @@ export class McpServerFieldsDto implements McpServerInput {
   @Min(MIN_TIMEOUT_MS, { message: `timeout_ms must be at least ${MIN_TIMEOUT_MS} ms` })
   @Max(MAX_TIMEOUT_MS, { message: `timeout_ms must be at most ${MAX_TIMEOUT_MS} ms (10 minutes)` })
   timeout_ms?: number | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsIn(SESSION_MODES, {
+    message: `session_mode must be one of ${SESSION_MODES.join(', ')}, or null for the default`,
+  })
+  session_mode?: SessionMode | null;
 
   @IsOptional()
   @IsObject()

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-import type { McpAuthType, McpTransport } from './mcp-server.types.js';
+import type { McpAuthType, McpTransport, SessionMode } from './mcp-server.types.js';
 
 /** An upstream MCP server stored in the database (DESIGN.md §3). Persistence only: no behaviour here. */
 @Entity({ name: 'mcp_server' })
@@ -59,6 +59,10 @@ export class McpServerEntity {
 
   @Column({ type: 'integer', nullable: true })
   timeoutMs: number | null;
+
+  /** `per_client` or `shared`; null: the transport's default. */
+  @Column({ type: 'text', nullable: true })
+  sessionMode: SessionMode | null;
 
   @Column({ type: 'jsonb', default: () => "'{}'" })
   mcpInfo: Record<string, unknown>;

@@ -1,9 +1,22 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { McpServerInput, McpServerRecord, McpServerSecrets, McpTransport } from './mcp-server.types.js';
+import type {
+  McpServerInput,
+  McpServerRecord,
+  McpServerSecrets,
+  McpTransport,
+  SessionMode,
+} from './mcp-server.types.js';
 
 /** Commands a stdio server may run unless the operator adds more (MCP_STDIO_EXTRA_COMMANDS). */
 export const DEFAULT_STDIO_COMMANDS = ['node', 'npx', 'python3', 'python', 'uvx', 'uv', 'docker', 'deno'];
+
+/** The session mode a server runs in: its own, else `shared` for stdio and `per_client` otherwise. */
+export function effectiveSessionMode(
+  server: Pick<McpServerRecord, 'sessionMode' | 'transport'>,
+): SessionMode {
+  return server.sessionMode ?? (server.transport === 'stdio' ? 'shared' : 'per_client');
+}
 
 export interface RegistryPolicy {
   stdioCommands: ReadonlySet<string>;
@@ -86,6 +99,7 @@ export function applyServerInput(
     mcpAccessGroups: unique(input.mcp_access_groups ?? prev?.mcpAccessGroups ?? []),
     allowAllKeys: input.allow_all_keys ?? prev?.allowAllKeys ?? false,
     timeoutMs: has('timeout_ms') ? (input.timeout_ms ?? null) : (prev?.timeoutMs ?? null),
+    sessionMode: has('session_mode') ? (input.session_mode ?? null) : (prev?.sessionMode ?? null),
     mcpInfo: input.mcp_info ?? prev?.mcpInfo ?? {},
     secrets: {
       authValue: has('auth_value') ? (input.auth_value ?? null) : secrets.authValue,

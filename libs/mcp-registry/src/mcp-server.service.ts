@@ -171,6 +171,7 @@ export class McpServerService {
       mcpAccessGroups: record.mcpAccessGroups,
       allowAllKeys: record.allowAllKeys,
       timeoutMs: record.timeoutMs,
+      sessionMode: record.sessionMode,
       mcpInfo: record.mcpInfo,
       createdBy: audit.createdBy,
       updatedBy: audit.updatedBy,

@@ -3,6 +3,12 @@ export type McpTransport = (typeof MCP_TRANSPORTS)[number];
 export const MCP_AUTH_TYPES = ['none', 'bearer_token', 'api_key', 'basic', 'authorization'] as const;
 export type McpAuthType = (typeof MCP_AUTH_TYPES)[number];
 export type McpServerSource = 'config' | 'db';
+/**
+ * How client sessions reach an upstream: `per_client` gives each client session its own upstream session
+ * (default for http and sse), `shared` uses one connection for everyone (default for stdio).
+ */
+export const SESSION_MODES = ['per_client', 'shared'] as const;
+export type SessionMode = (typeof SESSION_MODES)[number];
 
 /** Names and aliases: no `-`, which separates the server prefix from the tool name (`{alias}-{tool}`). */
 export const SERVER_NAME_PATTERN = /^[A-Za-z0-9_]{1,32}$/;
@@ -37,6 +43,8 @@ export interface McpServerRecord {
   mcpAccessGroups: string[];
   allowAllKeys: boolean;
   timeoutMs: number | null;
+  /** Null: the transport's default (see SESSION_MODES). */
+  sessionMode: SessionMode | null;
   mcpInfo: Record<string, unknown>;
   secrets: McpServerSecrets;
   source: McpServerSource;
@@ -65,5 +73,6 @@ export interface McpServerInput {
   mcp_access_groups?: string[];
   allow_all_keys?: boolean;
   timeout_ms?: number | null;
+  session_mode?: SessionMode | null;
   mcp_info?: Record<string, unknown>;
 }

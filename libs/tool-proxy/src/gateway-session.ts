@@ -18,7 +18,7 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AppError, packageInfo } from '@app/core';
-import { upstreamHeaders, type McpServerRecord } from '@app/mcp-registry';
+import { effectiveSessionMode, upstreamHeaders, type McpServerRecord } from '@app/mcp-registry';
 import type { McpCatalog } from './catalog.js';
 import type { CallerScope, GatewayView } from './gateway-view.js';
 import {
@@ -141,7 +141,7 @@ export class GatewaySession {
 
   private connectionFor(server: McpServerRecord): UpstreamConnection {
     const headers = passThroughHeaders(server, this.requestHeaders);
-    if (server.transport === 'stdio') return this.deps.pool.sharedFor(server, headers);
+    if (effectiveSessionMode(server) === 'shared') return this.deps.pool.sharedFor(server, headers);
     let connection = this.owned.get(server.serverId);
     if (!connection) {
       connection = this.deps.pool.openForClient(server, headers, {
