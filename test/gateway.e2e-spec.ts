@@ -441,6 +441,23 @@ general_settings:
   });
 
   describe('logs', () => {
+    it('audits every tool call: who, server, tool, outcome, duration', () => {
+      const calls = t.logs.records().filter((r) => r.context === 'Audit' && r.msg === 'tool call');
+      expect(calls.length).toBeGreaterThan(10);
+      expect(calls).toContainEqual(
+        expect.objectContaining({ via: 'mcp', key_name: 'master_key', server: 'web', tool: 'echo', status: 'ok' }),
+      );
+      expect(calls).toContainEqual(
+        expect.objectContaining({ via: 'rest', team_id: 'b', server: 'legacy', tool: 'echo', status: 'ok' }),
+      );
+      expect(calls).toContainEqual(
+        expect.objectContaining({ server: 'slow', tool: 'sleep', status: 'timeout' }),
+      );
+      expect(calls).toContainEqual(expect.objectContaining({ server: 'dead', status: 'unavailable' }));
+      const keyed = calls.find((c) => c.team_id === 'a');
+      expect(keyed?.key_name).toMatch(/^sk-\.\.\.\S{4}$/);
+    });
+
     it('never logs a key', () => {
       const logs = t.logs.text();
       for (const key of [MASTER_KEY, keyA, keyB, keyNone]) expect(logs).not.toContain(key);

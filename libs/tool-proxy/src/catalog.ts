@@ -106,7 +106,8 @@ export class McpCatalog implements OnModuleDestroy {
   private async fetch(server: McpServerRecord): Promise<ServerCatalog> {
     const started = performance.now();
     const client = await this.pool.sharedFor(server).get();
-    const timeout = Math.min(server.timeoutMs ?? LIST_TIMEOUT_MS, LIST_TIMEOUT_MS);
+    // Lists have their own bound: a server's timeout_ms is for its calls (a short one must not hide its tools).
+    const timeout = LIST_TIMEOUT_MS;
     const caps = client.getServerCapabilities() ?? {};
     try {
       const [tools, resources, resourceTemplates, prompts] = await Promise.all([

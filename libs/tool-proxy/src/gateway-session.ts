@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Logger } from '@nestjs/common';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -19,6 +18,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { AppError, packageInfo } from '@app/core';
 import { effectiveSessionMode, upstreamHeaders, type McpServerRecord } from '@app/mcp-registry';
+import { auditToolCall, type CallStatus } from './audit.js';
 import type { McpCatalog } from './catalog.js';
 import type { CallerScope, GatewayView } from './gateway-view.js';
 import {
@@ -80,7 +80,6 @@ export function passThroughHeaders(
  * opened on first use and closed with it; stdio upstreams are shared).
  */
 export class GatewaySession {
-  private readonly logger = new Logger('Gateway');
   readonly server: Server;
   private readonly owned = new Map<string, UpstreamConnection>();
   private readonly stops: (() => void)[] = [];
@@ -248,22 +247,41 @@ export class GatewaySession {
     extra: Extra,
   ): Promise<CallToolResult> {
     const target = await mcpErrors(() => this.deps.view.resolveTool(this.scope, name));
-    const { server } = target;
-    const timeout = server.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const started = performance.now();
+    let status: CallStatus = 'upstream_error';
+    try {
+      const { result, outcome } = await this.callUpstream(target.server, target.name, args, meta, extra);
+      status = outcome;
+      return result;
+    } catch (error) {
+      if (extra.signal.aborted) status = 'cancelled';
+      throw error;
+    } finally {
+      auditToolCall(this.scope.auth, target.server, target.name, status, started, 'mcp');
+    }
+  }
+
+  private async callUpstream(
+    server: McpServerRecord,
+    tool: string,
+    args: Record<string, unknown> | undefined,
+    meta: { progressToken?: string | number } | undefined,
+    extra: Extra,
+  ): Promise<{ result: CallToolResult; outcome: CallStatus }> {
+    const timeout = server.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     let client;
     try {
       client = await this.connectionFor(server).get();
     } catch (error) {
-      return errorResult(
+      const text =
         error instanceof UpstreamUnavailableError
           ? error.message
-          : `MCP server ${server.serverName} is unavailable: ${describeError(error)}`,
-      );
+          : `MCP server ${server.serverName} is unavailable: ${describeError(error)}`;
+      return { result: errorResult(text), outcome: 'unavailable' };
     }
     const progressToken = meta?.progressToken;
     try {
-      const result = await client.callTool({ name: target.name, arguments: args ?? {} }, undefined, {
+      const result = (await client.callTool({ name: tool, arguments: args ?? {} }, undefined, {
         timeout,
         signal: extra.signal,
         ...(progressToken !== undefined
@@ -275,22 +293,17 @@ export class GatewaySession {
                   .catch(() => undefined),
             }
           : {}),
-      });
-      this.logger.debug({
-        msg: 'tool call',
-        server: server.serverName,
-        tool: target.name,
-        duration_ms: Math.round(performance.now() - started),
-      });
-      return result as CallToolResult;
+      })) as CallToolResult;
+      return { result, outcome: result.isError ? 'tool_error' : 'ok' };
     } catch (error) {
       if (extra.signal.aborted) throw error;
-      if (isMcpError(error, ErrorCode.RequestTimeout))
-        return errorResult(
-          `MCP server ${server.serverName} did not answer ${target.name} within ${timeout} ms`,
-        );
+      if (isMcpError(error, ErrorCode.RequestTimeout)) {
+        const text = `MCP server ${server.serverName} did not answer ${tool} within ${timeout} ms`;
+        return { result: errorResult(text), outcome: 'timeout' };
+      }
       if (error instanceof McpError && !isMcpError(error, ErrorCode.ConnectionClosed)) throw error;
-      return errorResult(`MCP server ${server.serverName} failed on ${target.name}: ${describeError(error)}`);
+      const text = `MCP server ${server.serverName} failed on ${tool}: ${describeError(error)}`;
+      return { result: errorResult(text), outcome: 'upstream_error' };
     }
   }
 }

@@ -9,3 +9,4 @@ export * from './rest-tools.service.js';
 export * from './tool-call.dto.js';
 export * from './mcp.controller.js';
 export * from './tool-proxy.module.js';
+export * from './audit.js';

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { type CallToolResult, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '@app/core';
+import { auditToolCall, type CallStatus } from './audit.js';
 import { DEFAULT_CALL_TIMEOUT_MS, passThroughHeaders } from './gateway-session.js';
 import { type CallerScope, GatewayView } from './gateway-view.js';
 import { describeError, isMcpError, UpstreamUnavailableError } from './upstream-connection.js';
@@ -50,38 +51,49 @@ export class RestToolsService {
     }
     const { server } = target;
     const timeout = server.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-    let client;
+    const started = performance.now();
+    let status: CallStatus = 'upstream_error';
     try {
-      client = await this.pool.sharedFor(server, passThroughHeaders(server, headers)).get();
-    } catch (error) {
-      throw new AppError(
-        'UPSTREAM_UNAVAILABLE',
-        error instanceof UpstreamUnavailableError ? error.message : describeError(error),
-        { param: 'name' },
-      );
-    }
-    try {
-      return (await client.callTool({ name: target.name, arguments: args ?? {} }, undefined, {
-        timeout,
-      })) as CallToolResult;
-    } catch (error) {
-      if (isMcpError(error, ErrorCode.RequestTimeout))
+      let client;
+      try {
+        client = await this.pool.sharedFor(server, passThroughHeaders(server, headers)).get();
+      } catch (error) {
+        status = 'unavailable';
         throw new AppError(
-          'UPSTREAM_TIMEOUT',
-          `MCP server ${server.serverName} did not answer ${target.name} within ${timeout} ms`,
+          'UPSTREAM_UNAVAILABLE',
+          error instanceof UpstreamUnavailableError ? error.message : describeError(error),
           { param: 'name' },
         );
-      if (isMcpError(error, ErrorCode.InvalidParams))
+      }
+      try {
+        const result = (await client.callTool({ name: target.name, arguments: args ?? {} }, undefined, {
+          timeout,
+        })) as CallToolResult;
+        status = result.isError ? 'tool_error' : 'ok';
+        return result;
+      } catch (error) {
+        if (isMcpError(error, ErrorCode.RequestTimeout)) {
+          status = 'timeout';
+          throw new AppError(
+            'UPSTREAM_TIMEOUT',
+            `MCP server ${server.serverName} did not answer ${target.name} within ${timeout} ms`,
+            { param: 'name' },
+          );
+        }
+        if (isMcpError(error, ErrorCode.InvalidParams))
+          throw new AppError(
+            'BAD_REQUEST',
+            `MCP server ${server.serverName} refused the call: ${describeError(error)}`,
+            { param: 'arguments' },
+          );
         throw new AppError(
-          'BAD_REQUEST',
-          `MCP server ${server.serverName} refused the call: ${describeError(error)}`,
-          { param: 'arguments' },
+          'UPSTREAM_ERROR',
+          `MCP server ${server.serverName} failed on ${target.name}: ${describeError(error)}`,
+          { param: 'name' },
         );
-      throw new AppError(
-        'UPSTREAM_ERROR',
-        `MCP server ${server.serverName} failed on ${target.name}: ${describeError(error)}`,
-        { param: 'name' },
-      );
+      }
+    } finally {
+      auditToolCall(scope.auth, server, target.name, status, started, 'rest');
     }
   }
 }
