@@ -445,7 +445,13 @@ general_settings:
       const calls = t.logs.records().filter((r) => r.context === 'Audit' && r.msg === 'tool call');
       expect(calls.length).toBeGreaterThan(10);
       expect(calls).toContainEqual(
-        expect.objectContaining({ via: 'mcp', key_name: 'master_key', server: 'web', tool: 'echo', status: 'ok' }),
+        expect.objectContaining({
+          via: 'mcp',
+          key_name: 'master_key',
+          server: 'web',
+          tool: 'echo',
+          status: 'ok',
+        }),
       );
       expect(calls).toContainEqual(
         expect.objectContaining({ via: 'rest', team_id: 'b', server: 'legacy', tool: 'echo', status: 'ok' }),
