@@ -102,6 +102,10 @@ mcp_servers:
   slow:
     url: ${httpUp.url}
     timeout_ms: 500
+  hdr:
+    url: ${httpUp.url}
+    extra_headers: [x-trace-id]
+    static_headers: { x-static: fixed }
   everything:
     transport: stdio
     command: node
@@ -310,6 +314,48 @@ general_settings:
       const v1 = await api().get('/v1/mcp/tools').set(auth).expect(200);
       expect(v1.body.tools.map((tool: { name: string }) => tool.name)).toContain('legacy-echo');
       await api().post('/mcp/tools/call').set(auth).send({ arguments: {} }).expect(400);
+    });
+  });
+
+  describe('credentials', () => {
+    it('sends extra_headers, static headers and x-mcp-{alias}-* upstream, never the gateway key', async () => {
+      const client = await connect(MASTER_KEY, {
+        path: '/hdr/mcp',
+        headers: { 'x-trace-id': 'trace-42', 'x-mcp-hdr-authorization': 'Bearer upstream-token-7' },
+      });
+      const from = httpUp.requestHeaders.length;
+      await client.callTool({ name: 'echo', arguments: { message: 'h' } });
+      const sent = httpUp.requestHeaders.slice(from);
+      expect(sent.length).toBeGreaterThan(0);
+      for (const headers of sent) {
+        expect(headers).toMatchObject({
+          'x-trace-id': 'trace-42',
+          'x-static': 'fixed',
+          authorization: 'Bearer upstream-token-7',
+        });
+        expect(JSON.stringify(headers)).not.toContain(MASTER_KEY);
+      }
+    });
+
+    it('x-mcp-auth becomes the upstream credential; without it nothing of the caller is forwarded', async () => {
+      const res = await api()
+        .post('/mcp/tools/call')
+        .set(master)
+        .set('x-mcp-auth', 'per-request-token')
+        .send({ name: 'hdr-echo', arguments: { message: 'a' } })
+        .expect(200);
+      expect(res.body.content[0].text).toBe('web:a');
+      expect(httpUp.requestHeaders.at(-1)).toMatchObject({ authorization: 'per-request-token' });
+      const from = httpUp.requestHeaders.length;
+      await api()
+        .post('/mcp/tools/call')
+        .set(master)
+        .send({ name: 'web-echo', arguments: { message: 'b' } })
+        .expect(200);
+      for (const headers of httpUp.requestHeaders.slice(from)) {
+        expect(headers.authorization).toBeUndefined();
+        expect(headers['x-litellm-api-key']).toBeUndefined();
+      }
     });
   });
 
