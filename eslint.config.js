@@ -14,7 +14,18 @@ const allowedImports = {
   admin: ['core', 'config', 'auth', 'mcp-registry', 'tool-proxy'],
   'mcp-registry': ['core', 'config', 'database'],
   'tool-proxy': ['core', 'config', 'auth', 'mcp-registry'],
-  testing: ['core', 'config', 'database', 'http', 'observability', 'mcp-registry', 'auth', 'tool-proxy'],
+  'openai-bridge': [],
+  testing: [
+    'core',
+    'config',
+    'database',
+    'http',
+    'observability',
+    'mcp-registry',
+    'auth',
+    'tool-proxy',
+    'openai-bridge',
+  ],
 };
 const allLibs = Object.keys(allowedImports);
 
@@ -69,6 +80,29 @@ export default tseslint.config(
       ],
     },
   })),
+  {
+    // The bridge is packed as a standalone npm package with no runtime dependencies.
+    files: ['libs/openai-bridge/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@nestjs/*', 'typeorm', 'express', 'pg'],
+              message: 'libs/openai-bridge is framework-free.',
+            },
+            {
+              group: ['@modelcontextprotocol/*', 'openai', 'openai/*'],
+              allowTypeImports: true,
+              message: 'Type-only imports: the packed bridge has no runtime dependencies.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/*.int-spec.ts', 'libs/testing/**/*.ts', 'test/**/*.ts'],
     rules: {
