@@ -12,6 +12,7 @@ const sources = [
   'libs',
   'migrations',
   'scripts',
+  'examples',
   'tsconfig.json',
   'tsconfig.build.json',
   'package-lock.json',
