@@ -64,6 +64,11 @@ export class GeneralSettingsSchema {
   session_idle_timeout?: number;
 
   @IsOptional()
+  @IsArray({ message: 'expected a list of origins such as "https://app.example.com", or ["*"]' })
+  @IsString({ each: true, message: 'expected a list of origins such as "https://app.example.com", or ["*"]' })
+  mcp_allowed_origins?: string[];
+
+  @IsOptional()
   @IsInt({ message: 'expected an integer from 1 to 100000' })
   @Min(1, { message: 'expected an integer from 1 to 100000' })
   @Max(100_000, { message: 'expected an integer from 1 to 100000' })

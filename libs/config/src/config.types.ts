@@ -49,6 +49,11 @@ export interface GatewayConfig {
     sessionIdleTimeoutMs: number;
     /** Live MCP sessions one key may hold; the next gets 429 (general_settings.max_sessions_per_key). */
     maxSessionsPerKey: number;
+    /**
+     * Browser origins allowed on the MCP endpoints besides loopback ones (general_settings.mcp_allowed_origins);
+     * `*` allows any. Requests without an Origin header (non-browser clients) are not affected.
+     */
+    allowedOrigins: string[];
   };
   modelList: ModelListEntry[];
   /** Raw `mcp_servers` mapping (env references resolved); the registry validates the entries. */

@@ -31,6 +31,7 @@ export const KNOWN_GENERAL_SETTINGS = new Set([
   'max_tool_name_length',
   'session_idle_timeout',
   'max_sessions_per_key',
+  'mcp_allowed_origins',
 ]);
 
 const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
@@ -239,6 +240,9 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
       maxToolNameLength: numberOr(general.max_tool_name_length, 64),
       sessionIdleTimeoutMs: numberOr(general.session_idle_timeout, 1800) * 1000,
       maxSessionsPerKey: numberOr(general.max_sessions_per_key, 100),
+      allowedOrigins: Array.isArray(general.mcp_allowed_origins)
+        ? (general.mcp_allowed_origins as string[])
+        : [],
     },
     modelList: (Array.isArray(raw.model_list) ? raw.model_list : []) as ModelListEntry[],
     mcpServers: (isRecord(raw.mcp_servers) ? raw.mcp_servers : {}) as Record<string, Record<string, unknown>>,

@@ -3,6 +3,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { packageInfo } from '@app/core';
 import type { McpServerRecord } from './mcp-server.types.js';
 
@@ -60,6 +61,7 @@ export function createUpstreamTransport(
   return new StreamableHTTPClientTransport(url, { requestInit: { headers } });
 }
 
-export function newUpstreamClient(): Client {
-  return new Client({ name: packageInfo().name, version: packageInfo().version }, { capabilities: {} });
+/** A client for one upstream; `capabilities` are those of the downstream client it acts for (if any). */
+export function newUpstreamClient(capabilities: ClientCapabilities = {}): Client {
+  return new Client({ name: packageInfo().name, version: packageInfo().version }, { capabilities });
 }

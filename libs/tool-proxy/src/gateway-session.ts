@@ -2,8 +2,20 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   CallToolRequestSchema,
+  type ClientCapabilities,
+  CompleteRequestSchema,
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  type LoggingLevel,
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
   type CallToolResult,
   ErrorCode,
   GetPromptRequestSchema,
@@ -82,6 +94,10 @@ export function passThroughHeaders(
 export class GatewaySession {
   readonly server: Server;
   private readonly owned = new Map<string, UpstreamConnection>();
+  /** Downstream request ids of the calls in flight per upstream server, newest last. */
+  private readonly inflight = new Map<string, (string | number)[]>();
+  private readonly subscriptions = new Set<string>();
+  private logLevel: LoggingLevel | null = null;
   private readonly stops: (() => void)[] = [];
   lastActivity = Date.now();
   closed = false;
@@ -99,8 +115,10 @@ export class GatewaySession {
       {
         capabilities: {
           tools: { listChanged: true },
-          resources: { listChanged: true },
+          resources: { listChanged: true, subscribe: true },
           prompts: { listChanged: true },
+          logging: {},
+          completions: {},
         },
         instructions: deps.view.instructions(visible, (s) => deps.pool.sharedFor(s).instructions),
       },
@@ -110,6 +128,7 @@ export class GatewaySession {
       deps.catalog.subscribe((serverId, kinds) => this.onListsChanged(serverId, kinds)),
       deps.pool.on((event) => {
         if (event.type === 'server_changed') void this.dropOwned(event.serverId);
+        if (event.type === 'resource_updated') this.relayResourceUpdated(event.uri);
       }),
     );
   }
@@ -145,6 +164,9 @@ export class GatewaySession {
     if (!connection) {
       connection = this.deps.pool.openForClient(server, headers, {
         onListChanged: (kind) => this.deps.catalog.invalidate(server.serverId, [kind]),
+        capabilities: this.forwardedCapabilities(),
+        configure: (client) => this.routeServerRequests(server, client),
+        onConnected: () => void this.restoreUpstreamState(server),
       });
       this.owned.set(server.serverId, connection);
     }
@@ -180,6 +202,76 @@ export class GatewaySession {
 
   private meta(errors: { server_name: string; message: string }[]) {
     return errors.length ? { _meta: { [SKIPPED_META_KEY]: errors } } : {};
+  }
+
+  /** What the upstream may ask of our client: only what the client itself declared. */
+  private forwardedCapabilities(): ClientCapabilities {
+    const client = this.server.getClientCapabilities() ?? {};
+    return {
+      ...(client.sampling ? { sampling: client.sampling } : {}),
+      ...(client.elicitation ? { elicitation: client.elicitation } : {}),
+      ...(client.roots ? { roots: client.roots } : {}),
+    };
+  }
+
+  /** The downstream request an upstream request belongs to (the newest call in flight to that server). */
+  private related(serverId: string): { relatedRequestId?: string | number } {
+    const ids = this.inflight.get(serverId);
+    return ids?.length ? { relatedRequestId: ids[ids.length - 1] } : {};
+  }
+
+  /**
+   * A per-client upstream's requests (sampling, elicitation, roots) go to this session's client and the answer
+   * (or error) goes back; its log messages and resource updates reach this client only. Request ids are the
+   * SDK's own on each side, so they cannot collide across sessions.
+   */
+  private routeServerRequests(server: McpServerRecord, client: Client): void {
+    const caps = this.forwardedCapabilities();
+    const options = (signal: AbortSignal) => ({ signal, ...this.related(server.serverId) });
+    if (caps.sampling)
+      client.setRequestHandler(CreateMessageRequestSchema, (request, extra) =>
+        this.server.createMessage(request.params, options(extra.signal)),
+      );
+    if (caps.elicitation)
+      client.setRequestHandler(ElicitRequestSchema, (request, extra) =>
+        this.server.elicitInput(request.params, options(extra.signal)),
+      );
+    if (caps.roots)
+      client.setRequestHandler(ListRootsRequestSchema, (request, extra) =>
+        this.server.listRoots(request.params, options(extra.signal)),
+      );
+    client.fallbackRequestHandler = (request) =>
+      Promise.reject(
+        protocolError(
+          ErrorCode.MethodNotFound,
+          `the client behind the gateway does not support ${request.method} (it did not declare the capability)`,
+        ),
+      );
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) =>
+      this.server
+        .notification(
+          { method: 'notifications/message', params: notification.params },
+          this.related(server.serverId),
+        )
+        .catch(() => undefined),
+    );
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) =>
+      this.relayResourceUpdated(notification.params.uri),
+    );
+  }
+
+  /** After an upstream (re)connects: its log level and resource subscriptions as the client set them. */
+  private async restoreUpstreamState(server: McpServerRecord): Promise<void> {
+    const connection = this.owned.get(server.serverId);
+    const client = connection && (await connection.get().catch(() => null));
+    if (!client) return;
+    const caps = client.getServerCapabilities() ?? {};
+    if (this.logLevel && caps.logging) await client.setLoggingLevel(this.logLevel).catch(() => undefined);
+  }
+
+  private relayResourceUpdated(uri: string): void {
+    if (this.closed || !this.subscriptions.has(uri)) return;
+    void this.server.sendResourceUpdated({ uri }).catch(() => undefined);
   }
 
   private registerHandlers(): void {
@@ -230,6 +322,49 @@ export class GatewaySession {
         { timeout: server.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, signal: extra.signal },
       );
     });
+    this.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+      this.touch();
+      await this.subscription(request.params.uri, true);
+      return {};
+    });
+    this.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+      this.touch();
+      await this.subscription(request.params.uri, false);
+      return {};
+    });
+    this.server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+      this.touch();
+      this.logLevel = request.params.level;
+      // Forwarded to the upstream sessions this client owns (shared ones are not this client's to tune).
+      await Promise.all(
+        [...this.owned.values()].map(async (connection) => {
+          const client = await connection.get().catch(() => null);
+          if (client?.getServerCapabilities()?.logging)
+            await client.setLoggingLevel(request.params.level).catch(() => undefined);
+        }),
+      );
+      return {};
+    });
+    this.server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
+      this.touch();
+      const { ref } = request.params;
+      let server: McpServerRecord | null;
+      let upstreamRef = ref;
+      if (ref.type === 'ref/prompt') {
+        const target = await mcpErrors(() => view.resolvePrompt(this.scope, ref.name));
+        server = target.server;
+        upstreamRef = { type: 'ref/prompt', name: target.name };
+      } else {
+        server = await view.resolveTemplate(this.scope, ref.uri);
+      }
+      if (!server) return { completion: { values: [] } };
+      const client = await this.upstream(server);
+      if (!client.getServerCapabilities()?.completions) return { completion: { values: [] } };
+      return client.complete(
+        { ...request.params, ref: upstreamRef },
+        { timeout: server.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, signal: extra.signal },
+      );
+    });
   }
 
   private async upstream(server: McpServerRecord) {
@@ -249,6 +384,10 @@ export class GatewaySession {
     const target = await mcpErrors(() => this.deps.view.resolveTool(this.scope, name));
     const started = performance.now();
     let status: CallStatus = 'upstream_error';
+    const serverId = target.server.serverId;
+    const inflight = this.inflight.get(serverId) ?? [];
+    inflight.push(extra.requestId);
+    this.inflight.set(serverId, inflight);
     try {
       const { result, outcome } = await this.callUpstream(target.server, target.name, args, meta, extra);
       status = outcome;
@@ -257,8 +396,25 @@ export class GatewaySession {
       if (extra.signal.aborted) status = 'cancelled';
       throw error;
     } finally {
+      inflight.splice(inflight.indexOf(extra.requestId), 1);
       auditToolCall(this.scope.auth, target.server, target.name, status, started, 'mcp');
     }
+  }
+
+  /** Subscribes (or not) this client to a resource, upstream through the server that owns it. */
+  private async subscription(uri: string, on: boolean): Promise<void> {
+    if (on) this.subscriptions.add(uri);
+    else this.subscriptions.delete(uri);
+    const server = await this.deps.view.resolveResource(this.scope, uri);
+    if (!server) {
+      if (on) throw protocolError(ErrorCode.InvalidParams, `Resource not found: ${uri}`);
+      return;
+    }
+    const client = await this.upstream(server);
+    if (!client.getServerCapabilities()?.resources?.subscribe) return;
+    // A shared upstream stays subscribed while other sessions may watch the URI; updates are filtered here.
+    if (on) await client.subscribeResource({ uri });
+    else if (effectiveSessionMode(server) === 'per_client') await client.unsubscribeResource({ uri });
   }
 
   private async callUpstream(

@@ -264,6 +264,15 @@ export class GatewayView {
     return withResources.length === 1 ? withResources[0].visible.server : null;
   }
 
+  /** The server that offers a resource template (for completion of its arguments). */
+  async resolveTemplate(scope: CallerScope, uriTemplate: string): Promise<McpServerRecord | null> {
+    const { ok } = await this.catalogs(scope);
+    const owner = ok.find(({ catalog }) =>
+      catalog.resourceTemplates.some((t) => t.uriTemplate === uriTemplate),
+    );
+    return owner?.visible.server ?? null;
+  }
+
   private fromIndex<T>(index: NameIndex<T>, name: string, what: 'tool' | 'prompt'): ResolvedName<T> {
     const resolved = index.resolve(name);
     if (resolved && 'entry' in resolved) {

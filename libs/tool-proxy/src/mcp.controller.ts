@@ -1,11 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { All, Body, Controller, Get, HttpCode, Logger, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  All,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Logger,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { AdminOnly, AnyKey, Auth, type AuthContext } from '@app/auth';
 import { AppError } from '@app/core';
+import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
+import { checkOrigin } from './origin-check.js';
 import { McpRegistry } from '@app/mcp-registry';
 import { type CallerScope, GatewayView } from './gateway-view.js';
 import { McpSessionManager } from './session-manager.js';
@@ -40,7 +55,16 @@ export class McpController {
     private readonly view: GatewayView,
     private readonly registry: McpRegistry,
     private readonly rest: RestToolsService,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
+
+  /** DNS-rebinding protection on every MCP and REST tool route (403 for a foreign browser origin). */
+  private checkOrigin(req: Request): void {
+    checkOrigin(
+      { origin: headerValue(req, 'origin'), host: headerValue(req, 'host') },
+      { allowedOrigins: this.config.mcp.allowedOrigins, listenHost: this.config.server.host },
+    );
+  }
 
   // --- REST twins -------------------------------------------------------------------------------------
 
@@ -95,6 +119,7 @@ export class McpController {
     @Res() res: Response,
     @Query('sessionId') id?: string,
   ) {
+    this.checkOrigin(req);
     const session = id ? this.sessions.get(id) : undefined;
     if (!session || !(session.transport instanceof SSEServerTransport) || session.keyId !== auth.keyId)
       return jsonRpcError(res, 404, -32001, 'Session not found: open a new one with GET /mcp/sse');
@@ -166,6 +191,7 @@ export class McpController {
   }
 
   private async streamable(auth: AuthContext, req: Request, res: Response, scope: () => CallerScope) {
+    this.checkOrigin(req);
     const id = headerValue(req, 'mcp-session-id');
     if (id) {
       const session = this.sessions.get(id);

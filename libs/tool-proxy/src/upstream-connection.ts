@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
+  type ClientCapabilities,
   type ErrorCode,
   McpError,
   PromptListChangedNotificationSchema,
@@ -13,6 +14,10 @@ import { createUpstreamTransport, type McpServerRecord, newUpstreamClient } from
 export type ListKind = 'tools' | 'resources' | 'prompts';
 
 export interface ConnectionHooks {
+  /** Capabilities to declare upstream (a per-client connection declares its client's). */
+  capabilities?: ClientCapabilities;
+  /** Registers request and notification handlers on each new client, before it connects. */
+  configure?(client: Client): void;
   /** The upstream said one of its lists changed (`notifications/*\/list_changed`). */
   onListChanged?(kind: ListKind): void;
   /** A live connection dropped (process exit, socket closed); the next use reconnects. */
@@ -84,7 +89,7 @@ export class UpstreamConnection {
   }
 
   private async open(): Promise<Client> {
-    const client = newUpstreamClient();
+    const client = newUpstreamClient(this.hooks.capabilities);
     const { serverName } = this.server;
     client.setNotificationHandler(ToolListChangedNotificationSchema, () =>
       this.hooks.onListChanged?.('tools'),
@@ -95,6 +100,7 @@ export class UpstreamConnection {
     client.setNotificationHandler(PromptListChangedNotificationSchema, () =>
       this.hooks.onListChanged?.('prompts'),
     );
+    this.hooks.configure?.(client);
     const transport = createUpstreamTransport(this.server, this.headers);
     if (transport instanceof StdioClientTransport) {
       // Read stderr (an unread pipe would eventually block the process) and log it, line by line.

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { McpRegistry, type McpServerRecord, type RegistrySnapshot } from '@app/mcp-registry';
-import { type ConnectionHooks, type ListKind, UpstreamConnection } from './upstream-connection.js';
+import { ErrorCode, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type ConnectionHooks,
+  type ListKind,
+  protocolError,
+  UpstreamConnection,
+} from './upstream-connection.js';
 
 /** What makes two definitions of a server connect differently: any change closes its connections. */
 export function connectionFingerprint(server: McpServerRecord): string {
@@ -15,7 +21,9 @@ export type PoolEvent =
   | { type: 'list_changed'; serverId: string; kind: ListKind }
   /** Added, removed, or redefined in a way that changes how it is reached. */
   | { type: 'server_changed'; serverId: string }
-  | { type: 'reconnected'; serverId: string };
+  | { type: 'reconnected'; serverId: string }
+  /** A shared upstream said a resource changed: sessions subscribed to it relay it to their client. */
+  | { type: 'resource_updated'; serverId: string; uri: string };
 
 /**
  * The shared upstream connections (one per server and distinct set of passed-through headers), the
@@ -57,7 +65,7 @@ export class UpstreamPool implements OnModuleDestroy {
       : server.serverId;
     let connection = this.shared.get(key);
     if (!connection) {
-      connection = new UpstreamConnection(server, headers, this.hooksFor(server.serverId));
+      connection = new UpstreamConnection(server, headers, this.hooksFor(server));
       this.shared.set(key, connection);
     }
     return connection;
@@ -85,10 +93,24 @@ export class UpstreamPool implements OnModuleDestroy {
     };
   }
 
-  private hooksFor(serverId: string): ConnectionHooks {
+  private hooksFor(server: McpServerRecord): ConnectionHooks {
+    const { serverId, serverName } = server;
     return {
       onListChanged: (kind) => this.emit({ type: 'list_changed', serverId, kind }),
       onConnected: () => this.emit({ type: 'reconnected', serverId }),
+      configure: (client) => {
+        client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) =>
+          this.emit({ type: 'resource_updated', serverId, uri: notification.params.uri }),
+        );
+        // Requests from a shared upstream (sampling, elicitation, roots) cannot be routed to one client.
+        client.fallbackRequestHandler = (request) =>
+          Promise.reject(
+            protocolError(
+              ErrorCode.MethodNotFound,
+              `${request.method} is not available through the gateway for MCP server ${serverName}: it is shared by all clients (session_mode: shared), so its requests cannot be routed to one of them; set session_mode: per_client to enable it`,
+            ),
+          );
+      },
     };
   }
 

@@ -1,0 +1,46 @@
+import { AppError } from '@app/core';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+function hostnameOf(hostHeader: string): string {
+  // "host:port", "[::1]:port", or a bare host.
+  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
+  return hostHeader.split(':')[0].toLowerCase();
+}
+
+export function isLoopbackHost(hostHeader: string | undefined): boolean {
+  return hostHeader !== undefined && LOOPBACK_HOSTS.has(hostnameOf(hostHeader));
+}
+
+/**
+ * DNS-rebinding protection for the MCP endpoints (as the MCP spec requires of HTTP servers): a browser request
+ * (one with an `Origin`) is admitted only from an allowed origin, or from a loopback origin to a loopback host;
+ * and when the gateway listens on loopback only, the `Host` must be a loopback name too. Throws 403 otherwise.
+ */
+export function checkOrigin(
+  headers: { origin?: string; host?: string },
+  options: { allowedOrigins: readonly string[]; listenHost: string },
+): void {
+  const { origin, host } = headers;
+  if (isLoopbackHost(options.listenHost) && host !== undefined && !isLoopbackHost(host)) {
+    throw new AppError(
+      'FORBIDDEN',
+      `Host ${JSON.stringify(host)} is not allowed: the gateway listens on loopback only (DNS-rebinding protection)`,
+      { param: 'host' },
+    );
+  }
+  if (origin === undefined) return;
+  if (options.allowedOrigins.includes('*') || options.allowedOrigins.includes(origin)) return;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    originHost = '';
+  }
+  if (isLoopbackHost(originHost) && isLoopbackHost(host)) return;
+  throw new AppError(
+    'FORBIDDEN',
+    `Origin ${JSON.stringify(origin)} is not allowed on the MCP endpoint (DNS-rebinding protection); add it to general_settings.mcp_allowed_origins`,
+    { param: 'origin' },
+  );
+}
