@@ -146,25 +146,28 @@ general_settings:
     },
   );
   const port = Number(await waitFor(gateway, /"port":(\d+)/, 'the gateway'));
-  const keyRes = await fetch(`http://127.0.0.1:${port}/key/generate`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${MASTER_KEY}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({
-      key_alias: 'conformance',
-      object_permission: { mcp_servers: ['cf_stdio', 'cf_http', 'cf_sse'] },
-    }),
-  });
-  if (!keyRes.ok) throw new Error(`could not create a key: ${keyRes.status} ${await keyRes.text()}`);
-  const { key } = await keyRes.json();
-  const proxyPort = await startKeyProxy(port, key);
-  const via = (p) => `http://127.0.0.1:${proxyPort}${p}`;
+  // One key per target: the suite never ends its sessions (no DELETE), and each key may hold
+  // max_sessions_per_key (100) live sessions, which ~35 per run stays under.
+  const via = async (label, p) => {
+    const keyRes = await fetch(`http://127.0.0.1:${port}/key/generate`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${MASTER_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        key_alias: `conformance-${label}`,
+        object_permission: { mcp_servers: ['cf_stdio', 'cf_http', 'cf_sse'] },
+      }),
+    });
+    if (!keyRes.ok) throw new Error(`could not create a key: ${keyRes.status} ${await keyRes.text()}`);
+    const { key } = await keyRes.json();
+    return `http://127.0.0.1:${await startKeyProxy(port, key)}${p}`;
+  };
 
   const targets = [
     ['direct', direct, false],
-    ['gateway stdio', via('/cf_stdio/mcp'), true],
-    ['gateway http', via('/cf_http/mcp'), true],
-    ['gateway sse', via('/cf_sse/mcp'), true],
-    ['aggregated /mcp', via('/mcp'), false],
+    ['gateway stdio', await via('stdio', '/cf_stdio/mcp'), true],
+    ['gateway http', await via('http', '/cf_http/mcp'), true],
+    ['gateway sse', await via('sse', '/cf_sse/mcp'), true],
+    ['aggregated /mcp', await via('aggregated', '/mcp'), false],
   ];
   const results = {};
   for (const [label, url] of targets) {
