@@ -22,7 +22,7 @@ export const LONG_TOOL_NAME = 'summarise_the_entire_quarterly_report_with_all_of
  * answered): `echo` returns `{name}:{message}`, `counter` counts calls in this upstream session (isolation
  * and reuse are visible), `sleep` waits `ms`, and one tool has a name too long for LLM providers.
  */
-export function richServer(name: string, stats: { sessions: number }): Server {
+export function richServer(name: string, stats: RichStats): Server {
   const server = new Server(
     { name: `rich-${name}`, version: '1.0.0' },
     { capabilities: { tools: {}, resources: {}, prompts: {} }, instructions: `Use ${name} for testing.` },
@@ -48,7 +48,7 @@ export function richServer(name: string, stats: { sessions: number }): Server {
     { name: LONG_TOOL_NAME, description: 'a long name', inputSchema: { type: 'object' } },
   ];
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
-  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const args = request.params.arguments ?? {};
     switch (request.params.name) {
       case 'echo':
@@ -57,7 +57,14 @@ export function richServer(name: string, stats: { sessions: number }): Server {
         counter++;
         return { content: [{ type: 'text', text: String(counter) }] };
       case 'sleep':
-        await new Promise((resolve) => setTimeout(resolve, Number(args.ms ?? 0)));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Number(args.ms ?? 0));
+          extra.signal.addEventListener('abort', () => {
+            stats.cancelled++;
+            clearTimeout(timer);
+            resolve();
+          });
+        });
         return { content: [{ type: 'text', text: 'slept' }] };
       case LONG_TOOL_NAME:
         return { content: [{ type: 'text', text: `long:${name}` }] };
@@ -90,17 +97,23 @@ export function richServer(name: string, stats: { sessions: number }): Server {
   return server;
 }
 
+export interface RichStats {
+  /** Upstream sessions opened so far (one per `initialize`). */
+  sessions: number;
+  /** `sleep` calls the client cancelled (the upstream saw `notifications/cancelled`). */
+  cancelled: number;
+}
+
 export interface RichFixture {
   url: string;
-  /** Upstream sessions opened so far (one per `initialize`). */
-  stats: { sessions: number };
+  stats: RichStats;
   requestHeaders: IncomingMessage['headers'][];
   close(): Promise<void>;
 }
 
 /** A stateful upstream (one MCP session per client, like most real servers) over Streamable HTTP or SSE. */
 export async function startRichFixture(name: string, transport: 'http' | 'sse'): Promise<RichFixture> {
-  const stats = { sessions: 0 };
+  const stats: RichStats = { sessions: 0, cancelled: 0 };
   const requestHeaders: IncomingMessage['headers'][] = [];
   const streamable = new Map<string, StreamableHTTPServerTransport>();
   const sse = new Map<string, SSEServerTransport>();
