@@ -31,6 +31,7 @@ mcp_servers:
     url: ${upstream.url}
 general_settings:
   max_sessions_per_key: 2
+  session_idle_timeout: 10
 `,
     });
   });
@@ -79,4 +80,16 @@ general_settings:
     await Promise.all([second, third].map(async (s) => s.transport.terminateSession()));
     expect(t.app.get(McpSessionManager).stats().client_sessions).toBe(0);
   });
+
+  it('closes idle sessions after session_idle_timeout, with their upstream sessions', async () => {
+    const manager = t.app.get(McpSessionManager);
+    const idle = await open();
+    await idle.client.callTool({ name: 'web-counter' });
+    expect(manager.stats()).toMatchObject({ client_sessions: 1, client_connections: 1 });
+    const deadline = Date.now() + 20_000;
+    while (manager.stats().client_sessions > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(manager.stats()).toMatchObject({ client_sessions: 0, client_connections: 0 });
+    await expect(idle.client.callTool({ name: 'web-counter' })).rejects.toThrow(/Session not found|404/);
+  }, 30_000);
 });
