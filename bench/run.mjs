@@ -1,0 +1,601 @@
+// `npm run bench` (and `npm run bench:smoke`): what the gateway adds to every call, measured against the
+// direct upstream, a raw byte-level proxy (the floor), and the open-source stdio proxies people use, in the
+// same run on the same machine. Prints Markdown tables; writes bench/results/<date>.json.
+//   node bench/run.mjs [--smoke] [--rounds N] [--duration MS] [--only s1,s2,...]
+// The gateway runs from the production build (NODE_ENV=production), on DATABASE_URL when set, else the
+// embedded database, with auth, scoping, audit logging and access logs on (logs go to /dev/null).
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { connectClient, procStats, runLoad, summarise } from './load.mjs';
+
+const root = path.resolve(import.meta.dirname, '..');
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const option = (name, fallback) => (flag(name) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
+const smoke = flag('smoke');
+const rounds = Number(option('rounds', smoke ? '1' : '3'));
+const durationMs = Number(option('duration', smoke ? '1500' : '5000'));
+const only = option('only', null)?.split(',') ?? null;
+const concurrencies = smoke ? [1, 4] : [1, 16, 64];
+const idleCounts = smoke ? [0, 20] : [0, 1000, 5000];
+const MASTER_KEY = 'sk-bench-master-key';
+const work = mkdtempSync(path.join(os.tmpdir(), 'mcp-bench-'));
+const children = [];
+const echoScript = path.join(root, 'bench/echo-server.mjs');
+const bin = (name) => path.join(root, 'node_modules/.bin', name);
+const wants = (scenario) => only === null || only.includes(scenario);
+
+function start(command, args, { env = {}, quiet = false } = {}) {
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', quiet ? 'ignore' : 'pipe'],
+  });
+  children.push(child);
+  return child;
+}
+
+function waitFor(child, pattern, what, timeoutMs = 90_000) {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+    const onData = (chunk) => {
+      buffer = (buffer + chunk.toString()).slice(-20_000);
+      const match = pattern.exec(buffer);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${what} exited with ${code}: ${buffer.slice(-500)}`)));
+  });
+}
+
+const freePortOf = (url) => new URL(url).port;
+
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port, what, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} on port ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function api(port, method, route, body) {
+  const res = await fetch(`http://127.0.0.1:${port}${route}`, {
+    method,
+    headers: { Authorization: `Bearer ${MASTER_KEY}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+const median = (values) => {
+  const v = values.filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  return v.length ? v[Math.floor(v.length / 2)] : null;
+};
+const fmt = (v, digits = 2) => (v === null || v === undefined ? '–' : Number(v).toFixed(digits));
+
+async function main() {
+  const results = { scenarios: {} };
+  console.error(
+    `bench: ${smoke ? 'smoke' : 'full'} run, ${rounds} round(s), ${durationMs} ms per measurement`,
+  );
+
+  // Upstreams.
+  const echoUrl = await waitFor(
+    start(process.execPath, [echoScript, '--transport', 'http']),
+    /listening (\S+)/,
+    'echo',
+  );
+  const bigUrl = await waitFor(
+    start(process.execPath, [echoScript, '--transport', 'http', '--tools', '50']),
+    /listening (\S+)/,
+    'echo (50 tools)',
+  );
+  const rawBase = await waitFor(
+    start(process.execPath, [
+      path.join(root, 'bench/raw-proxy.mjs'),
+      '--target',
+      `127.0.0.1:${freePortOf(echoUrl)}`,
+    ]),
+    /listening (\S+)/,
+    'raw proxy',
+  );
+
+  // The gateway, from the production build.
+  const config = path.join(work, 'config.yaml');
+  writeFileSync(config, `general_settings:\n  master_key: ${MASTER_KEY}\n  max_sessions_per_key: 20000\n`);
+  const gateway = start(
+    process.execPath,
+    [
+      path.join(root, 'dist/apps/gateway/src/main.js'),
+      '--config',
+      config,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+    ],
+    {
+      env: {
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'info',
+        ...(process.env.DATABASE_URL ? {} : { EMBEDDED_DB_DIR: 'memory://' }),
+      },
+    },
+  );
+  const port = Number(await waitFor(gateway, /"port":(\d+)/, 'the gateway'));
+  gateway.stdout.resume();
+  gateway.stderr.resume();
+  const gw = `http://127.0.0.1:${port}`;
+
+  // Servers, a team and a key, through the admin API.
+  const servers = [
+    { server_name: 'echo', url: echoUrl },
+    {
+      server_name: 'echostdio',
+      transport: 'stdio',
+      command: 'node',
+      args: [echoScript, '--transport', 'stdio'],
+    },
+    ...Array.from({ length: 10 }, (_, i) => ({ server_name: `big${i}`, url: `${bigUrl}?copy=${i}` })),
+  ];
+  for (const server of servers) await api(port, 'POST', '/v1/mcp/server', server);
+  await api(port, 'POST', '/team/new', {
+    team_id: 'bench',
+    object_permission: { mcp_servers: ['echo', 'echostdio'] },
+  });
+  await api(port, 'POST', '/team/new', {
+    team_id: 'bench-big',
+    object_permission: {
+      mcp_servers: servers.filter((s) => s.server_name.startsWith('big')).map((s) => s.server_name),
+    },
+  });
+  const key = (await api(port, 'POST', '/key/generate', { key_alias: 'bench', team_id: 'bench' })).key;
+  const bigKey = (await api(port, 'POST', '/key/generate', { key_alias: 'bench-big', team_id: 'bench-big' }))
+    .key;
+  const auth = { Authorization: `Bearer ${key}` };
+
+  const measure = async (target, concurrency, extra = {}) => {
+    const before = target.pid ? procStats(target.pid) : null;
+    const row = await runLoad({ concurrency, durationMs, ...target.load, ...extra });
+    const after = target.pid ? procStats(target.pid) : null;
+    if (before && after) {
+      row.cpu_ms_per_call = row.ok ? Math.round(((after.cpuMs - before.cpuMs) / row.ok) * 1000) / 1000 : null;
+      row.rss_mb = after.rssMb;
+    }
+    return row;
+  };
+
+  /** Alternating rounds (A B C ... A B C ...), medians, ratios to the first target of the same round. */
+  async function compare(name, targets) {
+    const raw = [];
+    for (const concurrency of concurrencies) {
+      for (let round = 0; round < rounds; round++) {
+        for (const target of targets) {
+          const row = await measure(target, concurrency);
+          raw.push({ target: target.label, concurrency, round, ...row });
+          console.error(
+            `  ${name} ${target.label} C=${concurrency} r${round}: p50 ${fmt(row.p50)} ms, ${row.calls_per_s}/s, errors ${row.errors}, misrouted ${row.misrouted}`,
+          );
+        }
+      }
+    }
+    const base = targets[0].label;
+    const summary = [];
+    for (const concurrency of concurrencies) {
+      for (const target of targets) {
+        const rows = raw.filter((r) => r.target === target.label && r.concurrency === concurrency);
+        const ratios = rows.map((r) => {
+          const b = raw.find(
+            (x) => x.target === base && x.concurrency === concurrency && x.round === r.round,
+          );
+          return {
+            p50: b?.p50 ? r.p50 / b.p50 : null,
+            cps: b?.calls_per_s ? r.calls_per_s / b.calls_per_s : null,
+          };
+        });
+        summary.push({
+          target: target.label,
+          concurrency,
+          p50: median(rows.map((r) => r.p50)),
+          p95: median(rows.map((r) => r.p95)),
+          p99: median(rows.map((r) => r.p99)),
+          calls_per_s: median(rows.map((r) => r.calls_per_s)),
+          p50_vs_base: median(ratios.map((r) => r.p50)),
+          cps_vs_base: median(ratios.map((r) => r.cps)),
+          errors: rows.reduce((a, r) => a + r.errors, 0),
+          misrouted: rows.reduce((a, r) => a + r.misrouted, 0),
+          cpu_ms_per_call: median(rows.map((r) => r.cpu_ms_per_call ?? null)),
+          rss_mb: median(rows.map((r) => r.rss_mb ?? null)),
+        });
+      }
+    }
+    results.scenarios[name] = { raw, summary };
+    return summary;
+  }
+
+  const tables = [];
+  const table = (title, header, rows) =>
+    tables.push(
+      `### ${title}\n\n| ${header.join(' | ')} |\n| ${header.map(() => '---').join(' | ')} |\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`,
+    );
+  const callTable = (title, summary) =>
+    table(
+      title,
+      [
+        'target',
+        'C',
+        'p50 ms',
+        'p95 ms',
+        'p99 ms',
+        'calls/s',
+        'p50 vs base',
+        'calls/s vs base',
+        'errors',
+        'misrouted',
+        'CPU ms/call',
+        'RSS MB',
+      ],
+      summary.map((s) => [
+        s.target,
+        s.concurrency,
+        fmt(s.p50),
+        fmt(s.p95),
+        fmt(s.p99),
+        s.calls_per_s ?? '–',
+        `${fmt(s.p50_vs_base)}x`,
+        `${fmt(s.cps_vs_base)}x`,
+        s.errors,
+        s.misrouted,
+        fmt(s.cpu_ms_per_call, 3),
+        fmt(s.rss_mb, 1),
+      ]),
+    );
+
+  // 1. tools/call over HTTP: direct, raw proxy, gateway (aggregated, SSE, single-server).
+  if (wants('http')) {
+    console.error('scenario 1: tools/call, Streamable HTTP upstream');
+    const summary = await compare('http', [
+      { label: 'direct', load: { url: echoUrl, tool: 'echo' } },
+      { label: 'raw proxy (floor)', load: { url: `${rawBase}/mcp`, tool: 'echo' } },
+      {
+        label: 'gateway /mcp',
+        pid: gateway.pid,
+        load: { url: `${gw}/mcp`, headers: auth, tool: 'echo-echo' },
+      },
+      {
+        label: 'gateway SSE',
+        pid: gateway.pid,
+        load: { url: `${gw}/mcp/sse`, transport: 'sse', headers: auth, tool: 'echo-echo' },
+      },
+      {
+        label: 'gateway /echo/mcp',
+        pid: gateway.pid,
+        load: { url: `${gw}/echo/mcp`, headers: auth, tool: 'echo' },
+      },
+    ]);
+    callTable('1. tools/call, Streamable HTTP echo upstream (base: direct)', summary);
+  }
+
+  // 2. tools/call over a stdio upstream: the gateway vs mcp-proxy vs supergateway.
+  if (wants('stdio')) {
+    console.error('scenario 2: tools/call, stdio upstream');
+    const [proxyPort, superPort] = [await freePort(), await freePort()];
+    const proxy = start(
+      bin('mcp-proxy'),
+      ['--port', String(proxyPort), '--host', '127.0.0.1', '--', 'node', echoScript, '--transport', 'stdio'],
+      { quiet: true },
+    );
+    proxy.stdout.resume();
+    await waitForPort(proxyPort, 'mcp-proxy');
+    const sg = start(bin('supergateway'), [
+      '--stdio',
+      `node ${echoScript} --transport stdio`,
+      '--outputTransport',
+      'streamableHttp',
+      '--stateful',
+      '--port',
+      String(superPort),
+      '--logLevel',
+      'none',
+    ]);
+    sg.stdout.resume();
+    sg.stderr.resume();
+    await waitForPort(superPort, 'supergateway');
+    const summary = await compare('stdio', [
+      {
+        label: 'gateway /echostdio/mcp',
+        pid: gateway.pid,
+        load: { url: `${gw}/echostdio/mcp`, headers: auth, tool: 'echo' },
+      },
+      {
+        label: 'mcp-proxy',
+        pid: proxy.pid,
+        load: { url: `http://127.0.0.1:${proxyPort}/mcp`, tool: 'echo' },
+      },
+      {
+        label: 'supergateway (stateful)',
+        pid: sg.pid,
+        load: { url: `http://127.0.0.1:${superPort}/mcp`, tool: 'echo' },
+      },
+    ]);
+    proxy.kill();
+    sg.kill();
+    callTable('2. tools/call, stdio echo upstream (base: the gateway)', summary);
+  }
+
+  // 3. tools/list of 10 upstreams x 50 tools: warm, and after an invalidation.
+  if (wants('list')) {
+    console.error('scenario 3: tools/list, 10 x 50 tools');
+    const client = await connectClient({ url: `${gw}/mcp`, headers: { Authorization: `Bearer ${bigKey}` } });
+    const first = await client.listTools();
+    const warm = [];
+    const n = smoke ? 20 : 300;
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await client.listTools();
+      warm.push(performance.now() - t0);
+    }
+    const cold = [];
+    for (let i = 0; i < (smoke ? 2 : 10); i++) {
+      // timeout_ms is part of how an upstream is reached: changing it drops big0's connection and its cached list.
+      await api(port, 'PUT', '/v1/mcp/server', {
+        server_id: (await api(port, 'GET', '/v1/mcp/server/big0')).server_id,
+        timeout_ms: 30_000 + i + 1,
+      });
+      const t0 = performance.now();
+      await client.listTools();
+      cold.push(performance.now() - t0);
+    }
+    await client.close();
+    const row = {
+      tools: first.tools.length,
+      warm: summarise(warm),
+      after_invalidation: summarise(cold),
+      errors: first.tools.length === 500 ? 0 : 1,
+    };
+    results.scenarios.list = row;
+    table(
+      '3. tools/list, 10 upstreams x 50 tools',
+      ['tools listed', 'warm p50 ms', 'warm p95 ms', 'after invalidation p50 ms', 'p95 ms'],
+      [
+        [
+          row.tools,
+          fmt(row.warm.p50),
+          fmt(row.warm.p95),
+          fmt(row.after_invalidation.p50),
+          fmt(row.after_invalidation.p95),
+        ],
+      ],
+    );
+  }
+
+  // 4. Session setup: initialize + first tools/list, 64 at once.
+  if (wants('setup')) {
+    console.error('scenario 4: session setup at concurrency 64');
+    const setup = async (url, headers) => {
+      const times = [];
+      let errors = 0;
+      const clients = [];
+      await Promise.all(
+        Array.from({ length: smoke ? 8 : 64 }, async () => {
+          const t0 = performance.now();
+          try {
+            const client = await connectClient({ url, headers });
+            await client.listTools();
+            times.push(performance.now() - t0);
+            clients.push(client);
+          } catch {
+            errors++;
+          }
+        }),
+      );
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      return { ...summarise(times), errors };
+    };
+    const direct = await setup(echoUrl, {});
+    const viaGateway = await setup(`${gw}/mcp`, auth);
+    results.scenarios.setup = { direct, gateway: viaGateway };
+    table(
+      '4. initialize + first tools/list, all at once',
+      ['target', 'sessions', 'p50 ms', 'p95 ms', 'errors'],
+      [
+        ['direct', smoke ? 8 : 64, fmt(direct.p50), fmt(direct.p95), direct.errors],
+        ['gateway /mcp', smoke ? 8 : 64, fmt(viaGateway.p50), fmt(viaGateway.p95), viaGateway.errors],
+      ],
+    );
+  }
+
+  // 6. The per-call-reconnect design (a new upstream session for every call) beside persistent sessions.
+  if (wants('reconnect')) {
+    console.error('scenario 6: per-call reconnect vs persistent sessions');
+    const c = smoke ? 2 : 16;
+    const reconnect = await runLoad({
+      url: echoUrl,
+      tool: 'echo',
+      concurrency: c,
+      durationMs,
+      reconnectPerCall: true,
+    });
+    const persistent = await runLoad({
+      url: `${gw}/mcp`,
+      headers: auth,
+      tool: 'echo-echo',
+      concurrency: c,
+      durationMs,
+    });
+    results.scenarios.reconnect = {
+      concurrency: c,
+      reconnect_per_call: reconnect,
+      gateway_persistent: persistent,
+    };
+    table(
+      `6. per-call reconnect (emulated, direct to the upstream) vs the gateway's persistent sessions, C=${c}`,
+      ['design', 'p50 ms', 'calls/s', 'errors', 'misrouted'],
+      [
+        [
+          'new upstream session per call',
+          fmt(reconnect.p50),
+          reconnect.calls_per_s,
+          reconnect.errors,
+          reconnect.misrouted,
+        ],
+        [
+          'gateway, persistent sessions',
+          fmt(persistent.p50),
+          persistent.calls_per_s,
+          persistent.errors,
+          persistent.misrouted,
+        ],
+      ],
+    );
+  }
+
+  // 5. Idle sessions: gateway RSS with 0, 1,000 and 5,000 open client sessions (last: they stay open).
+  if (wants('idle')) {
+    console.error('scenario 5: idle sessions');
+    const rows = [];
+    let open = 0;
+    let errors = 0;
+    const openSession = async () => {
+      const res = await fetch(`${gw}/mcp`, {
+        method: 'POST',
+        headers: {
+          ...auth,
+          'Content-Type': 'application/json',
+          Accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'idle', version: '1' },
+          },
+        }),
+      });
+      const id = res.headers.get('mcp-session-id');
+      await res.text();
+      if (!res.ok || !id) throw new Error(`initialize: ${res.status}`);
+      await fetch(`${gw}/mcp`, {
+        method: 'POST',
+        headers: {
+          ...auth,
+          'Content-Type': 'application/json',
+          Accept: 'application/json, text/event-stream',
+          'mcp-session-id': id,
+          'mcp-protocol-version': '2025-06-18',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+      }).then((r) => r.text());
+    };
+    for (const target of idleCounts) {
+      while (open < target) {
+        const batch = Math.min(32, target - open);
+        await Promise.all(Array.from({ length: batch }, () => openSession().catch(() => errors++)));
+        open += batch;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      rows.push({ sessions: target, rss_mb: procStats(gateway.pid).rssMb });
+    }
+    const base = rows[0].rss_mb;
+    for (const r of rows)
+      r.kb_per_session = r.sessions ? Math.round(((r.rss_mb - base) * 1024) / r.sessions) : null;
+    results.scenarios.idle = { rows, errors };
+    table(
+      '5. idle Streamable HTTP sessions: gateway RSS',
+      ['open sessions', 'RSS MB', 'KB per session'],
+      rows.map((r) => [r.sessions, fmt(r.rss_mb, 1), r.kb_per_session ?? '–']),
+    );
+  }
+
+  // Report.
+  const pkg = (name) =>
+    JSON.parse(readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+  results.machine = {
+    cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model,
+    memory_gb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+  results.versions = {
+    gateway: JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version,
+    sdk: pkg('@modelcontextprotocol/sdk'),
+    'mcp-proxy': pkg('mcp-proxy'),
+    supergateway: pkg('supergateway'),
+  };
+  results.date = new Date().toISOString();
+  results.options = {
+    smoke,
+    rounds,
+    duration_ms: durationMs,
+    concurrencies,
+    database: process.env.DATABASE_URL ? 'postgres' : 'embedded',
+  };
+  console.log(
+    `## Benchmark ${results.date} (${smoke ? 'smoke' : 'full'}; ${results.machine.cpus} CPUs, ${results.machine.node})\n\n${tables.join('\n')}`,
+  );
+  mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+  const file = path.join(
+    root,
+    'bench/results',
+    `${results.date.replace(/[:.]/g, '-')}${smoke ? '-smoke' : ''}.json`,
+  );
+  writeFileSync(file, JSON.stringify(results, null, 2));
+  console.error(`raw results: ${path.relative(root, file)}`);
+
+  // Errors and misrouted replies fail the run (timings never do).
+  const bad = [];
+  const visit = (value, where) => {
+    if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if ((k === 'errors' || k === 'misrouted') && typeof v === 'number' && v > 0)
+          bad.push(`${where}.${k}=${v}`);
+        else if (k !== 'raw') visit(v, `${where}.${k}`);
+      }
+    }
+  };
+  visit(results.scenarios, 'scenarios');
+  if (bad.length) {
+    console.error(`errors or misrouted replies: ${bad.join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(`bench failed: ${error.stack ?? error}`);
+  process.exitCode = 1;
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+  setTimeout(() => process.exit(), 500).unref();
+}
