@@ -75,11 +75,20 @@ export async function runLoad({
     const key = String(error?.message ?? error).slice(0, 120);
     errorSamples.set(key, (errorSamples.get(key) ?? 0) + 1);
   };
+  // A session that cannot be opened is an error of the target, reported in its row (the run goes on).
+  let connectErrors = 0;
   const clients = reconnectPerCall
     ? []
-    : await Promise.all(
-        Array.from({ length: concurrency }, () => connectClient({ url, transport, headers })),
-      );
+    : (
+        await Promise.allSettled(
+          Array.from({ length: concurrency }, () => connectClient({ url, transport, headers })),
+        )
+      ).map((r) => {
+        if (r.status === 'fulfilled') return r.value;
+        connectErrors++;
+        noteError(r.reason);
+        return null;
+      });
   const call = async (client, vu, n) => {
     const payload = `vu${vu}-n${n}-${Math.random().toString(36).slice(2, 8)}`;
     const result = await client.callTool({ name: tool, arguments: { message: payload } }, undefined, {
@@ -90,12 +99,13 @@ export async function runLoad({
     return text.includes(payload);
   };
   for (let i = 0; i < warmupCalls && !reconnectPerCall; i++)
-    await Promise.all(clients.map((c, vu) => call(c, vu, -1 - i).catch(() => undefined)));
+    await Promise.all(clients.map((c, vu) => c && call(c, vu, -1 - i).catch(() => undefined)));
   const started = performance.now();
   const deadline = started + durationMs;
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async (_, vu) => {
+      if (!reconnectPerCall && !clients[vu]) return;
       while (performance.now() < deadline && next < maxCalls) {
         const n = next++;
         const t0 = performance.now();
@@ -119,8 +129,9 @@ export async function runLoad({
     }),
   );
   const wall = (performance.now() - started) / 1000;
-  await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  await Promise.all(clients.map((c) => c?.close().catch(() => undefined)));
   return {
+    connect_errors: connectErrors,
     calls,
     ok: latencies.length,
     errors,

@@ -486,6 +486,30 @@ general_settings:
     });
   });
 
+  describe('process tree', () => {
+    it('deleting a stdio server started through a launcher kills the server behind it too', async () => {
+      const launcher = path.resolve('test/fixtures/stdio-launcher.mjs');
+      await api()
+        .post('/v1/mcp/server')
+        .set(master)
+        .send({
+          server_name: 'launched',
+          transport: 'stdio',
+          command: 'node',
+          args: [launcher, STDIO_FIXTURE],
+          env: { FIXTURE_NAME: 'launched', FIXTURE_LINGER: '1' },
+        })
+        .expect(201);
+      const client = await connect(MASTER_KEY, { path: '/launched/mcp' });
+      const pid = Number(text(await client.callTool({ name: 'pid' })));
+      expect(alive(pid)).toBe(true);
+      await api().delete('/v1/mcp/server/launched').set(master).expect(202);
+      await until('the server behind the launcher to be killed', () =>
+        Promise.resolve(alive(pid) ? undefined : true),
+      );
+    });
+  });
+
   describe('logs', () => {
     it('audits every tool call: who, server, tool, outcome, duration', () => {
       const calls = t.logs.records().filter((r) => r.context === 'Audit' && r.msg === 'tool call');

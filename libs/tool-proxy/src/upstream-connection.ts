@@ -10,6 +10,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { createUpstreamTransport, type McpServerRecord, newUpstreamClient } from '@app/mcp-registry';
+import { descendantsOf, killSurvivors } from './process-tree.js';
 
 export type ListKind = 'tools' | 'resources' | 'prompts';
 
@@ -30,6 +31,10 @@ export interface ConnectionHooks {
 export class UpstreamUnavailableError extends Error {}
 
 const BACKOFF_BASE_MS = 250;
+/** A stdio process that dies this many times within CRASH_WINDOW_MS is left alone for CRASH_PAUSE_MS. */
+const CRASH_LIMIT = 5;
+const CRASH_WINDOW_MS = 60_000;
+const CRASH_PAUSE_MS = 30_000;
 const BACKOFF_MAX_MS = 30_000;
 
 /** Connecting longer than this is a failure, whatever the server's call timeout. */
@@ -48,6 +53,8 @@ export class UpstreamConnection {
   private retryAt = 0;
   private lastError = '';
   private closed = false;
+  private readonly drops: number[] = [];
+  private stdio: StdioClientTransport | null = null;
   /** Times a session was opened (tests prove reuse with it). */
   connects = 0;
 
@@ -85,7 +92,15 @@ export class UpstreamConnection {
     this.closed = true;
     const client = this.client;
     this.client = null;
+    // The whole process tree of a stdio server goes (a launcher such as npx may leave its child behind).
+    const pid = this.stdio?.pid ?? null;
+    const tree = pid === null ? [] : descendantsOf(pid);
     await client?.close().catch(() => undefined);
+    if (tree.length && killSurvivors(tree))
+      this.logger.warn({
+        msg: 'killed processes left behind by a stdio server',
+        server: this.server.serverName,
+      });
   }
 
   private async open(): Promise<Client> {
@@ -102,6 +117,7 @@ export class UpstreamConnection {
     );
     this.hooks.configure?.(client);
     const transport = createUpstreamTransport(this.server, this.headers);
+    this.stdio = transport instanceof StdioClientTransport ? transport : null;
     if (transport instanceof StdioClientTransport) {
       // Read stderr (an unread pipe would eventually block the process) and log it, line by line.
       transport.stderr?.on('data', (chunk: Buffer) => {
@@ -114,7 +130,22 @@ export class UpstreamConnection {
       if (this.client !== client) return;
       this.client = null;
       if (!this.closed) {
-        this.logger.warn({ msg: 'upstream connection lost; reconnecting on next use', server: serverName });
+        const now = Date.now();
+        this.drops.push(now);
+        while (this.drops.length && this.drops[0] < now - CRASH_WINDOW_MS) this.drops.shift();
+        if (this.drops.length >= CRASH_LIMIT) {
+          // A crash loop: stop restarting it for a while, and say so to callers.
+          this.retryAt = now + CRASH_PAUSE_MS;
+          this.lastError = `it stopped ${this.drops.length} times within ${CRASH_WINDOW_MS / 1000} s`;
+          this.drops.length = 0;
+          this.logger.error({
+            msg: 'upstream crash loop; pausing restarts',
+            server: serverName,
+            pause_ms: CRASH_PAUSE_MS,
+          });
+        } else {
+          this.logger.warn({ msg: 'upstream connection lost; reconnecting on next use', server: serverName });
+        }
         this.hooks.onDisconnected?.();
       }
     };
