@@ -27,11 +27,20 @@ export const REDACTED_KEYS = [
 const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
 /**
+ * Log contexts whose lines are built only from non-secret fields (method, path without query string and with
+ * keys masked, status, masked key names, server and tool names, durations). They skip pino's redaction pass,
+ * which profiling under load showed to be the largest gateway-side cost of a tool call (docs/BENCHMARKS.md).
+ */
+export const TRUSTED_CONTEXTS = new Set(['Access', 'Audit']);
+
+/**
  * Nest's LoggerService on pino: JSON lines (or pretty ones with LOG_FORMAT=pretty), each carrying the current
  * request id and the logging class as `context`.
  */
 export class PinoLoggerService implements LoggerService {
   readonly pino: Pino;
+  /** Same output, no redaction: only for TRUSTED_CONTEXTS. */
+  private readonly trusted: Pino;
 
   constructor(options: { level: LogLevel; format: LogFormat; destination?: NodeJS.WritableStream }) {
     const base = {
@@ -50,6 +59,7 @@ export class PinoLoggerService implements LoggerService {
         ? pretty({ sync: true, destination: options.destination ?? process.stdout, ignore: 'pid,hostname' })
         : (options.destination ?? pino.destination({ sync: true }));
     this.pino = pino(base, stream);
+    this.trusted = pino({ ...base, redact: undefined }, stream);
   }
 
   log(message: unknown, ...rest: unknown[]): void {
@@ -86,13 +96,14 @@ export class PinoLoggerService implements LoggerService {
     const stack = level === 'error' && strings.length > 1 ? strings[strings.length - 2] : undefined;
     const fields: Record<string, unknown> = context ? { context } : {};
     if (stack) fields.stack = stack;
+    const out = context !== undefined && TRUSTED_CONTEXTS.has(context) ? this.trusted : this.pino;
     if (message instanceof Error) {
-      this.pino[level]({ ...fields, err: message }, message.message);
+      out[level]({ ...fields, err: message }, message.message);
     } else if (message !== null && typeof message === 'object') {
       const { msg, ...data } = message as Record<string, unknown>;
-      this.pino[level]({ ...fields, ...data }, typeof msg === 'string' ? msg : undefined);
+      out[level]({ ...fields, ...data }, typeof msg === 'string' ? msg : undefined);
     } else {
-      this.pino[level](fields, String(message));
+      out[level](fields, String(message));
     }
   }
 }
