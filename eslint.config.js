@@ -31,7 +31,15 @@ const allLibs = Object.keys(allowedImports);
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'scripts/*.mjs', 'test/fixtures/*.mjs', 'bench/*.mjs'],
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'data/**',
+      'scripts/*.mjs',
+      'test/fixtures/*.mjs',
+      'bench/*.mjs',
+    ],
   },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
