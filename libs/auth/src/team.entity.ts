@@ -1,8 +1,9 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { AuditedEntity } from '@app/database';
 
 /** A team: the unit that owns virtual keys and bounds what they may be granted (DESIGN.md §3). */
 @Entity({ name: 'team' })
-export class TeamEntity {
+export class TeamEntity extends AuditedEntity {
   /** Chosen by the admin or a generated uuid. */
   @PrimaryColumn({ type: 'text' })
   teamId: string;
@@ -26,16 +27,4 @@ export class TeamEntity {
 
   @Column({ type: 'jsonb', default: () => "'{}'" })
   metadata: Record<string, unknown>;
-
-  @CreateDateColumn({ type: 'timestamptz' })
-  createdAt: Date;
-
-  @Column({ type: 'text', nullable: true })
-  createdBy: string | null;
-
-  @UpdateDateColumn({ type: 'timestamptz' })
-  updatedAt: Date;
-
-  @Column({ type: 'text', nullable: true })
-  updatedBy: string | null;
 }

@@ -1,13 +1,5 @@
-import {
-  Column,
-  CreateDateColumn,
-  Entity,
-  Index,
-  JoinColumn,
-  ManyToOne,
-  PrimaryGeneratedColumn,
-  UpdateDateColumn,
-} from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { AuditedEntity } from '@app/database';
 import type { AuthRole } from './auth-context.js';
 import { TeamEntity } from './team.entity.js';
 
@@ -16,7 +8,7 @@ import { TeamEntity } from './team.entity.js';
  * its masked form (`sk-...wxyz`) for display. Persistence only: no behaviour here.
  */
 @Entity({ name: 'virtual_key' })
-export class VirtualKeyEntity {
+export class VirtualKeyEntity extends AuditedEntity {
   @PrimaryGeneratedColumn('uuid')
   keyId: string;
 
@@ -65,16 +57,4 @@ export class VirtualKeyEntity {
 
   @Column({ type: 'jsonb', default: () => "'{}'" })
   metadata: Record<string, unknown>;
-
-  @CreateDateColumn({ type: 'timestamptz' })
-  createdAt: Date;
-
-  @Column({ type: 'text', nullable: true })
-  createdBy: string | null;
-
-  @UpdateDateColumn({ type: 'timestamptz' })
-  updatedAt: Date;
-
-  @Column({ type: 'text', nullable: true })
-  updatedBy: string | null;
 }

@@ -3,3 +3,4 @@ export * from './gateway-data-source.js';
 export * from './snake-naming.strategy.js';
 export * from './database-health.service.js';
 export * from './database.module.js';
+export * from './audited.entity.js';

@@ -1,10 +1,11 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { AuditedEntity } from '@app/database';
 
 import type { McpAuthType, McpTransport, SessionMode } from './mcp-server.types.js';
 
 /** An upstream MCP server stored in the database (DESIGN.md §3). Persistence only: no behaviour here. */
 @Entity({ name: 'mcp_server' })
-export class McpServerEntity {
+export class McpServerEntity extends AuditedEntity {
   @PrimaryGeneratedColumn('uuid')
   serverId: string;
 
@@ -66,16 +67,4 @@ export class McpServerEntity {
 
   @Column({ type: 'jsonb', default: () => "'{}'" })
   mcpInfo: Record<string, unknown>;
-
-  @CreateDateColumn({ type: 'timestamptz' })
-  createdAt: Date;
-
-  @Column({ type: 'text', nullable: true })
-  createdBy: string | null;
-
-  @UpdateDateColumn({ type: 'timestamptz' })
-  updatedAt: Date;
-
-  @Column({ type: 'text', nullable: true })
-  updatedBy: string | null;
 }
