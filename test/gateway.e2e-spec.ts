@@ -150,6 +150,9 @@ general_settings:
         'local:hi',
       );
       expect(client.getServerVersion()?.name).toBe('mcp-gateway');
+      // The first session of a fresh gateway already carries the upstreams' instructions, under their aliases.
+      expect(client.getInstructions()).toContain('## web\nUse web for testing.');
+      expect(client.getInstructions()).toContain('## legacy\nUse legacy for testing.');
     });
 
     it('proxies the reference server-everything over stdio: tools, resources and prompts', async () => {

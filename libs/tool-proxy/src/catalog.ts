@@ -60,6 +60,8 @@ async function allPages<T>(
 export class McpCatalog implements OnModuleDestroy {
   private readonly logger = new Logger('Catalog');
   private readonly cache = new Map<string, Promise<ServerCatalog>>();
+  /** The settled value of each cached entry, for synchronous readers (instructions at initialize). */
+  private readonly settled = new Map<string, ServerCatalog>();
   private readonly listeners = new Set<CatalogListener>();
   private readonly stop: () => void;
 
@@ -87,18 +89,44 @@ export class McpCatalog implements OnModuleDestroy {
 
   invalidate(serverId: string, kinds: readonly ListKind[]): void {
     this.cache.delete(serverId);
+    this.settled.delete(serverId);
     for (const listener of this.listeners) listener(serverId, kinds);
+  }
+
+  /** The server's catalog if it is cached and listed, without waiting. */
+  peek(serverId: string): ServerCatalog | undefined {
+    return this.settled.get(serverId);
+  }
+
+  /**
+   * Lists the servers not cached yet, waiting at most `ms` (session setup uses it so that `initialize` can
+   * carry the upstreams' instructions; a slow upstream is simply left out).
+   */
+  async warm(servers: readonly McpServerRecord[], ms: number): Promise<void> {
+    const pending = servers
+      .filter((s) => !this.settled.has(s.serverId))
+      .map((s) => this.get(s).catch(() => null));
+    if (pending.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(pending), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 
   /** The server's catalog, from cache or listed now (rejects with a safe message on failure). */
   get(server: McpServerRecord): Promise<ServerCatalog> {
     let entry = this.cache.get(server.serverId);
     if (!entry) {
-      entry = this.fetch(server);
-      this.cache.set(server.serverId, entry);
-      entry.catch(() => {
-        if (this.cache.get(server.serverId) === entry) this.cache.delete(server.serverId);
-      });
+      const pending = this.fetch(server);
+      entry = pending;
+      this.cache.set(server.serverId, pending);
+      pending.then(
+        (value) => {
+          if (this.cache.get(server.serverId) === pending) this.settled.set(server.serverId, value);
+        },
+        () => {
+          if (this.cache.get(server.serverId) === pending) this.cache.delete(server.serverId);
+        },
+      );
     }
     return entry;
   }

@@ -120,7 +120,7 @@ export class GatewaySession {
           logging: {},
           completions: {},
         },
-        instructions: deps.view.instructions(visible, (s) => deps.pool.sharedFor(s).instructions),
+        instructions: deps.view.instructions(visible, (s) => deps.catalog.peek(s.serverId)?.instructions),
       },
     );
     this.registerHandlers();

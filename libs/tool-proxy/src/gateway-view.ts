@@ -292,7 +292,7 @@ export class GatewayView {
     );
   }
 
-  /** `instructions` for `initialize`: those of the visible upstreams already connected, each headed by its alias. */
+  /** `instructions` for `initialize`: those of the visible upstreams (as listed), each headed by its alias. */
   instructions(
     visible: readonly VisibleServer[],
     known: (server: McpServerRecord) => string | undefined,

@@ -23,12 +23,15 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { checkOrigin } from './origin-check.js';
 import { McpRegistry } from '@app/mcp-registry';
 import { type CallerScope, GatewayView } from './gateway-view.js';
+import { McpCatalog } from './catalog.js';
 import { McpSessionManager } from './session-manager.js';
 import { ToolCallDto, RestToolCallDto } from './tool-call.dto.js';
 import { RestToolsService } from './rest-tools.service.js';
 
 /** Where legacy SSE clients post their messages. */
 export const SSE_MESSAGES_PATH = '/mcp/sse/messages';
+/** How long a new session waits for unlisted upstreams, so that `initialize` can carry their instructions. */
+const INSTRUCTIONS_WAIT_MS = 2000;
 
 function jsonRpcError(res: Response, status: number, code: number, message: string): void {
   if (res.headersSent) return;
@@ -55,6 +58,7 @@ export class McpController {
     private readonly view: GatewayView,
     private readonly registry: McpRegistry,
     private readonly rest: RestToolsService,
+    private readonly catalog: McpCatalog,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -221,7 +225,12 @@ export class McpController {
       );
     }
     const callerScope = scope();
-    this.view.assertSomethingVisible(callerScope);
+    const visible = this.view.assertSomethingVisible(callerScope);
+    // A fresh gateway lists the upstreams once here (bounded), so initialize carries their instructions.
+    await this.catalog.warm(
+      visible.map((v) => v.server),
+      INSTRUCTIONS_WAIT_MS,
+    );
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sessionId) => this.sessions.register(sessionId, session),
@@ -232,7 +241,11 @@ export class McpController {
   }
 
   private async openSse(scope: CallerScope, req: Request, res: Response) {
-    this.view.assertSomethingVisible(scope);
+    const visible = this.view.assertSomethingVisible(scope);
+    await this.catalog.warm(
+      visible.map((v) => v.server),
+      INSTRUCTIONS_WAIT_MS,
+    );
     const transport = new SSEServerTransport(SSE_MESSAGES_PATH, res);
     const session = this.sessions.create(scope, req.headers, transport);
     this.sessions.register(transport.sessionId, session);

@@ -23,8 +23,8 @@ export interface ConnectionHooks {
   onListChanged?(kind: ListKind): void;
   /** A live connection dropped (process exit, socket closed); the next use reconnects. */
   onDisconnected?(): void;
-  /** A connection was (re)established. */
-  onConnected?(): void;
+  /** A connection was established: `again` is false the first time, true after a drop. */
+  onConnected?(again: boolean): void;
 }
 
 /** Raised when an upstream cannot be reached; its message is safe to show (no URL, no secret). */
@@ -172,7 +172,7 @@ export class UpstreamConnection {
     this.failures = 0;
     this.connects++;
     this.client = client;
-    this.hooks.onConnected?.();
+    this.hooks.onConnected?.(this.connects > 1);
     return client;
   }
 }

@@ -97,7 +97,10 @@ export class UpstreamPool implements OnModuleDestroy {
     const { serverId, serverName } = server;
     return {
       onListChanged: (kind) => this.emit({ type: 'list_changed', serverId, kind }),
-      onConnected: () => this.emit({ type: 'reconnected', serverId }),
+      // Only a reconnect may mean different lists; the first connect is the one listing them.
+      onConnected: (again) => {
+        if (again) this.emit({ type: 'reconnected', serverId });
+      },
       configure: (client) => {
         client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) =>
           this.emit({ type: 'resource_updated', serverId, uri: notification.params.uri }),
