@@ -1,5 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
-import { AuditedEntity } from '@app/database';
+import { GrantedEntity } from './granted.entity.js';
 import type { AuthRole } from './auth-context.js';
 import { TeamEntity } from './team.entity.js';
 
@@ -8,7 +8,7 @@ import { TeamEntity } from './team.entity.js';
  * its masked form (`sk-...wxyz`) for display. Persistence only: no behaviour here.
  */
 @Entity({ name: 'virtual_key' })
-export class VirtualKeyEntity extends AuditedEntity {
+export class VirtualKeyEntity extends GrantedEntity {
   @PrimaryGeneratedColumn('uuid')
   keyId: string;
 
@@ -36,15 +36,6 @@ export class VirtualKeyEntity extends AuditedEntity {
 
   @Column({ type: 'text', default: 'internal_user' })
   role: AuthRole;
-
-  @Column({ type: 'text', array: true, nullable: true })
-  mcpServers: string[] | null;
-
-  @Column({ type: 'text', array: true, nullable: true })
-  mcpAccessGroups: string[] | null;
-
-  @Column({ type: 'jsonb', nullable: true })
-  mcpToolPermissions: Record<string, string[]> | null;
 
   @Column({ type: 'timestamptz', nullable: true })
   expiresAt: Date | null;
