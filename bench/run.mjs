@@ -5,7 +5,7 @@
 //                      [--profile DIR]
 // The gateway runs from the production build (NODE_ENV=production), on DATABASE_URL when set, else the
 // embedded database, with auth, scoping, audit logging and access logs on (logs go to /dev/null).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -30,6 +30,9 @@ const children = [];
 const echoScript = path.join(root, 'bench/echo-server.mjs');
 const bin = (name) => path.join(root, 'node_modules/.bin', name);
 const wants = (scenario) => only === null || only.includes(scenario);
+
+// The gateway runs from dist/: build it when a source is newer than the last build (a no-op otherwise).
+execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' });
 
 function start(command, args, { env = {}, quiet = false } = {}) {
   const child = spawn(command, args, {
@@ -108,25 +111,19 @@ async function main() {
   );
 
   // Upstreams.
-  const echoUrl = await waitFor(
-    start(process.execPath, [echoScript, '--transport', 'http']),
-    /listening (\S+)/,
-    'echo',
-  );
+  const echo = start(process.execPath, [echoScript, '--transport', 'http']);
+  const echoUrl = await waitFor(echo, /listening (\S+)/, 'echo');
   const bigUrl = await waitFor(
     start(process.execPath, [echoScript, '--transport', 'http', '--tools', '50']),
     /listening (\S+)/,
     'echo (50 tools)',
   );
-  const rawBase = await waitFor(
-    start(process.execPath, [
-      path.join(root, 'bench/raw-proxy.mjs'),
-      '--target',
-      `127.0.0.1:${freePortOf(echoUrl)}`,
-    ]),
-    /listening (\S+)/,
-    'raw proxy',
-  );
+  const raw = start(process.execPath, [
+    path.join(root, 'bench/raw-proxy.mjs'),
+    '--target',
+    `127.0.0.1:${freePortOf(echoUrl)}`,
+  ]);
+  const rawBase = await waitFor(raw, /listening (\S+)/, 'raw proxy');
 
   // The gateway, from the production build.
   const config = path.join(work, 'config.yaml');
@@ -284,8 +281,9 @@ async function main() {
   if (wants('http')) {
     console.error('scenario 1: tools/call, Streamable HTTP upstream');
     const summary = await compare('http', [
-      { label: 'direct', load: { url: echoUrl, tool: 'echo' } },
-      { label: 'raw proxy (floor)', load: { url: `${rawBase}/mcp`, tool: 'echo' } },
+      // CPU and RSS: of the upstream itself for `direct`, of the process in the middle for the others.
+      { label: 'direct', pid: echo.pid, load: { url: echoUrl, tool: 'echo' } },
+      { label: 'raw proxy (floor)', pid: raw.pid, load: { url: `${rawBase}/mcp`, tool: 'echo' } },
       {
         label: 'gateway /mcp',
         pid: gateway.pid,

@@ -1,10 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { packageInfo } from '@app/core';
+import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
 import type { McpServerRecord } from './mcp-server.types.js';
 
 /** The headers an HTTP/SSE upstream gets from its stored credential and static headers. */
@@ -58,7 +58,7 @@ export function createUpstreamTransport(
       },
     });
   }
-  return new StreamableHTTPClientTransport(url, { requestInit: { headers } });
+  return new NodeStreamableHttpClientTransport(url, headers);
 }
 
 /** A client for one upstream; `capabilities` are those of the downstream client it acts for (if any). */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   All,
   Body,
@@ -15,7 +14,6 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { AdminOnly, AnyKey, Auth, type AuthContext } from '@app/auth';
 import { AppError } from '@app/core';
@@ -25,6 +23,7 @@ import { McpRegistry } from '@app/mcp-registry';
 import { type CallerScope, GatewayView } from './gateway-view.js';
 import { McpCatalog } from './catalog.js';
 import { McpSessionManager } from './session-manager.js';
+import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
 import { ToolCallDto, RestToolCallDto } from './tool-call.dto.js';
 import { RestToolsService } from './rest-tools.service.js';
 
@@ -201,7 +200,7 @@ export class McpController {
       const session = this.sessions.get(id);
       if (
         !session ||
-        !(session.transport instanceof StreamableHTTPServerTransport) ||
+        !(session.transport instanceof NodeStreamableHttpServerTransport) ||
         session.keyId !== auth.keyId
       )
         return jsonRpcError(
@@ -231,8 +230,7 @@ export class McpController {
       visible.map((v) => v.server),
       INSTRUCTIONS_WAIT_MS,
     );
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+    const transport = new NodeStreamableHttpServerTransport({
       onsessioninitialized: (sessionId) => this.sessions.register(sessionId, session),
     });
     const session = this.sessions.create(callerScope, req.headers, transport);

@@ -1,0 +1,337 @@
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+
+/** Upstream sockets are kept alive and shared by every session to the same host. */
+const agents = {
+  'http:': new http.Agent({ keepAlive: true }),
+  'https:': new https.Agent({ keepAlive: true }),
+};
+
+/** Longest error body quoted in an error message. */
+const MAX_ERROR_BODY = 500;
+/** Attempts to resume a POST's event stream that ended before its answer (servers with event ids only). */
+const MAX_RESUMES = 2;
+
+/** An HTTP error from the upstream, with its status (the SDK's StreamableHTTPError carries the same). */
+export class UpstreamHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The gateway's Streamable HTTP client transport, on `node:http` with keep-alive sockets.
+ *
+ * Speaks what the SDK's `StreamableHTTPClientTransport` speaks (session id and protocol-version headers, JSON
+ * or SSE answers to a POST, the standalone GET stream for server-initiated messages, DELETE to end the
+ * session) without fetch and web streams, whose cost per message was most of the gateway's upstream side.
+ * Differences that matter to the gateway: a 404 on a live session means the upstream lost it (restarted), so
+ * the transport closes and the connection is re-established on next use; a POST stream that ends before its
+ * answer is resumed with `Last-Event-ID` when the server numbers its events, and otherwise fails the request
+ * at once instead of leaving it to time out.
+ */
+export class NodeStreamableHttpClientTransport implements Transport {
+  sessionId?: string;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  private protocolVersion?: string;
+  private started = false;
+  private closed = false;
+  private readonly inflight = new Set<ClientRequest>();
+  private readonly client: typeof http | typeof https;
+  private readonly agent: http.Agent;
+
+  constructor(
+    private readonly url: URL,
+    private readonly headers: Record<string, string> = {},
+  ) {
+    const secure = url.protocol === 'https:';
+    if (!secure && url.protocol !== 'http:') throw new Error(`unsupported URL scheme ${url.protocol}`);
+    this.client = secure ? https : http;
+    this.agent = agents[secure ? 'https:' : 'http:'];
+  }
+
+  start(): Promise<void> {
+    if (this.started) return Promise.reject(new Error('transport already started'));
+    this.started = true;
+    return Promise.resolve();
+  }
+
+  setProtocolVersion(version: string): void {
+    this.protocolVersion = version;
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (this.closed) throw new Error('transport closed');
+    const body = JSON.stringify(message);
+    const res = await this.request('POST', { 'content-type': 'application/json' }, body);
+    const sessionId = res.headers['mcp-session-id'];
+    if (typeof sessionId === 'string' && sessionId) this.sessionId = sessionId;
+    const requestId = 'method' in message && 'id' in message ? message.id : undefined;
+
+    if (res.statusCode === 202) {
+      res.resume();
+      // Once initialized, listen for what the server sends on its own (list changes, updates, requests).
+      if ('method' in message && message.method === 'notifications/initialized') this.openStandalone();
+      return;
+    }
+    if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) {
+      const text = await readText(res);
+      const error = new UpstreamHttpError(
+        res.statusCode ?? 0,
+        `Error POSTing to the MCP server (HTTP ${res.statusCode}): ${text.slice(0, MAX_ERROR_BODY)}`,
+      );
+      // A live session the server no longer knows: it restarted. Close, so the next use reconnects.
+      if (res.statusCode === 404 && this.sessionId !== undefined) void this.close();
+      throw error;
+    }
+    if (requestId === undefined) {
+      res.resume();
+      return;
+    }
+    const type = String(res.headers['content-type'] ?? '');
+    if (type.includes('text/event-stream')) {
+      this.readStream(res, requestId, 0);
+      return;
+    }
+    const text = await readText(res);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new Error(`the MCP server answered with invalid JSON (${type || 'no content type'})`);
+    }
+    for (const item of Array.isArray(parsed) ? parsed : [parsed]) this.deliver(item);
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      for (const req of this.inflight) req.destroy();
+      this.inflight.clear();
+      this.onclose?.();
+    }
+    return Promise.resolve();
+  }
+
+  /** Ends the session on the server (DELETE); a server that does not support it answers 405, also fine. */
+  async terminateSession(): Promise<void> {
+    if (!this.sessionId || this.closed) return;
+    const res = await this.request('DELETE', {});
+    res.resume();
+    if (res.statusCode !== 405 && (res.statusCode ?? 500) >= 300)
+      throw new UpstreamHttpError(
+        res.statusCode ?? 0,
+        `DELETE of the session failed (HTTP ${res.statusCode})`,
+      );
+    this.sessionId = undefined;
+  }
+
+  // ----------------------------------------------------------------------------------------------------
+
+  private request(method: string, headers: Record<string, string>, body?: string): Promise<IncomingMessage> {
+    const all: Record<string, string | number> = {
+      ...this.headers,
+      accept: method === 'GET' ? 'text/event-stream' : 'application/json, text/event-stream',
+      ...headers,
+    };
+    if (this.sessionId) all['mcp-session-id'] = this.sessionId;
+    if (this.protocolVersion) all['mcp-protocol-version'] = this.protocolVersion;
+    if (body !== undefined) all['content-length'] = Buffer.byteLength(body);
+    return new Promise((resolve, reject) => {
+      const req = this.client.request(this.url, { method, headers: all, agent: this.agent }, (res) => {
+        res.on('close', () => this.inflight.delete(req));
+        resolve(res);
+      });
+      this.inflight.add(req);
+      req.on('error', (error) => {
+        this.inflight.delete(req);
+        reject(error);
+      });
+      req.end(body);
+    });
+  }
+
+  private deliver(item: unknown): void {
+    if (typeof item !== 'object' || item === null || (item as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
+      this.onerror?.(new Error('the MCP server sent something that is not a JSON-RPC message'));
+      return;
+    }
+    this.onmessage?.(item as JSONRPCMessage);
+  }
+
+  /**
+   * Reads one SSE answer to a POST (or its resumption). When it ends before the answer to `requestId`, it is
+   * resumed if the server numbered its events, else the request fails now rather than at its timeout.
+   */
+  private readStream(res: IncomingMessage, requestId: RequestId | undefined, resumes: number): void {
+    let answered = false;
+    let lastEventId: string | undefined;
+    let retryMs = 1000;
+    parseSse(res, (event) => {
+      if (event.id !== undefined) lastEventId = event.id;
+      if (event.retry !== undefined) retryMs = event.retry;
+      if (event.event !== 'message' || !event.data) return;
+      let item: unknown;
+      try {
+        item = JSON.parse(event.data);
+      } catch {
+        this.onerror?.(new Error('the MCP server sent an event that is not JSON'));
+        return;
+      }
+      if (requestId !== undefined && isAnswerTo(item, requestId)) answered = true;
+      this.deliver(item);
+    });
+    const ended = () => {
+      if (answered || this.closed || requestId === undefined) return;
+      if (lastEventId !== undefined && resumes < MAX_RESUMES) {
+        setTimeout(() => this.resume(requestId, lastEventId as string, resumes + 1), retryMs).unref();
+        return;
+      }
+      this.onmessage?.({
+        jsonrpc: '2.0',
+        id: requestId,
+        error: { code: -32000, message: 'the MCP server closed the stream before answering' },
+      });
+    };
+    res.on('end', ended);
+    res.on('error', ended);
+  }
+
+  private resume(requestId: RequestId, lastEventId: string, resumes: number): void {
+    if (this.closed) return;
+    this.request('GET', { 'last-event-id': lastEventId })
+      .then((res) => {
+        if (res.statusCode !== 200) throw new Error(`resuming the stream failed (HTTP ${res.statusCode})`);
+        this.readStream(res, requestId, resumes);
+      })
+      .catch((error: unknown) => {
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+        this.onmessage?.({
+          jsonrpc: '2.0',
+          id: requestId,
+          error: { code: -32000, message: 'the MCP server closed the stream before answering' },
+        });
+      });
+  }
+
+  /** The standalone GET stream; reopened with backoff while the session lives (405: the server has none). */
+  private openStandalone(attempt = 0): void {
+    if (this.closed) return;
+    this.request('GET', {})
+      .then((res) => {
+        if (res.statusCode === 405) return void res.resume();
+        if (res.statusCode !== 200) {
+          res.resume();
+          throw new Error(`the MCP server refused its event stream (HTTP ${res.statusCode})`);
+        }
+        let delivered = false;
+        parseSse(res, (event) => {
+          if (event.event !== 'message' || !event.data) return;
+          try {
+            delivered = true;
+            this.deliver(JSON.parse(event.data));
+          } catch {
+            this.onerror?.(new Error('the MCP server sent an event that is not JSON'));
+          }
+        });
+        res.on('end', () => this.reopenStandalone(delivered ? 0 : attempt + 1));
+        res.on('error', () => undefined);
+      })
+      .catch((error: unknown) => {
+        if (this.closed) return;
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+        this.reopenStandalone(attempt + 1);
+      });
+  }
+
+  private reopenStandalone(attempt: number): void {
+    if (this.closed || attempt > 5) return;
+    const delay = Math.min(30_000, 1000 * 1.5 ** attempt);
+    setTimeout(() => this.openStandalone(attempt), delay).unref();
+  }
+}
+
+function isAnswerTo(item: unknown, id: RequestId): boolean {
+  if (typeof item !== 'object' || item === null) return false;
+  const m = item as Record<string, unknown>;
+  return m.id === id && ('result' in m || 'error' in m);
+}
+
+async function readText(res: IncomingMessage): Promise<string> {
+  res.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of res) text += chunk as string;
+  return text;
+}
+
+interface SseEvent {
+  event: string;
+  data: string;
+  id?: string;
+  retry?: number;
+}
+
+/** A minimal Server-Sent Events parser (the WHATWG rules: fields, multi-line data, comments, CR/LF/CRLF). */
+export function parseSse(stream: NodeJS.ReadableStream, onEvent: (event: SseEvent) => void): void {
+  stream.setEncoding('utf8');
+  let buffer = '';
+  let event: SseEvent = { event: 'message', data: '' };
+  let hasData = false;
+  /** Any field seen since the last blank line: an id or retry counts even without data. */
+  let dirty = false;
+  stream.on('data', (chunk: string) => {
+    buffer += chunk;
+    let start = 0;
+    for (;;) {
+      const lf = buffer.indexOf('\n', start);
+      const cr = buffer.indexOf('\r', start);
+      let end: number;
+      let next: number;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        // A CR at the very end may be the first half of a CRLF: wait for more.
+        if (cr === buffer.length - 1) break;
+        end = cr;
+        next = buffer[cr + 1] === '\n' ? cr + 2 : cr + 1;
+      } else if (lf !== -1) {
+        end = lf;
+        next = lf + 1;
+      } else {
+        break;
+      }
+      const line = buffer.slice(start, end);
+      start = next;
+      if (line === '') {
+        if (dirty) onEvent(event);
+        event = { event: 'message', data: '' };
+        hasData = false;
+        dirty = false;
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon === -1 ? line : line.slice(0, colon);
+      let value = colon === -1 ? '' : line.slice(colon + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      dirty = true;
+      if (field === 'data') {
+        event.data = hasData ? `${event.data}\n${value}` : value;
+        hasData = true;
+      } else if (field === 'event') {
+        event.event = value || 'message';
+      } else if (field === 'id') {
+        if (!value.includes('\0')) event.id = value;
+      } else if (field === 'retry') {
+        if (/^\d+$/.test(value)) event.retry = Number(value);
+      }
+    }
+    buffer = buffer.slice(start);
+  });
+}
