@@ -397,8 +397,13 @@ general_settings:
       await client.callTool({ name: 'counter' });
       const manager = t.app.get(McpSessionManager);
       const before = manager.stats();
+      const endedUpstream = httpUp.stats.ended;
       await (client.transport as StreamableHTTPClientTransport).terminateSession();
       const after = manager.stats();
+      // The upstream session is ended on the upstream too (DELETE), not left to its idle timeout.
+      await until('the upstream session to be ended', () =>
+        Promise.resolve(httpUp.stats.ended > endedUpstream ? true : undefined),
+      );
       expect(after.client_sessions).toBe(before.client_sessions - 1);
       expect(after.client_connections).toBe(before.client_connections - 1);
       const shown = await api().get('/v1/mcp/sessions').set(master).expect(200);

@@ -89,7 +89,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
         `Error POSTing to the MCP server (HTTP ${res.statusCode}): ${text.slice(0, MAX_ERROR_BODY)}`,
       );
       // A live session the server no longer knows: it restarted. Close, so the next use reconnects.
-      if (res.statusCode === 404 && this.sessionId !== undefined) void this.close();
+      // (After the caller has this error: closing first would replace it with a bare "connection closed".)
+      if (res.statusCode === 404 && this.sessionId !== undefined) setImmediate(() => void this.close());
       throw error;
     }
     if (requestId === undefined) {
@@ -164,7 +165,13 @@ export class NodeStreamableHttpClientTransport implements Transport {
       this.onerror?.(new Error('the MCP server sent something that is not a JSON-RPC message'));
       return;
     }
-    this.onmessage?.(item as JSONRPCMessage);
+    const message = item as JSONRPCMessage;
+    // The SDK handles a notification one microtask after it arrives but a response at once: a response
+    // handed over in the same burst as its progress notifications would retire their handler first and
+    // they would be lost. One microtask for responses keeps them in the order the server sent them.
+    if ('id' in message && ('result' in message || 'error' in message))
+      queueMicrotask(() => this.onmessage?.(message));
+    else this.onmessage?.(message);
   }
 
   /**

@@ -7,6 +7,7 @@ export * from './secret-cipher.js';
 export * from './url-safety.js';
 export * from './config-servers.js';
 export * from './upstream-connection.js';
+export * from './http-client-transport.js';
 export * from './mcp-probe.js';
 export * from './mcp-registry.js';
 export * from './mcp-server.service.js';

@@ -100,6 +100,8 @@ export function richServer(name: string, stats: RichStats): Server {
 export interface RichStats {
   /** Upstream sessions opened so far (one per `initialize`). */
   sessions: number;
+  /** Upstream sessions the client ended with DELETE. */
+  ended: number;
   /** `sleep` calls the client cancelled (the upstream saw `notifications/cancelled`). */
   cancelled: number;
 }
@@ -113,7 +115,7 @@ export interface RichFixture {
 
 /** A stateful upstream (one MCP session per client, like most real servers) over Streamable HTTP or SSE. */
 export async function startRichFixture(name: string, transport: 'http' | 'sse'): Promise<RichFixture> {
-  const stats: RichStats = { sessions: 0, cancelled: 0 };
+  const stats: RichStats = { sessions: 0, ended: 0, cancelled: 0 };
   const requestHeaders: IncomingMessage['headers'][] = [];
   const streamable = new Map<string, StreamableHTTPServerTransport>();
   const sse = new Map<string, SSEServerTransport>();
@@ -141,6 +143,9 @@ export async function startRichFixture(name: string, transport: 'http' | 'sse'):
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid: string): void => {
         streamable.set(sid, t);
+      },
+      onsessionclosed: (): void => {
+        stats.ended++;
       },
     });
     t.onclose = () => {

@@ -145,11 +145,12 @@ export class GatewaySession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Gone from the session list at once; its upstream sessions are ended after (an HTTP one waits for DELETE).
+    this.onClosed?.();
     for (const stop of this.stops) stop();
     await Promise.all([...this.owned.values()].map((c) => this.deps.pool.release(c)));
     this.owned.clear();
     await this.server.close().catch(() => undefined);
-    this.onClosed?.();
   }
 
   /** Upstream sessions this client session holds (tests prove reuse and isolation with them). */

@@ -215,8 +215,9 @@ export class NodeStreamableHttpServerTransport implements Transport {
 
   private async handleDelete(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!this.validSession(req, res) || !this.validProtocolVersion(req, res)) return;
-    res.writeHead(200).end();
+    // Closed before the answer, so a client that sees the 200 sees the session gone.
     await this.close();
+    res.writeHead(200).end();
   }
 
   private validSession(req: IncomingMessage, res: ServerResponse): boolean {

@@ -9,7 +9,12 @@ import {
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { createUpstreamTransport, type McpServerRecord, newUpstreamClient } from '@app/mcp-registry';
+import {
+  createUpstreamTransport,
+  type McpServerRecord,
+  newUpstreamClient,
+  NodeStreamableHttpClientTransport,
+} from '@app/mcp-registry';
 import { descendantsOf, killSurvivors } from './process-tree.js';
 
 export type ListKind = 'tools' | 'resources' | 'prompts';
@@ -31,6 +36,8 @@ export interface ConnectionHooks {
 export class UpstreamUnavailableError extends Error {}
 
 const BACKOFF_BASE_MS = 250;
+/** How long closing waits for an HTTP upstream to acknowledge the end of its session. */
+const TERMINATE_WAIT_MS = 1000;
 /** A stdio process that dies this many times within CRASH_WINDOW_MS is left alone for CRASH_PAUSE_MS. */
 const CRASH_LIMIT = 5;
 const CRASH_WINDOW_MS = 60_000;
@@ -95,6 +102,13 @@ export class UpstreamConnection {
     // The whole process tree of a stdio server goes (a launcher such as npx may leave its child behind).
     const pid = this.stdio?.pid ?? null;
     const tree = pid === null ? [] : descendantsOf(pid);
+    // An HTTP upstream session is ended on the server too (DELETE), rather than left to its idle timeout.
+    const transport = client?.transport;
+    if (transport instanceof NodeStreamableHttpClientTransport)
+      await Promise.race([
+        transport.terminateSession().catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, TERMINATE_WAIT_MS).unref()),
+      ]);
     await client?.close().catch(() => undefined);
     if (tree.length && killSurvivors(tree))
       this.logger.warn({

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  CallToolRequestSchema,
+  CreateMessageRequestSchema,
+  CreateMessageResultSchema,
+  ListToolsRequestSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { NodeStreamableHttpClientTransport, parseSse } from './http-client-transport.js';
+
+/** A real SDK server (its own Streamable HTTP transport), answering with SSE or, when asked, with JSON. */
+async function startUpstream(options: { json: boolean }) {
+  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: Server }>();
+  const deleted: string[] = [];
+  const headers: Record<string, string | string[] | undefined>[] = [];
+  const http: HttpServer = createServer((req, res) => {
+    headers.push(req.headers);
+    void (async () => {
+      const id = req.headers['mcp-session-id'];
+      const existing = typeof id === 'string' ? sessions.get(id) : undefined;
+      if (existing) return existing.transport.handleRequest(req, res);
+      if (id)
+        return void res.writeHead(404).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"gone"}}');
+      const server = new Server({ name: 'upstream', version: '1.0.0' }, { capabilities: { tools: {} } });
+      server.setRequestHandler(ListToolsRequestSchema, () => ({
+        tools: [{ name: 'echo', inputSchema: { type: 'object' } }],
+      }));
+      server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+        const args = request.params.arguments ?? {};
+        if (request.params.name === 'steps') {
+          const token = request.params._meta?.progressToken;
+          for (let i = 1; i <= 3; i++)
+            if (token !== undefined)
+              await extra.sendNotification({
+                method: 'notifications/progress',
+                params: { progressToken: token, progress: i, total: 3 },
+              });
+          return { content: [{ type: 'text', text: 'done' }] };
+        }
+        if (request.params.name === 'ask') {
+          const answer = await extra.sendRequest(
+            {
+              method: 'sampling/createMessage',
+              params: { messages: [{ role: 'user', content: { type: 'text', text: 'hi?' } }], maxTokens: 5 },
+            },
+            CreateMessageResultSchema,
+          );
+          return { content: [{ type: 'text', text: `model said ${JSON.stringify(answer.content)}` }] };
+        }
+        return { content: [{ type: 'text', text: JSON.stringify(args) }] };
+      });
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        enableJsonResponse: options.json,
+        onsessioninitialized: (sid) => void sessions.set(sid, { transport, server }),
+        onsessionclosed: (sid) => void deleted.push(sid),
+      });
+      await server.connect(transport);
+      await transport.handleRequest(req, res);
+    })();
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
+  return {
+    url,
+    sessions,
+    deleted,
+    headers,
+    async close() {
+      for (const { server } of sessions.values()) await server.close();
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    },
+  };
+}
+
+async function connect(url: URL, headers: Record<string, string> = {}) {
+  const transport = new NodeStreamableHttpClientTransport(url, headers);
+  const client = new Client({ name: 'test', version: '1.0.0' }, { capabilities: { sampling: {} } });
+  client.setRequestHandler(CreateMessageRequestSchema, () => ({
+    role: 'assistant',
+    model: 'fake',
+    content: { type: 'text', text: 'hello' },
+  }));
+  await client.connect(transport);
+  return { client, transport };
+}
+
+const text = (result: unknown) =>
+  ((result as { content: { type: string; text: string }[] }).content[0] ?? { text: '' }).text;
+
+describe.each([
+  ['SSE answers', false],
+  ['JSON answers', true],
+])('NodeStreamableHttpClientTransport against the SDK server (%s)', (_label, json) => {
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  beforeEach(async () => {
+    upstream = await startUpstream({ json });
+  });
+  afterEach(() => upstream.close());
+
+  it('initializes, keeps the session id and protocol version, and calls tools', async () => {
+    const { client, transport } = await connect(upstream.url, { 'X-API-Key': 'k1' });
+    expect(transport.sessionId).toBeDefined();
+    expect(client.getServerVersion()?.name).toBe('upstream');
+    const result = await client.callTool({ name: 'echo', arguments: { n: 42 } });
+    expect(text(result)).toBe('{"n":42}');
+    const last = upstream.headers[upstream.headers.length - 1];
+    expect(last['mcp-session-id']).toBe(transport.sessionId);
+    expect(last['mcp-protocol-version']).toBeDefined();
+    expect(last['x-api-key']).toBe('k1');
+    await client.close();
+  });
+
+  it('keeps concurrent answers apart', async () => {
+    const { client } = await connect(upstream.url);
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => client.callTool({ name: 'echo', arguments: { i } })),
+    );
+    results.forEach((result, i) => expect(text(result)).toBe(JSON.stringify({ i })));
+    await client.close();
+  });
+
+  it('ends the session with DELETE', async () => {
+    const { client, transport } = await connect(upstream.url);
+    const id = transport.sessionId;
+    await transport.terminateSession();
+    expect(upstream.deleted).toEqual([id]);
+    await client.close();
+  });
+
+  it('closes when the server no longer knows the session (it restarted), so the owner can reconnect', async () => {
+    const { client, transport } = await connect(upstream.url);
+    const closed = new Promise<void>((resolve) => (client.onclose = resolve));
+    upstream.sessions.delete(transport.sessionId ?? '');
+    await expect(client.callTool({ name: 'echo', arguments: {} })).rejects.toThrow(/HTTP 404/);
+    await closed;
+  });
+
+  it('fails a call at once when the server cannot be reached', async () => {
+    const { client } = await connect(upstream.url);
+    await upstream.close();
+    await expect(
+      client.callTool({ name: 'echo', arguments: {} }, undefined, { timeout: 30_000 }),
+    ).rejects.toThrow(/ECONNREFUSED|socket hang up|closed/);
+    upstream = await startUpstream({ json });
+  });
+});
+
+describe('NodeStreamableHttpClientTransport, SSE-only behaviour', () => {
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  beforeEach(async () => {
+    upstream = await startUpstream({ json: false });
+  });
+  afterEach(() => upstream.close());
+
+  it('answers the server requests a call makes (sampling; the SDK server drops them in JSON mode)', async () => {
+    const { client } = await connect(upstream.url);
+    const result = await client.callTool({ name: 'ask', arguments: {} });
+    expect(text(result)).toContain('hello');
+    await client.close();
+  });
+
+  it('delivers progress notifications before the result of their call', async () => {
+    const { client } = await connect(upstream.url);
+    const progress: number[] = [];
+    const result = await client.callTool({ name: 'steps', arguments: {} }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    });
+    expect(text(result)).toBe('done');
+    expect(progress).toEqual([1, 2, 3]);
+    await client.close();
+  });
+
+  it('receives what the server sends on its own over the standalone GET stream', async () => {
+    const { client, transport } = await connect(upstream.url);
+    const changed = new Promise<void>((resolve) =>
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+    );
+    const session = upstream.sessions.get(transport.sessionId ?? '');
+    // The GET stream opens right after initialization; send until it is there to carry the notification.
+    let done = false;
+    void changed.then(() => (done = true));
+    for (let i = 0; i < 100 && !done; i++) {
+      await session?.server.sendToolListChanged();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await changed;
+    await client.close();
+  });
+});
+
+describe('parseSse', () => {
+  function parse(chunks: string[]) {
+    const stream = new PassThrough();
+    const events: { event: string; data: string; id?: string; retry?: number }[] = [];
+    parseSse(stream, (e) => events.push({ ...e }));
+    for (const chunk of chunks) stream.write(chunk);
+    return events;
+  }
+
+  it('reads events split anywhere, with LF, CRLF or CR line ends', () => {
+    expect(parse(['event: message\ndata: {"a"', ':1}\n', '\n'])).toEqual([
+      { event: 'message', data: '{"a":1}' },
+    ]);
+    expect(parse(['data: x\r', '\n\r\n', 'data: y\r\rdata: z\r\n\r\n'])).toEqual([
+      { event: 'message', data: 'x' },
+      { event: 'message', data: 'y' },
+      { event: 'message', data: 'z' },
+    ]);
+  });
+
+  it('joins multi-line data, skips comments, keeps ids and retry, and names events', () => {
+    expect(parse([': keep-alive\n\nid: 7\nretry: 1500\nevent: other\ndata: a\ndata: b\n\n'])).toEqual([
+      { event: 'other', data: 'a\nb', id: '7', retry: 1500 },
+    ]);
+  });
+
+  it('reports an event with only an id (a priming event) so its id can be resumed from', () => {
+    expect(parse(['id: 1\ndata:\n\n'])).toEqual([{ event: 'message', data: '', id: '1' }]);
+    expect(parse(['id: 2\n\n'])).toEqual([{ event: 'message', data: '', id: '2' }]);
+  });
+});
