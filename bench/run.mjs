@@ -2,7 +2,7 @@
 // direct upstream, a raw byte-level proxy (the floor), and the open-source stdio proxies people use, in the
 // same run on the same machine. Prints Markdown tables; writes bench/results/<date>.json.
 //   node bench/run.mjs [--smoke] [--rounds N] [--duration MS] [--only http,stdio,list,setup,reconnect,idle]
-//                      [--profile DIR]
+//                      [--concurrency 1,16,64] [--profile DIR]
 // The gateway runs from the production build (NODE_ENV=production), on DATABASE_URL when set, else the
 // embedded database, with auth, scoping, audit logging and access logs on (logs go to /dev/null).
 import { execFileSync, spawn } from 'node:child_process';
@@ -22,7 +22,9 @@ const durationMs = Number(option('duration', smoke ? '1500' : '4000'));
 const only = option('only', null)?.split(',') ?? null;
 /** `--profile DIR`: the gateway writes a CPU profile there when the run ends (node --cpu-prof). */
 const profileDir = option('profile', null);
-const concurrencies = smoke ? [1, 4] : [1, 16, 64];
+const concurrencies = option('concurrency', smoke ? '1,4' : '1,16,64')
+  .split(',')
+  .map(Number);
 const idleCounts = smoke ? [0, 20] : [0, 1000, 5000];
 const MASTER_KEY = 'sk-bench-master-key';
 const work = mkdtempSync(path.join(os.tmpdir(), 'mcp-bench-'));

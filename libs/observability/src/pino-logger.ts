@@ -57,7 +57,9 @@ export class PinoLoggerService implements LoggerService {
     const stream =
       options.format === 'pretty'
         ? pretty({ sync: true, destination: options.destination ?? process.stdout, ignore: 'pid,hostname' })
-        : (options.destination ?? pino.destination({ sync: true }));
+        : // Asynchronous: lines written while a write is in flight go out together, off the request path
+          // (pino flushes what is pending when the process exits).
+          (options.destination ?? pino.destination({ sync: false }));
     this.pino = pino(base, stream);
     this.trusted = pino({ ...base, redact: undefined }, stream);
   }

@@ -25,6 +25,7 @@ import {
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
+  ResultSchema,
   type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -438,7 +439,10 @@ export class GatewaySession {
     }
     const progressToken = meta?.progressToken;
     try {
-      const result = (await client.callTool({ name: tool, arguments: args ?? {} }, undefined, {
+      // The result is validated once, by the downstream server as it answers (the SDK's Client.callTool
+      // would parse it fully and check its structured content too, on every call, for nothing).
+      const request = { method: 'tools/call' as const, params: { name: tool, arguments: args ?? {} } };
+      const result = (await client.request(request, ResultSchema, {
         timeout,
         signal: extra.signal,
         ...(progressToken !== undefined
