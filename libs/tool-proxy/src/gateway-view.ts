@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '@app/core';
-import { accessFor, type AuthContext, type ToolFilter, toolAllowed } from '@app/auth';
+import { type AccessMap, accessFor, type AuthContext, type ToolFilter, toolAllowed } from '@app/auth';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { McpRegistry, type McpServerRecord } from '@app/mcp-registry';
 import { McpCatalog, type ServerCatalog } from './catalog.js';
@@ -47,6 +47,21 @@ export interface ResolvedName<T> {
   item: T;
 }
 
+export type ToolListing = Listing<Tool> & { index: NameIndex<Tool> };
+
+interface CatalogResult {
+  visible: VisibleServer;
+  catalog: ServerCatalog;
+}
+
+/** A tool listing and the catalogs it was built from (valid while `peek` returns these same objects). */
+interface ToolMemo {
+  serverIds: string[];
+  catalogs: ServerCatalog[];
+  listing: ToolListing;
+}
+type ToolMemoByNaming = Map<boolean, ToolMemo>;
+
 /**
  * The gateway as one caller sees it: which servers, which tools, resources and prompts under which names, and
  * where a name or URI routes to. Reads only the registry snapshot and the catalog cache (no database).
@@ -54,6 +69,8 @@ export interface ResolvedName<T> {
 @Injectable()
 export class GatewayView {
   private readonly logger = new Logger('Gateway');
+  /** Tool listings by access (per key and registry version), selection and naming; see tools(). */
+  private readonly toolMemo = new WeakMap<AccessMap, Map<ReadonlySet<string> | null, ToolMemoByNaming>>();
 
   constructor(
     private readonly registry: McpRegistry,
@@ -126,7 +143,7 @@ export class GatewayView {
   private async catalogs(scope: CallerScope) {
     const visible = this.visibleServers(scope);
     const results = await Promise.allSettled(visible.map((v) => this.catalog.get(v.server)));
-    const ok: { visible: VisibleServer; catalog: ServerCatalog }[] = [];
+    const ok: CatalogResult[] = [];
     const errors: ListError[] = [];
     results.forEach((result, i) => {
       const { server } = visible[i];
@@ -144,7 +161,32 @@ export class GatewayView {
     return scope.prefixed ? exposedName(alias, name, this.config.mcp.maxToolNameLength) : name;
   }
 
-  async tools(scope: CallerScope): Promise<Listing<Tool> & { index: NameIndex<Tool> }> {
+  async tools(scope: CallerScope): Promise<ToolListing> {
+    // The hot path (every tools/call resolves its name here): reuse the listing while the caller's access
+    // and every catalog behind it are the very same objects.
+    const access = accessFor(scope.auth.subject, this.registry.current());
+    const byNaming = this.toolMemo.get(access)?.get(scope.selection);
+    const memo = byNaming?.get(scope.prefixed);
+    if (memo && memo.serverIds.every((id, i) => this.catalog.peek(id) === memo.catalogs[i]))
+      return memo.listing;
+    const listing = await this.listTools(scope);
+    if (listing.errors.length === 0) {
+      const { ok } = listing;
+      const perSelection =
+        this.toolMemo.get(access) ?? new Map<ReadonlySet<string> | null, ToolMemoByNaming>();
+      this.toolMemo.set(access, perSelection);
+      const naming = perSelection.get(scope.selection) ?? new Map<boolean, ToolMemo>();
+      perSelection.set(scope.selection, naming);
+      naming.set(scope.prefixed, {
+        serverIds: ok.map((o) => o.visible.server.serverId),
+        catalogs: ok.map((o) => o.catalog),
+        listing,
+      });
+    }
+    return listing;
+  }
+
+  private async listTools(scope: CallerScope): Promise<ToolListing & { ok: CatalogResult[] }> {
     const { ok, errors } = await this.catalogs(scope);
     const entries = ok.flatMap(({ visible: { server, filter }, catalog }) =>
       catalog.tools
@@ -161,6 +203,7 @@ export class GatewayView {
       items: entries.map((e) => ({ ...e.item, name: e.exposed })),
       errors,
       index: new NameIndex(entries, scope.prefixed),
+      ok,
     };
   }
 
