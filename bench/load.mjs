@@ -37,6 +37,13 @@ export async function connectClient({ url, transport = 'http', headers = {} }) {
   return client;
 }
 
+/** Ends a client's session on the server too (DELETE for Streamable HTTP), as a well-behaved client does. */
+export async function disconnect(client) {
+  if (client.transport instanceof StreamableHTTPClientTransport)
+    await client.transport.terminateSession().catch(() => undefined);
+  await client.close().catch(() => undefined);
+}
+
 /** CPU time (ms) and RSS (MB) of a process, from /proc (Linux). */
 export function procStats(pid) {
   try {
@@ -116,7 +123,7 @@ export async function runLoad({
             try {
               ok = await call(client, vu, n);
             } finally {
-              await client.close().catch(() => undefined);
+              await disconnect(client);
             }
           } else ok = await call(clients[vu], vu, n);
           if (ok) latencies.push(performance.now() - t0);
@@ -129,7 +136,7 @@ export async function runLoad({
     }),
   );
   const wall = (performance.now() - started) / 1000;
-  await Promise.all(clients.map((c) => c?.close().catch(() => undefined)));
+  await Promise.all(clients.map((c) => c && disconnect(c)));
   return {
     connect_errors: connectErrors,
     calls,

@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { connectClient, procStats, runLoad, summarise } from './load.mjs';
+import { connectClient, disconnect, procStats, runLoad, summarise } from './load.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -454,7 +454,7 @@ async function main() {
           }
         }),
       );
-      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await Promise.all(clients.map((c) => disconnect(c)));
       return { ...summarise(times), errors };
     };
     const direct = await setup(echoUrl, {});
