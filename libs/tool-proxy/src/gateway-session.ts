@@ -30,7 +30,12 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AppError, packageInfo } from '@app/core';
-import { effectiveSessionMode, upstreamHeaders, type McpServerRecord } from '@app/mcp-registry';
+import {
+  effectiveSessionMode,
+  LazyJsonSchemaValidator,
+  upstreamHeaders,
+  type McpServerRecord,
+} from '@app/mcp-registry';
 import { auditToolCall, type CallStatus } from './audit.js';
 import type { McpCatalog } from './catalog.js';
 import type { CallerScope, GatewayView } from './gateway-view.js';
@@ -122,6 +127,7 @@ export class GatewaySession {
           completions: {},
         },
         instructions: deps.view.instructions(visible, (s) => deps.catalog.peek(s.serverId)?.instructions),
+        jsonSchemaValidator: new LazyJsonSchemaValidator(),
       },
     );
     this.registerHandlers();
