@@ -15,11 +15,13 @@ import {
 import { NodeStreamableHttpClientTransport, parseSse } from './http-client-transport.js';
 
 /** A real SDK server (its own Streamable HTTP transport), answering with SSE or, when asked, with JSON. */
-async function startUpstream(options: { json: boolean }) {
+async function startUpstream(options: { json: boolean; redirectTo?: (path: string) => string | undefined }) {
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: Server }>();
   const deleted: string[] = [];
   const headers: Record<string, string | string[] | undefined>[] = [];
   const http: HttpServer = createServer((req, res) => {
+    const location = options.redirectTo?.(req.url ?? '/');
+    if (location) return void res.writeHead(307, { location }).end();
     headers.push(req.headers);
     void (async () => {
       const id = req.headers['mcp-session-id'];
@@ -193,6 +195,36 @@ describe('NodeStreamableHttpClientTransport, SSE-only behaviour', () => {
     }
     await changed;
     await client.close();
+  });
+});
+
+describe('NodeStreamableHttpClientTransport and redirects', () => {
+  it('follows a same-origin 307 (a server mounted at /mcp/ that redirects /mcp), for every request', async () => {
+    const upstream = await startUpstream({
+      json: false,
+      redirectTo: (p) => (p === '/mcp' ? '/mcp/' : undefined),
+    });
+    try {
+      const { client } = await connect(upstream.url);
+      expect(text(await client.callTool({ name: 'echo', arguments: { r: 1 } }))).toBe('{"r":1}');
+      await client.close();
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('does not follow a redirect to another origin: the request fails with its status', async () => {
+    const upstream = await startUpstream({
+      json: false,
+      redirectTo: () => 'http://elsewhere.invalid/mcp',
+    });
+    try {
+      const transport = new NodeStreamableHttpClientTransport(upstream.url);
+      const client = new Client({ name: 'test', version: '1.0.0' });
+      await expect(client.connect(transport)).rejects.toThrow(/HTTP 307/);
+    } finally {
+      await upstream.close();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { isWithinOrigin, type Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 
 /** Upstream sockets are kept alive and shared by every session to the same host. */
@@ -11,6 +11,8 @@ const agents = {
 
 /** Longest error body quoted in an error message. */
 const MAX_ERROR_BODY = 500;
+/** Redirects followed for one request (the SDK's limit too). */
+const MAX_REDIRECTS = 5;
 /** Attempts to resume a POST's event stream that ended before its answer (servers with event ids only). */
 const MAX_RESUMES = 2;
 
@@ -45,17 +47,13 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private started = false;
   private closed = false;
   private readonly inflight = new Set<ClientRequest>();
-  private readonly client: typeof http | typeof https;
-  private readonly agent: http.Agent;
 
   constructor(
     private readonly url: URL,
     private readonly headers: Record<string, string> = {},
   ) {
-    const secure = url.protocol === 'https:';
-    if (!secure && url.protocol !== 'http:') throw new Error(`unsupported URL scheme ${url.protocol}`);
-    this.client = secure ? https : http;
-    this.agent = agents[secure ? 'https:' : 'http:'];
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new Error(`unsupported URL scheme ${url.protocol}`);
   }
 
   start(): Promise<void> {
@@ -137,7 +135,16 @@ export class NodeStreamableHttpClientTransport implements Transport {
 
   // ----------------------------------------------------------------------------------------------------
 
-  private request(method: string, headers: Record<string, string>, body?: string): Promise<IncomingMessage> {
+  /**
+   * One HTTP request of the session. Redirects are followed like the SDK's transport follows them: within
+   * the same origin (or http to https on the same host), at most MAX_REDIRECTS, and for a POST only when the
+   * method is kept (307, 308). Others come back as they are and fail with the status.
+   */
+  private async request(
+    method: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<IncomingMessage> {
     const all: Record<string, string | number> = {
       ...this.headers,
       accept: method === 'GET' ? 'text/event-stream' : 'application/json, text/event-stream',
@@ -146,11 +153,33 @@ export class NodeStreamableHttpClientTransport implements Transport {
     if (this.sessionId) all['mcp-session-id'] = this.sessionId;
     if (this.protocolVersion) all['mcp-protocol-version'] = this.protocolVersion;
     if (body !== undefined) all['content-length'] = Buffer.byteLength(body);
+    let url = this.url;
+    for (let redirects = 0; ; redirects++) {
+      const res = await this.send1(url, method, all, body);
+      const target = redirectTarget(res, url, method);
+      if (!target || redirects === MAX_REDIRECTS) return res;
+      res.resume();
+      url = target;
+    }
+  }
+
+  private send1(
+    url: URL,
+    method: string,
+    headers: Record<string, string | number>,
+    body?: string,
+  ): Promise<IncomingMessage> {
+    const secure = url.protocol === 'https:';
     return new Promise((resolve, reject) => {
-      const req = this.client.request(this.url, { method, headers: all, agent: this.agent }, (res) => {
-        res.on('close', () => this.inflight.delete(req));
-        resolve(res);
-      });
+      const client = secure ? https : http;
+      const req = client.request(
+        url,
+        { method, headers, agent: agents[secure ? 'https:' : 'http:'] },
+        (res) => {
+          res.on('close', () => this.inflight.delete(req));
+          resolve(res);
+        },
+      );
       this.inflight.add(req);
       req.on('error', (error) => {
         this.inflight.delete(req);
@@ -264,6 +293,24 @@ export class NodeStreamableHttpClientTransport implements Transport {
     const delay = Math.min(30_000, 1000 * 1.5 ** attempt);
     setTimeout(() => this.openStandalone(attempt), delay).unref();
   }
+}
+
+/** Where a redirect answer points, when it is one to follow (see request()); else undefined. */
+function redirectTarget(res: IncomingMessage, from: URL, method: string): URL | undefined {
+  const status = res.statusCode ?? 0;
+  const location = res.headers.location;
+  if (![301, 302, 303, 307, 308].includes(status) || !location) return undefined;
+  if (method !== 'GET' && status !== 307 && status !== 308) return undefined;
+  let target: URL;
+  try {
+    target = new URL(location, from);
+  } catch {
+    return undefined;
+  }
+  const addsUserinfo =
+    (target.username || target.password) &&
+    (target.username !== from.username || target.password !== from.password);
+  return !addsUserinfo && isWithinOrigin(from, target) ? target : undefined;
 }
 
 function isAnswerTo(item: unknown, id: RequestId): boolean {
