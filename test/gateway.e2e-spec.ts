@@ -416,6 +416,20 @@ general_settings:
   });
 
   describe('faults', () => {
+    it('an upstream that lost its sessions (restarted): the call goes through on a new upstream session', async () => {
+      const client = await connect(MASTER_KEY, { path: '/web/mcp' });
+      expect(text(await client.callTool({ name: 'counter' }))).toBe('1');
+      expect(text(await client.callTool({ name: 'counter' }))).toBe('2');
+      const sessions = httpUp.stats.sessions;
+      httpUp.forgetSessions();
+      // Refused before anything ran (the fixture answers 400 "Server not initialized", like SDK examples),
+      // so the gateway retries once on a fresh session: the counter starts over, nothing fails.
+      expect(text(await client.callTool({ name: 'counter' }))).toBe('1');
+      // (+2: the fixture builds a server for the refused request too, then one for the new initialize.)
+      expect(httpUp.stats.sessions).toBe(sessions + 2);
+      expect(text(await client.callTool({ name: 'counter' }))).toBe('2');
+    });
+
     it('a timeout becomes an error result at the configured time, not a hang', async () => {
       const client = await connect(MASTER_KEY);
       const started = Date.now();

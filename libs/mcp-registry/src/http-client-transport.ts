@@ -21,6 +21,11 @@ export class UpstreamHttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /**
+     * The server no longer knows the session (it restarted): the request was refused before anything ran,
+     * and the transport closes so that its owner reconnects.
+     */
+    readonly sessionLost = false,
   ) {
     super(message);
   }
@@ -32,8 +37,9 @@ export class UpstreamHttpError extends Error {
  * Speaks what the SDK's `StreamableHTTPClientTransport` speaks (session id and protocol-version headers, JSON
  * or SSE answers to a POST, the standalone GET stream for server-initiated messages, DELETE to end the
  * session) without fetch and web streams, whose cost per message was most of the gateway's upstream side.
- * Differences that matter to the gateway: a 404 on a live session means the upstream lost it (restarted), so
- * the transport closes and the connection is re-established on next use; a POST stream that ends before its
+ * Differences that matter to the gateway: a 404 on a live session (or a 400 saying the session is unknown)
+ * means the upstream lost it (restarted), so the request fails with `sessionLost` and the transport closes,
+ * for its owner to reconnect; a POST stream that ends before its
  * answer is resumed with `Last-Event-ID` when the server numbers its events, and otherwise fails the request
  * at once instead of leaving it to time out.
  */
@@ -82,13 +88,18 @@ export class NodeStreamableHttpClientTransport implements Transport {
     }
     if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) {
       const text = await readText(res);
+      // A live session the server no longer knows: it restarted. The spec says 404; servers built from the
+      // SDK's examples answer 400 "No valid session ID" / "Server not initialized". Close, so the owner
+      // reconnects (after the caller has this error: closing first would replace it with "connection closed").
+      const lost =
+        this.sessionId !== undefined &&
+        (res.statusCode === 404 || (res.statusCode === 400 && /session|not initialized/i.test(text)));
       const error = new UpstreamHttpError(
         res.statusCode ?? 0,
         `Error POSTing to the MCP server (HTTP ${res.statusCode}): ${text.slice(0, MAX_ERROR_BODY)}`,
+        lost,
       );
-      // A live session the server no longer knows: it restarted. Close, so the next use reconnects.
-      // (After the caller has this error: closing first would replace it with a bare "connection closed".)
-      if (res.statusCode === 404 && this.sessionId !== undefined) setImmediate(() => void this.close());
+      if (lost) setImmediate(() => void this.close());
       throw error;
     }
     if (requestId === undefined) {

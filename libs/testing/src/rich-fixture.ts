@@ -110,6 +110,8 @@ export interface RichFixture {
   url: string;
   stats: RichStats;
   requestHeaders: IncomingMessage['headers'][];
+  /** Forgets every Streamable HTTP session, as a restarted server would (their ids now get 404). */
+  forgetSessions(): void;
   close(): Promise<void>;
 }
 
@@ -161,6 +163,7 @@ export async function startRichFixture(name: string, transport: 'http' | 'sse'):
     url: `http://127.0.0.1:${port}${transport === 'sse' ? '/sse' : '/mcp'}`,
     stats,
     requestHeaders,
+    forgetSessions: () => streamable.clear(),
     close: () =>
       new Promise<void>((resolve) => {
         http.closeAllConnections();
