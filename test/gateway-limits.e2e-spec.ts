@@ -79,6 +79,7 @@ general_settings:
     expect(t.app.get(McpSessionManager).stats().client_sessions).toBe(2);
     await Promise.all([second, third].map(async (s) => s.transport.terminateSession()));
     expect(t.app.get(McpSessionManager).stats().client_sessions).toBe(0);
+    await Promise.all([second, third].map((s) => s.client.close()));
   });
 
   it('closes idle sessions after session_idle_timeout, with their upstream sessions', async () => {
@@ -91,5 +92,6 @@ general_settings:
       await new Promise((resolve) => setTimeout(resolve, 250));
     expect(manager.stats()).toMatchObject({ client_sessions: 0, client_connections: 0 });
     await expect(idle.client.callTool({ name: 'web-counter' })).rejects.toThrow(/Session not found|404/);
+    await idle.client.close();
   }, 30_000);
 });
