@@ -432,24 +432,7 @@ export class GatewaySession {
     args: Record<string, unknown> | undefined,
     meta: { progressToken?: string | number } | undefined,
     extra: Extra,
-  ): Promise<{ result: CallToolResult; outcome: CallStatus }> {
-    try {
-      return await this.callUpstreamOnce(server, tool, args, meta, extra);
-    } catch (error) {
-      // The upstream restarted and refused the session before running anything: once more, on a new one
-      // (the transport closed itself; the connection notices on the next turn of the event loop).
-      if (!(error instanceof UpstreamHttpError && error.sessionLost)) throw error;
-      await new Promise((resolve) => setImmediate(resolve));
-      return this.callUpstreamOnce(server, tool, args, meta, extra);
-    }
-  }
-
-  private async callUpstreamOnce(
-    server: McpServerRecord,
-    tool: string,
-    args: Record<string, unknown> | undefined,
-    meta: { progressToken?: string | number } | undefined,
-    extra: Extra,
+    retried = false,
   ): Promise<{ result: CallToolResult; outcome: CallStatus }> {
     const timeout = server.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     let client;
@@ -483,7 +466,12 @@ export class GatewaySession {
       return { result, outcome: result.isError ? 'tool_error' : 'ok' };
     } catch (error) {
       if (extra.signal.aborted) throw error;
-      if (error instanceof UpstreamHttpError && error.sessionLost) throw error;
+      if (error instanceof UpstreamHttpError && error.sessionLost && !retried) {
+        // The upstream restarted and refused the session before running anything: once more, on a new one
+        // (the transport closed itself; the connection notices on the next turn of the event loop).
+        await new Promise((resolve) => setImmediate(resolve));
+        return this.callUpstream(server, tool, args, meta, extra, true);
+      }
       if (isMcpError(error, ErrorCode.RequestTimeout)) {
         const text = `MCP server ${server.serverName} did not answer ${tool} within ${timeout} ms`;
         return { result: errorResult(text), outcome: 'timeout' };
