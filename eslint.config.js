@@ -13,7 +13,7 @@ const allowedImports = {
   auth: ['core', 'config', 'database'],
   admin: ['core', 'config', 'auth', 'mcp-registry', 'tool-proxy'],
   'mcp-registry': ['core', 'config', 'database'],
-  'tool-proxy': ['core', 'config', 'auth', 'mcp-registry'],
+  'tool-proxy': ['core', 'config', 'http', 'auth', 'mcp-registry'],
   'openai-bridge': [],
   testing: [
     'core',

@@ -15,7 +15,7 @@ import {
   type TestApp,
   type TestDatabase,
 } from '@app/testing';
-import { McpSessionManager, SKIPPED_META_KEY } from '@app/tool-proxy';
+import { McpFastLane, McpSessionManager, SKIPPED_META_KEY } from '@app/tool-proxy';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 
 const MASTER_KEY = 'sk-master-e2e-gateway';
@@ -238,6 +238,52 @@ general_settings:
         res.body.tools.map((tool: { mcp_info: { alias: string } }) => tool.mcp_info.alias),
       );
       expect([...servers].sort()).toEqual(['local', 'web']);
+    });
+
+    it('session calls take the fast lane; a request that fails a check gets the full pipeline and its usual answer', async () => {
+      const lane = t.app.get(McpFastLane);
+      const client = await connect(keyA);
+      const before = lane.served;
+      await client.listTools();
+      await client.callTool({ name: 'local-echo', arguments: { message: 'x' } });
+      expect(lane.served - before).toBe(2);
+      const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId ?? '';
+      const post = (
+        headers: Record<string, string>,
+        body = '{"jsonrpc":"2.0","id":9,"method":"tools/list"}',
+      ) =>
+        fetch(`${t.url}/mcp`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-session-id': sessionId,
+            ...headers,
+          },
+          body,
+        });
+      const served = lane.served;
+      // Another key with this session's id: not its session (404, as before).
+      const other = await post({ authorization: `Bearer ${keyB}` });
+      expect(other.status).toBe(404);
+      // A key that is not valid: 401 in the API's error shape.
+      const invalid = await post({ authorization: 'Bearer sk-not-a-key' });
+      expect(invalid.status).toBe(401);
+      expect(((await invalid.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+      // A foreign browser origin: 403 (DNS-rebinding protection).
+      const foreign = await post({ authorization: `Bearer ${keyA}`, origin: 'http://evil.example' });
+      expect(foreign.status).toBe(403);
+      expect(lane.served).toBe(served);
+      // Its own key: served by the lane, with a request id and a JSON answer.
+      const ok = await post({ authorization: `Bearer ${keyA}` });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('x-request-id')).toBeTruthy();
+      expect(((await ok.json()) as { id: number }).id).toBe(9);
+      // A body that is not JSON: a JSON-RPC parse error.
+      const garbled = await post({ authorization: `Bearer ${keyA}` }, '{"jsonrpc":');
+      expect(garbled.status).toBe(400);
+      expect(((await garbled.json()) as { error: { code: number } }).error.code).toBe(-32700);
+      expect(lane.served).toBe(served + 2);
     });
 
     it("calling another team's tool fails exactly like an unknown tool", async () => {

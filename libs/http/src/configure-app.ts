@@ -5,6 +5,8 @@ import { createValidationPipe } from './validation.js';
 
 /** Largest JSON body the API accepts (tool arguments can be big, but not unbounded). */
 export const JSON_BODY_LIMIT = '4mb';
+/** The same limit in bytes. */
+export const JSON_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /**
  * The HTTP setup shared by main.ts and the test app, so tests exercise exactly what runs in production.

@@ -109,6 +109,8 @@ export class GatewaySession {
   lastActivity = Date.now();
   closed = false;
   onClosed?: () => void;
+  /** The path the session was opened on (the MCP fast lane serves only requests on the same path). */
+  path = '';
 
   constructor(
     private readonly deps: SessionDeps,

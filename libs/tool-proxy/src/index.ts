@@ -10,3 +10,4 @@ export * from './tool-call.dto.js';
 export * from './mcp.controller.js';
 export * from './tool-proxy.module.js';
 export * from './audit.js';
+export * from './mcp-fast-lane.js';

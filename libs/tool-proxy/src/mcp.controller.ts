@@ -234,6 +234,7 @@ export class McpController {
       onsessioninitialized: (sessionId) => this.sessions.register(sessionId, session),
     });
     const session = this.sessions.create(callerScope, req.headers, transport);
+    session.path = req.path;
     await session.start();
     await transport.handleRequest(req, res, req.body);
   }

@@ -4,6 +4,7 @@ import { McpRegistryModule } from '@app/mcp-registry';
 import { McpCatalog } from './catalog.js';
 import { GatewayView } from './gateway-view.js';
 import { McpController } from './mcp.controller.js';
+import { McpFastLane } from './mcp-fast-lane.js';
 import { RestToolsService } from './rest-tools.service.js';
 import { McpSessionManager } from './session-manager.js';
 import { UpstreamPool } from './upstream-pool.js';
@@ -12,7 +13,7 @@ import { UpstreamPool } from './upstream-pool.js';
 @Module({
   imports: [McpRegistryModule, AuthModule],
   controllers: [McpController],
-  providers: [UpstreamPool, McpCatalog, GatewayView, McpSessionManager, RestToolsService],
+  providers: [UpstreamPool, McpCatalog, GatewayView, McpSessionManager, RestToolsService, McpFastLane],
   exports: [UpstreamPool, McpCatalog, GatewayView, McpSessionManager],
 })
 export class ToolProxyModule {}
