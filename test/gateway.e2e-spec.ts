@@ -286,6 +286,15 @@ general_settings:
       expect(lane.served).toBe(served + 2);
     });
 
+    it('legacy SSE session messages take the fast lane too', async () => {
+      const lane = t.app.get(McpFastLane);
+      const client = await connect(keyA, { sse: true });
+      const before = lane.served;
+      const result = await client.callTool({ name: 'local-echo', arguments: { message: 'via sse' } });
+      expect(text(result)).toContain('via sse');
+      expect(lane.served - before).toBe(1);
+    });
+
     it("calling another team's tool fails exactly like an unknown tool", async () => {
       const client = await connect(keyA);
       const message = (name: string) =>
