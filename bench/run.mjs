@@ -197,6 +197,10 @@ async function main() {
   /** Alternating rounds (A B C ... A B C ...), medians, ratios to the first target of the same round. */
   async function compare(name, targets) {
     const raw = [];
+    // One unmeasured pass over every target first: the first measured target must not pay for the JIT
+    // warm-up of a process that every target shares (the gateway serves three of them).
+    for (const target of targets)
+      await runLoad({ concurrency: 4, durationMs: smoke ? 200 : 1000, ...target.load });
     for (const concurrency of concurrencies) {
       for (let round = 0; round < rounds; round++) {
         for (const target of targets) {
