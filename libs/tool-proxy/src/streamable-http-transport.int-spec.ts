@@ -1,6 +1,5 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -15,6 +14,9 @@ import { NodeStreamableHttpServerTransport } from './streamable-http-transport.j
 async function startServer() {
   const sessions = new Map<string, NodeStreamableHttpServerTransport>();
   let release: () => void = () => undefined;
+  let waiting: () => void = () => undefined;
+  /** Resolves when a `wait` call has started (and holds until release()). */
+  const waitStarted = () => new Promise<void>((resolve) => (waiting = resolve));
   const http: HttpServer = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -38,7 +40,11 @@ async function startServer() {
               method: 'notifications/progress',
               params: { progressToken: token, progress: 1, total: 2 },
             });
-          if (request.params.name === 'wait') await new Promise<void>((resolve) => (release = resolve));
+          if (request.params.name === 'wait')
+            await new Promise<void>((resolve) => {
+              release = resolve;
+              waiting();
+            });
           return { content: [{ type: 'text', text: JSON.stringify(request.params.arguments ?? {}) }] };
         });
         await server.connect(transport);
@@ -52,6 +58,7 @@ async function startServer() {
     url,
     sessions,
     release: () => release(),
+    waitStarted,
     close: async () => {
       for (const t of sessions.values()) await t.close();
       http.closeAllConnections();
@@ -217,8 +224,9 @@ describe('NodeStreamableHttpServerTransport', () => {
   });
 
   it('answers calls still in flight with an error when the session closes, then forgets the session', async () => {
+    const started = server.waitStarted();
     const pending = post(call(50, 'wait'));
-    await sleep(100);
+    await started;
     const del = await fetch(server.url, {
       method: 'DELETE',
       headers: { 'mcp-session-id': sessionId, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION },
