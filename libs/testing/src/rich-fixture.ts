@@ -57,6 +57,7 @@ export function richServer(name: string, stats: RichStats): Server {
         counter++;
         return { content: [{ type: 'text', text: String(counter) }] };
       case 'sleep':
+        stats.sleeping++;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Number(args.ms ?? 0));
           extra.signal.addEventListener('abort', () => {
@@ -102,6 +103,8 @@ export interface RichStats {
   sessions: number;
   /** Upstream sessions the client ended with DELETE. */
   ended: number;
+  /** `sleep` calls started. */
+  sleeping: number;
   /** `sleep` calls the client cancelled (the upstream saw `notifications/cancelled`). */
   cancelled: number;
 }
@@ -117,7 +120,7 @@ export interface RichFixture {
 
 /** A stateful upstream (one MCP session per client, like most real servers) over Streamable HTTP or SSE. */
 export async function startRichFixture(name: string, transport: 'http' | 'sse'): Promise<RichFixture> {
-  const stats: RichStats = { sessions: 0, ended: 0, cancelled: 0 };
+  const stats: RichStats = { sessions: 0, ended: 0, sleeping: 0, cancelled: 0 };
   const requestHeaders: IncomingMessage['headers'][] = [];
   const streamable = new Map<string, StreamableHTTPServerTransport>();
   const sse = new Map<string, SSEServerTransport>();
