@@ -228,6 +228,50 @@ describe('NodeStreamableHttpClientTransport and redirects', () => {
   });
 });
 
+describe('NodeStreamableHttpClientTransport and a stream that ends before its answer', () => {
+  it('fails the call at once (no event ids to resume from) instead of leaving it to its timeout', async () => {
+    // A bare server: initialize in JSON, notifications accepted, no GET stream, and tools/call answered with
+    // an event stream that ends with nothing in it.
+    const http = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        if (req.method === 'GET') return void res.writeHead(405).end();
+        const message = JSON.parse(body) as { id?: number; method: string };
+        if (message.id === undefined) return void res.writeHead(202).end();
+        if (message.method === 'initialize')
+          return void res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 's1' }).end(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: message.id,
+              result: {
+                protocolVersion: '2025-06-18',
+                capabilities: { tools: {} },
+                serverInfo: { name: 'bare', version: '1' },
+              },
+            }),
+          );
+        res.writeHead(200, { 'content-type': 'text/event-stream' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
+      const client = new Client({ name: 'test', version: '1.0.0' });
+      await client.connect(new NodeStreamableHttpClientTransport(url));
+      const started = Date.now();
+      await expect(
+        client.callTool({ name: 'echo', arguments: {} }, undefined, { timeout: 30_000 }),
+      ).rejects.toThrow(/closed the stream before answering/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await client.close();
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+});
+
 describe('parseSse', () => {
   function parse(chunks: string[]) {
     const stream = new PassThrough();

@@ -236,8 +236,11 @@ export class NodeStreamableHttpClientTransport implements Transport {
       if (requestId !== undefined && isAnswerTo(item, requestId)) answered = true;
       this.deliver(item);
     });
+    let settled = false;
     const ended = () => {
-      if (answered || this.closed || requestId === undefined) return;
+      // 'error' and 'end' may both come: act once.
+      if (settled || answered || this.closed || requestId === undefined) return;
+      settled = true;
       if (lastEventId !== undefined && resumes < MAX_RESUMES) {
         setTimeout(() => this.resume(requestId, lastEventId as string, resumes + 1), retryMs).unref();
         return;
