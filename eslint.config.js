@@ -9,11 +9,11 @@ const allowedImports = {
   config: ['core'],
   database: ['core', 'config'],
   http: ['core'],
-  observability: ['core', 'config', 'database', 'auth'],
+  observability: ['core', 'config', 'database'],
   auth: ['core', 'config', 'database'],
   admin: ['core', 'config', 'auth', 'mcp-registry', 'tool-proxy'],
   'mcp-registry': ['core', 'config', 'database'],
-  'tool-proxy': ['core', 'config', 'http', 'auth', 'mcp-registry'],
+  'tool-proxy': ['core', 'config', 'http', 'auth', 'mcp-registry', 'observability'],
   'openai-bridge': [],
   testing: [
     'core',
@@ -88,6 +88,28 @@ export default tseslint.config(
       ],
     },
   })),
+  {
+    // The registry is data (records, rules, snapshot, cipher): the wire to upstreams belongs to tool-proxy.
+    files: ['libs/mcp-registry/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@modelcontextprotocol/sdk/client/*', '@modelcontextprotocol/sdk/server/*'],
+              message:
+                'libs/mcp-registry holds no MCP client or server: upstream code lives in libs/tool-proxy.',
+            },
+          ],
+          paths: ['node:http', 'node:https', 'http', 'https', 'node:http2', 'http2'].map((name) => ({
+            name,
+            message: 'libs/mcp-registry opens no sockets: upstream code lives in libs/tool-proxy.',
+          })),
+        },
+      ],
+    },
+  },
   {
     // The bridge is packed as a standalone npm package with no runtime dependencies.
     files: ['libs/openai-bridge/src/**/*.ts'],

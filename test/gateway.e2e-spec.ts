@@ -597,16 +597,19 @@ general_settings:
           key_name: 'master_key',
           server: 'web',
           tool: 'echo',
-          status: 'ok',
+          outcome: 'ok',
         }),
       );
       expect(calls).toContainEqual(
-        expect.objectContaining({ via: 'rest', team_id: 'b', server: 'legacy', tool: 'echo', status: 'ok' }),
+        expect.objectContaining({ via: 'rest', team_id: 'b', server: 'legacy', tool: 'echo', outcome: 'ok' }),
       );
       expect(calls).toContainEqual(
-        expect.objectContaining({ server: 'slow', tool: 'sleep', status: 'timeout' }),
+        expect.objectContaining({ server: 'slow', tool: 'sleep', outcome: 'timeout' }),
       );
-      expect(calls).toContainEqual(expect.objectContaining({ server: 'dead', status: 'unavailable' }));
+      expect(calls).toContainEqual(
+        expect.objectContaining({ server: 'dead', outcome: 'upstream_error', failure: 'unavailable' }),
+      );
+      expect(calls).toContainEqual(expect.objectContaining({ server: null, outcome: 'denied' }));
       const keyed = calls.find((c) => c.team_id === 'a');
       expect(keyed?.key_name).toMatch(/^sk-\.\.\.\S{4}$/);
     });

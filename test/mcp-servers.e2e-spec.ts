@@ -13,7 +13,8 @@ import {
   type TestApp,
   type TestDatabase,
 } from '@app/testing';
-import { McpRegistry, probeMcpServer } from '@app/mcp-registry';
+import { McpRegistry } from '@app/mcp-registry';
+import { probeMcpServer } from '@app/tool-proxy';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 
 const MASTER_KEY = 'sk-master-e2e-registry';

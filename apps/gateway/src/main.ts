@@ -3,11 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, type GatewayConfig, loadConfig } from '@app/config';
 import { configureApp } from '@app/http';
-import { PinoLoggerService } from '@app/observability';
+import { DrainState, PinoLoggerService } from '@app/observability';
 import { GatewayModule } from './gateway.module.js';
 
-/** How long a shutdown may take to finish in-flight requests before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000;
+/** How long closing sessions, upstreams and the database may take after the drain, before exiting anyway. */
+const CLOSE_GRACE_MS = 10_000;
 
 function readConfig(): GatewayConfig {
   try {
@@ -51,26 +51,47 @@ async function bootstrap(): Promise<void> {
     process.exit(1);
   }
 
+  // Graceful drain (issue 13): readiness turns 503 and no new session opens at once; calls in flight finish
+  // (up to shutdown_grace_seconds) on the sessions they belong to; then sessions, upstreams and the database
+  // close. The listener stays open meanwhile, so the probe is readable and those sessions are still served.
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    logger.log(`${signal} received: finishing in-flight requests, then closing the database`, 'Bootstrap');
-    const force = setTimeout(() => {
-      logger.warn(`shutdown took longer than ${SHUTDOWN_GRACE_MS} ms: exiting now`, 'Bootstrap');
-      process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
-    force.unref();
-    app.close().then(
-      () => {
-        logger.log('stopped', 'Bootstrap');
-        process.exit(0);
+    const drain = app.get(DrainState);
+    const graceMs = config.server.shutdownGraceMs;
+    drain.begin();
+    logger.log(
+      {
+        msg: `${signal} received: draining (readiness 503, no new sessions); ${drain.inflightCalls} calls in flight may finish within ${graceMs / 1000} s`,
       },
-      (error: unknown) => {
-        logger.error({ msg: 'error during shutdown', err: error }, 'Bootstrap');
-        process.exit(1);
-      },
+      'Bootstrap',
     );
+    const force = setTimeout(() => {
+      logger.warn(`shutdown took longer than ${graceMs + CLOSE_GRACE_MS} ms: exiting now`, 'Bootstrap');
+      process.exit(1);
+    }, graceMs + CLOSE_GRACE_MS);
+    force.unref();
+    drain
+      .idle(graceMs)
+      .then((idle) => {
+        if (!idle)
+          logger.warn(
+            { msg: `${drain.inflightCalls} calls still in flight after ${graceMs / 1000} s: closing anyway` },
+            'Bootstrap',
+          );
+        return app.close();
+      })
+      .then(
+        () => {
+          logger.log('stopped', 'Bootstrap');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ msg: 'error during shutdown', err: error }, 'Bootstrap');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);

@@ -2,16 +2,14 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from
 import { accessFor, AdminOnly, AnyKey, Auth, type AuthContext, canReadAll } from '@app/auth';
 import {
   CreateMcpServerDto,
-  McpHealthService,
   McpRegistry,
   type McpServerRecord,
   McpServerNotFoundError,
   McpServerService,
-  type ServerHealth,
   TestMcpServerDto,
   UpdateMcpServerDto,
-  probeMcpServer,
 } from '@app/mcp-registry';
+import { McpHealthService, probeMcpServer, type ServerHealth } from '@app/tool-proxy';
 import {
   type McpServerResponse,
   type ScopedMcpServerResponse,

@@ -1,4 +1,5 @@
-import { effectiveSessionMode, type McpServerRecord, type ServerHealth } from '@app/mcp-registry';
+import { effectiveSessionMode, type McpServerRecord } from '@app/mcp-registry';
+import type { ServerHealth } from '@app/tool-proxy';
 
 /** What the API shows of a server: never a secret, only whether there is one, and the names of headers/env. */
 export interface McpServerResponse {

@@ -6,10 +6,11 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import type { Request } from 'express';
+import { PUBLIC_ROUTE } from '@app/core';
 import type { AuthContext } from './auth-context.js';
 import { AdminGuard } from './admin.guard.js';
 
-export const IS_PUBLIC = 'auth:public';
+export const IS_PUBLIC = PUBLIC_ROUTE;
 /** Which callers a route admits, once the key is valid: every route declares one (or is public). */
 export const ACCESS = 'auth:access';
 export type RouteAccess = 'admin' | 'any_key';

@@ -73,6 +73,12 @@ export class GeneralSettingsSchema {
   @Min(1, { message: 'expected an integer from 1 to 100000' })
   @Max(100_000, { message: 'expected an integer from 1 to 100000' })
   max_sessions_per_key?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'expected a number of seconds from 0 to 3600' })
+  @Min(0, { message: 'expected a number of seconds from 0 to 3600' })
+  @Max(3600, { message: 'expected a number of seconds from 0 to 3600' })
+  shutdown_grace_seconds?: number;
 }
 
 /** The config file, as far as the foundation knows it; later modules validate their own sections. */

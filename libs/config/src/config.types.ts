@@ -17,6 +17,8 @@ export interface GatewayConfig {
   server: {
     port: number;
     host: string;
+    /** On SIGTERM, in-flight calls may finish for this long before sessions close (general_settings.shutdown_grace_seconds). */
+    shutdownGraceMs: number;
   };
   log: {
     level: LogLevel;

@@ -222,7 +222,11 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
   const dir = runtime.EMBEDDED_DB_DIR;
   return {
     configPath: file?.path ?? null,
-    server: { port: Number(runtime.PORT), host: runtime.HOST },
+    server: {
+      port: Number(runtime.PORT),
+      host: runtime.HOST,
+      shutdownGraceMs: numberOr(general.shutdown_grace_seconds, 30) * 1000,
+    },
     log: { level: runtime.LOG_LEVEL as LogLevel, format: runtime.LOG_FORMAT as LogFormat },
     auth: {
       masterKey: runtime.MASTER_KEY ?? stringOrUndefined(general.master_key) ?? null,

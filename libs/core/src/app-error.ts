@@ -43,6 +43,9 @@ export const ErrorCodes = [
   'UPSTREAM_UNAVAILABLE',
   'UPSTREAM_TIMEOUT',
   'UPSTREAM_ERROR',
+  'RESOURCE_NOT_FOUND',
+  'REQUEST_CANCELLED',
+  'GATEWAY_DRAINING',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

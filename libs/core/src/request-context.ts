@@ -35,3 +35,9 @@ export function resolveRequestId(incoming: string | string[] | undefined): strin
 export function newRequestId(): string {
   return `req_${randomUUID().replaceAll('-', '')}`;
 }
+
+/**
+ * Route metadata key of a public route (no key needed). Here so that any lib may mark a route public without
+ * importing `@app/auth`, whose guard reads it.
+ */
+export const PUBLIC_ROUTE = 'auth:public';

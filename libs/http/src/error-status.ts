@@ -39,6 +39,10 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   UPSTREAM_UNAVAILABLE: 502,
   UPSTREAM_TIMEOUT: 504,
   UPSTREAM_ERROR: 502,
+  RESOURCE_NOT_FOUND: 404,
+  // nginx's "client closed request": nobody reads it, but the access line says what happened.
+  REQUEST_CANCELLED: 499,
+  GATEWAY_DRAINING: 503,
 };
 
 export function errorTypeForStatus(status: number): ErrorType {

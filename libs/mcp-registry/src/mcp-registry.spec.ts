@@ -10,7 +10,7 @@ import {
 } from './mcp-server.rules.js';
 import { SecretCipher, SecretDecryptionError } from './secret-cipher.js';
 import { checkUrlNotPrivate, isPrivateAddress } from './url-safety.js';
-import { upstreamHeaders } from './upstream-connection.js';
+import { upstreamHeaders } from './upstream-headers.js';
 
 const policy: RegistryPolicy = {
   stdioCommands: new Set(DEFAULT_STDIO_COMMANDS),

@@ -1,3 +1,4 @@
-export * from './pino-logger.js';
-export * from './health.controller.js';
-export * from './health.module.js';
+export { PinoLoggerService } from './pino-logger.js';
+export { HealthController, type ReadinessResponse } from './health.controller.js';
+export { HealthModule } from './health.module.js';
+export { DrainState } from './drain-state.js';

@@ -36,7 +36,7 @@ export function testConfig(options: Pick<TestAppOptions, 'database' | 'env' | 'c
     fileContent:
       options.configYaml === undefined ? undefined : { path: 'config.yaml', text: options.configYaml },
   });
-  return { ...config, database: options.database, server: { port: 0, host: '127.0.0.1' } };
+  return { ...config, database: options.database, server: { ...config.server, port: 0, host: '127.0.0.1' } };
 }
 
 /**

@@ -1,13 +1,16 @@
-export * from './naming.js';
-export * from './upstream-connection.js';
-export * from './upstream-pool.js';
-export * from './catalog.js';
-export * from './gateway-view.js';
-export * from './gateway-session.js';
-export * from './session-manager.js';
-export * from './rest-tools.service.js';
-export * from './tool-call.dto.js';
-export * from './mcp.controller.js';
-export * from './tool-proxy.module.js';
-export * from './audit.js';
-export * from './mcp-fast-lane.js';
+export { ToolProxyModule } from './tool-proxy.module.js';
+export {
+  ToolCaller,
+  type CallOptions,
+  type CallOutcome,
+  type CallFailure,
+  type Settled,
+  DEFAULT_CALL_TIMEOUT_MS,
+} from './calls/tool-caller.js';
+export type { CallerScope } from './catalog/gateway-view.js';
+export { McpSessionManager } from './session/session-manager.js';
+export { McpFastLane } from './session/mcp-fast-lane.js';
+export { SKIPPED_META_KEY } from './session/session-handlers.js';
+export { REQUEST_CANCELLED } from './session/jsonrpc-checks.js';
+export { McpHealthService, type ServerHealth } from './upstream/mcp-health.service.js';
+export { probeMcpServer, type ProbeResult } from './upstream/mcp-probe.js';

@@ -1,19 +1,37 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@app/auth';
 import { McpRegistryModule } from '@app/mcp-registry';
-import { McpCatalog } from './catalog.js';
-import { GatewayView } from './gateway-view.js';
-import { McpController } from './mcp.controller.js';
-import { McpFastLane } from './mcp-fast-lane.js';
-import { RestToolsService } from './rest-tools.service.js';
-import { McpSessionManager } from './session-manager.js';
-import { UpstreamPool } from './upstream-pool.js';
+import { HealthModule } from '@app/observability';
+import { RestToolsController } from './calls/rest-tools.controller.js';
+import { RestToolsService } from './calls/rest-tools.service.js';
+import { ToolCaller } from './calls/tool-caller.js';
+import { McpCatalog } from './catalog/catalog.js';
+import { GatewayView } from './catalog/gateway-view.js';
+import { McpController } from './session/mcp.controller.js';
+import { McpFastLane } from './session/mcp-fast-lane.js';
+import { SessionDoor } from './session/session-door.js';
+import { McpSessionManager } from './session/session-manager.js';
+import { McpHealthService } from './upstream/mcp-health.service.js';
+import { UpstreamPool } from './upstream/upstream-pool.js';
 
-/** The MCP gateway: upstream pool, catalog, client-facing MCP endpoint and REST tool routes. */
+/**
+ * The MCP gateway: the wire to upstreams (pool, transports, health), the catalog and per-caller view, the one
+ * tool-call path, the one session door, the client-facing MCP endpoint and its REST twins.
+ */
 @Module({
-  imports: [McpRegistryModule, AuthModule],
-  controllers: [McpController],
-  providers: [UpstreamPool, McpCatalog, GatewayView, McpSessionManager, RestToolsService, McpFastLane],
-  exports: [UpstreamPool, McpCatalog, GatewayView, McpSessionManager],
+  imports: [McpRegistryModule, AuthModule, HealthModule],
+  controllers: [RestToolsController, McpController],
+  providers: [
+    UpstreamPool,
+    McpHealthService,
+    McpCatalog,
+    GatewayView,
+    ToolCaller,
+    McpSessionManager,
+    SessionDoor,
+    RestToolsService,
+    McpFastLane,
+  ],
+  exports: [McpHealthService, McpSessionManager, ToolCaller],
 })
 export class ToolProxyModule {}

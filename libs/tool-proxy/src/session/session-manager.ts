@@ -1,13 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { AppError } from '@app/core';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
-import { McpCatalog } from './catalog.js';
-import type { CallerScope } from './gateway-view.js';
-import { GatewayView } from './gateway-view.js';
+import { ToolCaller } from '../calls/tool-caller.js';
+import { McpCatalog } from '../catalog/catalog.js';
+import { type CallerScope, GatewayView } from '../catalog/gateway-view.js';
+import { TooManySessionsError } from '../tool-proxy.errors.js';
+import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { GatewaySession } from './gateway-session.js';
-import { UpstreamPool } from './upstream-pool.js';
 
 /** Live client sessions: lookup by id, a cap per key, idle reaping, counts for the health view. */
 @Injectable()
@@ -21,6 +21,7 @@ export class McpSessionManager implements OnModuleDestroy {
     private readonly view: GatewayView,
     private readonly pool: UpstreamPool,
     private readonly catalog: McpCatalog,
+    private readonly caller: ToolCaller,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {
     const every = Math.max(1000, Math.min(60_000, config.mcp.sessionIdleTimeoutMs / 4));
@@ -42,14 +43,10 @@ export class McpSessionManager implements OnModuleDestroy {
     const keyId = scope.auth.keyId;
     const live = [...this.sessions.values(), ...this.pending].filter((s) => s.keyId === keyId).length;
     if (live >= this.config.mcp.maxSessionsPerKey) {
-      throw new AppError(
-        'TOO_MANY_SESSIONS',
-        `this key already has ${live} open MCP sessions (max_sessions_per_key is ${this.config.mcp.maxSessionsPerKey}); close some (DELETE /mcp with their Mcp-Session-Id) or wait for idle ones to expire`,
-        { param: 'authorization' },
-      );
+      throw new TooManySessionsError(live, this.config.mcp.maxSessionsPerKey);
     }
     const session = new GatewaySession(
-      { view: this.view, pool: this.pool, catalog: this.catalog },
+      { view: this.view, pool: this.pool, catalog: this.catalog, caller: this.caller },
       scope,
       headers,
       transport,

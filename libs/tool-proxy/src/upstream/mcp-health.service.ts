@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { McpRegistry } from './mcp-registry.js';
+import { McpRegistry, type McpServerRecord } from '@app/mcp-registry';
 import { type HealthStatus, MAX_PROBE_MS, probeMcpServer, type ProbeResult } from './mcp-probe.js';
-import type { McpServerRecord } from './mcp-server.types.js';
 
 export interface ServerHealth {
   server_id: string;

@@ -12,7 +12,8 @@ import {
   ListToolsRequestSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { NodeStreamableHttpClientTransport, parseSse } from './http-client-transport.js';
+import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
+import { parseSse } from './http-wire.js';
 
 /** A real SDK server (its own Streamable HTTP transport), answering with SSE or, when asked, with JSON. */
 async function startUpstream(options: { json: boolean; redirectTo?: (path: string) => string | undefined }) {

@@ -8,8 +8,9 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
-import { describeError, isMcpError, type ListKind } from './upstream-connection.js';
-import { UpstreamPool } from './upstream-pool.js';
+import type { ListKind } from '../upstream/upstream-connection.js';
+import { describeError, isMcpError } from '../upstream/upstream-errors.js';
+import { UpstreamPool } from '../upstream/upstream-pool.js';
 
 /** Longest a list may take, whatever the server's call timeout. */
 export const LIST_TIMEOUT_MS = 30_000;
@@ -70,8 +71,12 @@ export class McpCatalog implements OnModuleDestroy {
       if (event.type === 'list_changed') this.invalidate(event.serverId, [event.kind]);
       else if (event.type === 'server_changed')
         this.invalidate(event.serverId, ['tools', 'resources', 'prompts']);
-      else if (event.type === 'reconnected' && this.cache.has(event.serverId)) {
-        // A restarted upstream may offer something else now.
+      else if (
+        (event.type === 'reconnected' || event.type === 'disconnected') &&
+        this.cache.has(event.serverId)
+      ) {
+        // A restarted upstream may offer something else now: the next list asks it again (and clients are
+        // told to list again), rather than serving what the previous process offered.
         this.invalidate(event.serverId, ['tools', 'resources', 'prompts']);
       }
     });

@@ -1,6 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { McpServerRecord } from './mcp-server.types.js';
-import { createUpstreamTransport, newUpstreamClient } from './upstream-connection.js';
+import type { McpServerRecord } from '@app/mcp-registry';
+import { createUpstreamTransport, newUpstreamClient } from './upstream-client.js';
 
 export type HealthStatus = 'healthy' | 'unhealthy' | 'unknown';
 

@@ -7,26 +7,11 @@ import {
   type RequestId,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
+import { checkMessage, errorAnswer, isRequestId } from './jsonrpc-checks.js';
+import { PendingPost, SSE_HEADERS, writeEvent } from './pending-post.js';
 
 /** Most JSON-RPC messages one POST may carry (the SDK's limit too). */
 const MAX_BATCH_SIZE = 100;
-
-const SSE_HEADERS = {
-  'Content-Type': 'text/event-stream',
-  'Cache-Control': 'no-cache, no-transform',
-  Connection: 'keep-alive',
-  'X-Accel-Buffering': 'no',
-} as const;
-
-/** The answer to one POST that carried requests: JSON until something else has to go first, then SSE. */
-interface PendingPost {
-  res: ServerResponse;
-  /** The ids of the POST's requests, in order. */
-  ids: RequestId[];
-  responses: Map<RequestId, JSONRPCMessage>;
-  /** True once the response switched to an SSE stream (a notification or request came before the result). */
-  streaming: boolean;
-}
 
 /**
  * The gateway's Streamable HTTP server transport, on Node's own request and response objects.
@@ -97,25 +82,12 @@ export class NodeStreamableHttpServerTransport implements Transport {
     }
     const post = this.byRequest.get(requestId);
     if (!post) throw new Error(`No connection established for request ID: ${String(requestId)}`);
-    if (!isResponse) {
-      // Something for the client before the result: the answer becomes an SSE stream from here on.
-      if (!post.streaming) this.startStream(post);
-      if (!post.res.writableEnded) writeEvent(post.res, message);
-      return;
-    }
-    post.responses.set(requestId, message);
-    if (post.streaming && !post.res.writableEnded) writeEvent(post.res, message);
-    if (post.responses.size < post.ids.length) return;
+    if (!isResponse) return post.event(message);
+    post.answer(requestId, message);
+    if (!post.complete) return;
     this.release(post);
     if (post.res.destroyed) throw new Error(`The client went away before the answer to ${String(requestId)}`);
-    if (post.streaming) {
-      post.res.end();
-      return;
-    }
-    const answers = post.ids.map((id) => post.responses.get(id));
-    const json = JSON.stringify(answers.length === 1 ? answers[0] : answers);
-    post.res.writeHead(200, this.headers({ 'Content-Type': 'application/json' }));
-    post.res.end(json);
+    post.end();
   }
 
   private closeAll(): void {
@@ -124,18 +96,7 @@ export class NodeStreamableHttpServerTransport implements Transport {
     // Requests still in flight get an error answer instead of a stream that ends with nothing.
     for (const post of [...this.posts]) {
       this.release(post);
-      if (post.res.destroyed) continue;
-      const unanswered = post.ids
-        .filter((id) => !post.responses.has(id))
-        .map((id) => ({ jsonrpc: '2.0' as const, id, error: { code: -32000, message: 'Session closed' } }));
-      if (post.streaming) {
-        for (const answer of unanswered) writeEvent(post.res, answer);
-        post.res.end();
-      } else {
-        const answers = post.ids.map((id) => post.responses.get(id) ?? unanswered.find((u) => u.id === id));
-        post.res.writeHead(200, this.headers({ 'Content-Type': 'application/json' }));
-        post.res.end(JSON.stringify(answers.length === 1 ? answers[0] : answers));
-      }
+      post.end((id) => errorAnswer(id, -32000, 'Session closed'));
     }
     this.standalone?.end();
     this.standalone = null;
@@ -163,9 +124,12 @@ export class NodeStreamableHttpServerTransport implements Transport {
         -32600,
         `Invalid Request: Batch must not exceed ${MAX_BATCH_SIZE} messages`,
       );
-    const messages = Array.isArray(raw) ? raw : [raw];
-    if (messages.length === 0 || !messages.every(isJsonRpcMessage))
-      return this.reject(res, 400, -32700, 'Parse error: Invalid JSON-RPC message');
+    const messages = (Array.isArray(raw) ? raw : [raw]) as JSONRPCMessage[];
+    if (messages.length === 0) return this.reject(res, 400, -32600, 'Invalid Request: empty batch');
+    // Every message gets an answer: those the SDK would drop unanswered are refused here, with their id.
+    const refusals = messages.map(checkMessage);
+    const fatal = refusals.find((r) => r !== null && r.id === null);
+    if (fatal) return this.reject(res, 400, fatal.code, fatal.message);
     if (this.closed) return this.reject(res, 404, -32001, 'Session not found');
 
     const initialize = messages.some((m) => 'method' in m && m.method === 'initialize' && 'id' in m);
@@ -183,20 +147,67 @@ export class NodeStreamableHttpServerTransport implements Transport {
 
     const extra: MessageExtraInfo = { requestInfo: { headers: req.headers } };
     const ids = messages.filter((m) => 'method' in m && 'id' in m).map((m) => (m as { id: RequestId }).id);
+    if (new Set(ids).size !== ids.length)
+      return this.reject(res, 400, -32600, 'Invalid Request: two requests of one batch share an id');
     if (ids.length === 0) {
       // Only notifications or responses: accepted, nothing to answer.
       res.writeHead(202).end();
-      for (const message of messages) this.onmessage?.(message, extra);
+      for (const message of messages) this.deliver(message, extra);
       return;
     }
-    const post: PendingPost = { res, ids, responses: new Map(), streaming: false };
-    this.posts.add(post);
-    for (const id of ids) this.byRequest.set(id, post);
-    res.on('close', () => {
-      // The client went away before every answer was written: forget the POST (late answers are dropped).
-      if (!res.writableFinished) this.release(post);
+    const post = new PendingPost(res, ids, (base) => this.headers(base));
+    const accepted: JSONRPCMessage[] = [];
+    messages.forEach((message, i) => {
+      const refusal = refusals[i];
+      const id = 'id' in message && 'method' in message ? message.id : undefined;
+      if (refusal?.id != null)
+        post.answer(refusal.id, errorAnswer(refusal.id, refusal.code, refusal.message));
+      else if (id !== undefined && this.byRequest.has(id))
+        // A second request with the id of one in flight: refused, so that the first still gets its answer.
+        post.answer(
+          id,
+          errorAnswer(
+            id,
+            -32600,
+            `Invalid Request: request id ${JSON.stringify(id)} is in use by a request in flight`,
+          ),
+        );
+      else accepted.push(message);
     });
-    for (const message of messages) this.onmessage?.(message, extra);
+    if (post.complete) return post.end();
+    this.posts.add(post);
+    for (const id of ids) if (!post.responses.has(id)) this.byRequest.set(id, post);
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      // The client went away before its answers: forget the POST and cancel what it still waits for (this
+      // transport keeps no event log to resume from, so nobody could ever read those answers).
+      this.release(post);
+      for (const id of post.ids)
+        if (!post.responses.has(id))
+          this.onmessage?.({
+            jsonrpc: '2.0',
+            method: 'notifications/cancelled',
+            params: { requestId: id, reason: 'the client went away' },
+          });
+    });
+    for (const message of accepted) this.deliver(message, extra);
+  }
+
+  /**
+   * Passes a message to the server. A cancellation also lets the cancelled request's POST go: the SDK stops
+   * the handler and sends nothing (as the spec asks), so without this the POST would stay open forever.
+   */
+  private deliver(message: JSONRPCMessage, extra: MessageExtraInfo): void {
+    this.onmessage?.(message, extra);
+    if (!('method' in message) || message.method !== 'notifications/cancelled') return;
+    const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
+    const post = isRequestId(requestId) ? this.byRequest.get(requestId) : undefined;
+    if (!post || !isRequestId(requestId)) return;
+    this.byRequest.delete(requestId);
+    post.cancel(requestId);
+    if (!post.complete) return;
+    this.release(post);
+    post.end();
   }
 
   private handleGet(req: IncomingMessage, res: ServerResponse): void {
@@ -249,11 +260,6 @@ export class NodeStreamableHttpServerTransport implements Transport {
     return false;
   }
 
-  private startStream(post: PendingPost): void {
-    post.streaming = true;
-    if (!post.res.headersSent && !post.res.destroyed) post.res.writeHead(200, this.headers(SSE_HEADERS));
-  }
-
   private release(post: PendingPost): void {
     this.posts.delete(post);
     for (const id of post.ids) if (this.byRequest.get(id) === post) this.byRequest.delete(id);
@@ -271,10 +277,6 @@ export class NodeStreamableHttpServerTransport implements Transport {
   }
 }
 
-function writeEvent(res: ServerResponse, message: JSONRPCMessage): void {
-  res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
-}
-
 const INVALID_JSON = Symbol('invalid JSON');
 
 /** The body when express did not parse it (it parses JSON bodies; this is the fallback). */
@@ -286,17 +288,4 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch {
     return INVALID_JSON;
   }
-}
-
-/** The shape of a JSON-RPC 2.0 request, notification or response (params and results are checked later). */
-function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const m = value as Record<string, unknown>;
-  if (m.jsonrpc !== '2.0') return false;
-  const id = m.id;
-  const validId = typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
-  if (typeof m.method === 'string') return id === undefined || validId;
-  if (!validId) return false;
-  if ('result' in m) return typeof m.result === 'object' && m.result !== null;
-  return typeof m.error === 'object' && m.error !== null;
 }

@@ -11,34 +11,7 @@ import type {
 } from '@modelcontextprotocol/sdk/validation';
 import { packageInfo } from '@app/core';
 import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
-import type { McpServerRecord } from './mcp-server.types.js';
-
-/** The headers an HTTP/SSE upstream gets from its stored credential and static headers. */
-export function upstreamHeaders(
-  server: Pick<McpServerRecord, 'authType' | 'secrets'>,
-): Record<string, string> {
-  const headers: Record<string, string> = { ...server.secrets.staticHeaders };
-  const value = server.secrets.authValue;
-  if (!value) return headers;
-  switch (server.authType) {
-    case 'bearer_token':
-      headers.Authorization = `Bearer ${value}`;
-      break;
-    case 'api_key':
-      headers['X-API-Key'] = value;
-      break;
-    case 'basic':
-      // `user:password` is encoded here; a value without ":" is taken as already encoded.
-      headers.Authorization = `Basic ${value.includes(':') ? Buffer.from(value).toString('base64') : value}`;
-      break;
-    case 'authorization':
-      headers.Authorization = value;
-      break;
-    case 'none':
-      break;
-  }
-  return headers;
-}
+import { type McpServerRecord, upstreamHeaders } from '@app/mcp-registry';
 
 /** A client transport for the server's kind of upstream (not yet started). */
 export function createUpstreamTransport(

@@ -2,12 +2,8 @@ import { createHash } from 'node:crypto';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { McpRegistry, type McpServerRecord, type RegistrySnapshot } from '@app/mcp-registry';
 import { ErrorCode, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import {
-  type ConnectionHooks,
-  type ListKind,
-  protocolError,
-  UpstreamConnection,
-} from './upstream-connection.js';
+import { type ConnectionHooks, type ListKind, UpstreamConnection } from './upstream-connection.js';
+import { protocolError } from './upstream-errors.js';
 
 /** What makes two definitions of a server connect differently: any change closes its connections. */
 export function connectionFingerprint(server: McpServerRecord): string {
@@ -22,6 +18,8 @@ export type PoolEvent =
   /** Added, removed, or redefined in a way that changes how it is reached. */
   | { type: 'server_changed'; serverId: string }
   | { type: 'reconnected'; serverId: string }
+  /** A shared connection dropped (process exit, upstream restart): what it listed may be stale. */
+  | { type: 'disconnected'; serverId: string }
   /** A shared upstream said a resource changed: sessions subscribed to it relay it to their client. */
   | { type: 'resource_updated'; serverId: string; uri: string };
 
@@ -101,6 +99,7 @@ export class UpstreamPool implements OnModuleDestroy {
       onConnected: (again) => {
         if (again) this.emit({ type: 'reconnected', serverId });
       },
+      onDisconnected: () => this.emit({ type: 'disconnected', serverId }),
       configure: (client) => {
         client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) =>
           this.emit({ type: 'resource_updated', serverId, uri: notification.params.uri }),

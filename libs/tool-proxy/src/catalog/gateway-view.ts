@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { AppError } from '@app/core';
 import { type AccessMap, accessFor, type AuthContext, type ToolFilter, toolAllowed } from '@app/auth';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { McpRegistry, type McpServerRecord } from '@app/mcp-registry';
 import { McpCatalog, type ServerCatalog } from './catalog.js';
 import { exposedName, NameIndex, PREFIX_SEPARATOR, splitExposedName } from './naming.js';
+import { NoMcpAccessError, ToolNotFoundError, UnknownMcpServerError } from '../tool-proxy.errors.js';
 
 /** Who is asking and through which door: the key, the servers the session is narrowed to, the naming. */
 export interface CallerScope {
@@ -115,8 +115,7 @@ export class GatewayView {
     if (unknown.length) {
       const valid = visible.map((v) => v.server.alias);
       const groups = [...new Set(visible.flatMap((v) => v.server.mcpAccessGroups))];
-      throw new AppError(
-        'UNKNOWN_MCP_SERVER',
+      throw new UnknownMcpServerError(
         `unknown or not permitted MCP server ${unknown.map((u) => JSON.stringify(u)).join(', ')}; this key may use: ${valid.join(', ') || 'none'}${groups.length ? ` (access groups: ${groups.join(', ')})` : ''}`,
         { param: 'x-mcp-servers', details: { valid_servers: valid, valid_access_groups: groups } },
       );
@@ -135,9 +134,7 @@ export class GatewayView {
     else if (auth.subject.team && !auth.subject.team.mcpServers && !auth.subject.team.mcpAccessGroups)
       why = `its team ${JSON.stringify(auth.teamId)} grants no MCP server (set the team's object_permission)`;
     else why = 'no MCP server is granted to it (set object_permission on the key or its team)';
-    throw new AppError('NO_MCP_ACCESS', `this key cannot use any MCP server: ${why}`, {
-      param: 'authorization',
-    });
+    throw new NoMcpAccessError(why);
   }
 
   private async catalogs(scope: CallerScope) {
@@ -323,15 +320,11 @@ export class GatewayView {
       if (server) return { server, name: resolved.entry.name, item: resolved.entry.item };
     }
     if (resolved && 'ambiguous' in resolved)
-      throw new AppError(
-        'TOOL_NOT_FOUND',
+      throw new ToolNotFoundError(
         `${what} ${JSON.stringify(name)} is ambiguous: use one of ${resolved.ambiguous.join(', ')}`,
-        { param: 'name' },
       );
-    throw new AppError(
-      'TOOL_NOT_FOUND',
+    throw new ToolNotFoundError(
       `unknown ${what}: ${JSON.stringify(name)}${name.includes(PREFIX_SEPARATOR) ? '' : ` (${what}s are named {alias}${PREFIX_SEPARATOR}{name})`}`,
-      { param: 'name' },
     );
   }
 

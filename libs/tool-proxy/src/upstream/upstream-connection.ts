@@ -3,18 +3,14 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
   type ClientCapabilities,
-  type ErrorCode,
-  McpError,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import {
-  createUpstreamTransport,
-  type McpServerRecord,
-  newUpstreamClient,
-  NodeStreamableHttpClientTransport,
-} from '@app/mcp-registry';
+import type { McpServerRecord } from '@app/mcp-registry';
+import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
+import { createUpstreamTransport, newUpstreamClient } from './upstream-client.js';
+import { describeError, UpstreamUnavailableError } from './upstream-errors.js';
 import { descendantsOf, killSurvivors } from './process-tree.js';
 
 export type ListKind = 'tools' | 'resources' | 'prompts';
@@ -32,19 +28,19 @@ export interface ConnectionHooks {
   onConnected?(again: boolean): void;
 }
 
-/** Raised when an upstream cannot be reached; its message is safe to show (no URL, no secret). */
-export class UpstreamUnavailableError extends Error {}
-
 const BACKOFF_BASE_MS = 250;
 /** How long closing waits for an HTTP upstream to acknowledge the end of its session. */
 const TERMINATE_WAIT_MS = 1000;
-/** A stdio process that dies this many times within CRASH_WINDOW_MS is left alone for CRASH_PAUSE_MS. */
+/**
+ * A stdio process that dies this many times within CRASH_WINDOW_MS is left alone for CRASH_PAUSE_MS. Only
+ * stdio: an HTTP upstream that restarts (a deploy) is reconnected with the connect backoff alone.
+ */
 const CRASH_LIMIT = 5;
 const CRASH_WINDOW_MS = 60_000;
 const CRASH_PAUSE_MS = 30_000;
 const BACKOFF_MAX_MS = 30_000;
 
-/** Connecting longer than this is a failure, whatever the server's call timeout. */
+/** Connecting longer than this is a failure; a server's shorter timeout_ms bounds it further. */
 export const CONNECT_TIMEOUT_MS = 15_000;
 
 /**
@@ -145,7 +141,7 @@ export class UpstreamConnection {
       this.client = null;
       if (!this.closed) {
         const now = Date.now();
-        this.drops.push(now);
+        if (this.server.transport === 'stdio') this.drops.push(now);
         while (this.drops.length && this.drops[0] < now - CRASH_WINDOW_MS) this.drops.shift();
         if (this.drops.length >= CRASH_LIMIT) {
           // A crash loop: stop restarting it for a while, and say so to callers.
@@ -164,7 +160,8 @@ export class UpstreamConnection {
       }
     };
     try {
-      await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
+      const timeout = Math.min(CONNECT_TIMEOUT_MS, this.server.timeoutMs ?? CONNECT_TIMEOUT_MS);
+      await client.connect(transport, { timeout });
     } catch (error) {
       await client.close().catch(() => undefined);
       this.failures++;
@@ -189,24 +186,4 @@ export class UpstreamConnection {
     this.hooks.onConnected?.(this.connects > 1);
     return client;
   }
-}
-
-/**
- * An error the SDK sends to the client as a JSON-RPC error with this code and exactly this message (an
- * `McpError` would prefix its message with "MCP error <code>:", which clients then prefix again).
- */
-export function protocolError(code: ErrorCode, message: string): Error {
-  return Object.assign(new Error(message), { code });
-}
-
-/** Whether an error is an MCP error with this JSON-RPC code. */
-export function isMcpError(error: unknown, code: ErrorCode): error is McpError {
-  return error instanceof McpError && error.code === (code as number);
-}
-
-/** The first line of an error, without URLs (which may carry credentials in their query). */
-export function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const first = message.split('\n')[0].replace(/\bhttps?:\/\/\S+/g, '<url>');
-  return first.length > 300 ? `${first.slice(0, 300)}...` : first;
 }

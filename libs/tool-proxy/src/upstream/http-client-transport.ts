@@ -1,13 +1,8 @@
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { isWithinOrigin, type Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { agents, isAnswerTo, parseSse, readText, redirectTarget, UpstreamHttpError } from './http-wire.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
-
-/** Upstream sockets are kept alive and shared by every session to the same host. */
-const agents = {
-  'http:': new http.Agent({ keepAlive: true }),
-  'https:': new https.Agent({ keepAlive: true }),
-};
 
 /** Longest error body quoted in an error message. */
 const MAX_ERROR_BODY = 500;
@@ -15,21 +10,6 @@ const MAX_ERROR_BODY = 500;
 const MAX_REDIRECTS = 5;
 /** Attempts to resume a POST's event stream that ended before its answer (servers with event ids only). */
 const MAX_RESUMES = 2;
-
-/** An HTTP error from the upstream, with its status (the SDK's StreamableHTTPError carries the same). */
-export class UpstreamHttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    /**
-     * The server no longer knows the session (it restarted): the request was refused before anything ran,
-     * and the transport closes so that its owner reconnects.
-     */
-    readonly sessionLost = false,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * The gateway's Streamable HTTP client transport, on `node:http` with keep-alive sockets.
@@ -280,6 +260,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
         if (res.statusCode === 405) return void res.resume();
         if (res.statusCode !== 200) {
           res.resume();
+          // The server no longer knows the session (it restarted): close, so the owner reconnects and re-lists.
+          if (res.statusCode === 404) return void this.close();
           throw new Error(`the MCP server refused its event stream (HTTP ${res.statusCode})`);
         }
         let delivered = false;
@@ -307,99 +289,4 @@ export class NodeStreamableHttpClientTransport implements Transport {
     const delay = Math.min(30_000, 1000 * 1.5 ** attempt);
     setTimeout(() => this.openStandalone(attempt), delay).unref();
   }
-}
-
-/** Where a redirect answer points, when it is one to follow (see request()); else undefined. */
-function redirectTarget(res: IncomingMessage, from: URL, method: string): URL | undefined {
-  const status = res.statusCode ?? 0;
-  const location = res.headers.location;
-  if (![301, 302, 303, 307, 308].includes(status) || !location) return undefined;
-  if (method !== 'GET' && status !== 307 && status !== 308) return undefined;
-  let target: URL;
-  try {
-    target = new URL(location, from);
-  } catch {
-    return undefined;
-  }
-  const addsUserinfo =
-    (target.username || target.password) &&
-    (target.username !== from.username || target.password !== from.password);
-  return !addsUserinfo && isWithinOrigin(from, target) ? target : undefined;
-}
-
-function isAnswerTo(item: unknown, id: RequestId): boolean {
-  if (typeof item !== 'object' || item === null) return false;
-  const m = item as Record<string, unknown>;
-  return m.id === id && ('result' in m || 'error' in m);
-}
-
-async function readText(res: IncomingMessage): Promise<string> {
-  res.setEncoding('utf8');
-  let text = '';
-  for await (const chunk of res) text += chunk as string;
-  return text;
-}
-
-interface SseEvent {
-  event: string;
-  data: string;
-  id?: string;
-  retry?: number;
-}
-
-/** A minimal Server-Sent Events parser (the WHATWG rules: fields, multi-line data, comments, CR/LF/CRLF). */
-export function parseSse(stream: NodeJS.ReadableStream, onEvent: (event: SseEvent) => void): void {
-  stream.setEncoding('utf8');
-  let buffer = '';
-  let event: SseEvent = { event: 'message', data: '' };
-  let hasData = false;
-  /** Any field seen since the last blank line: an id or retry counts even without data. */
-  let dirty = false;
-  stream.on('data', (chunk: string) => {
-    buffer += chunk;
-    let start = 0;
-    for (;;) {
-      const lf = buffer.indexOf('\n', start);
-      const cr = buffer.indexOf('\r', start);
-      let end: number;
-      let next: number;
-      if (cr !== -1 && (lf === -1 || cr < lf)) {
-        // A CR at the very end may be the first half of a CRLF: wait for more.
-        if (cr === buffer.length - 1) break;
-        end = cr;
-        next = buffer[cr + 1] === '\n' ? cr + 2 : cr + 1;
-      } else if (lf !== -1) {
-        end = lf;
-        next = lf + 1;
-      } else {
-        break;
-      }
-      const line = buffer.slice(start, end);
-      start = next;
-      if (line === '') {
-        if (dirty) onEvent(event);
-        event = { event: 'message', data: '' };
-        hasData = false;
-        dirty = false;
-        continue;
-      }
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon === -1 ? line : line.slice(0, colon);
-      let value = colon === -1 ? '' : line.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      dirty = true;
-      if (field === 'data') {
-        event.data = hasData ? `${event.data}\n${value}` : value;
-        hasData = true;
-      } else if (field === 'event') {
-        event.event = value || 'message';
-      } else if (field === 'id') {
-        if (!value.includes('\0')) event.id = value;
-      } else if (field === 'retry') {
-        if (/^\d+$/.test(value)) event.retry = Number(value);
-      }
-    }
-    buffer = buffer.slice(start);
-  });
 }

@@ -1,19 +1,19 @@
 import { Logger } from '@nestjs/common';
 import type { AuthContext } from '@app/auth';
 import type { McpServerRecord } from '@app/mcp-registry';
-
-export type CallStatus = 'ok' | 'tool_error' | 'timeout' | 'unavailable' | 'upstream_error' | 'cancelled';
+import type { CallOutcome, FailureKind } from './tool-caller.js';
 
 const audit = new Logger('Audit');
 
 /** One line per tool call: who (masked key, alias, team), which server and tool, how it ended, how long. */
 export function auditToolCall(
   auth: AuthContext,
-  server: McpServerRecord,
+  server: McpServerRecord | null,
   tool: string,
-  status: CallStatus,
+  outcome: CallOutcome,
   startedAt: number,
   via: 'mcp' | 'rest',
+  failure?: FailureKind,
 ): void {
   audit.log({
     msg: 'tool call',
@@ -21,9 +21,10 @@ export function auditToolCall(
     key_name: auth.keyName ?? 'master_key',
     key_alias: auth.keyAlias,
     team_id: auth.teamId,
-    server: server.serverName,
+    server: server?.serverName ?? null,
     tool,
-    status,
+    outcome,
+    ...(failure ? { failure } : {}),
     duration_ms: Math.round((performance.now() - startedAt) * 10) / 10,
   });
 }

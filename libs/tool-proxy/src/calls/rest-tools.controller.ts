@@ -1,0 +1,74 @@
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AnyKey, Auth, type AuthContext } from '@app/auth';
+import { SessionDoor } from '../session/session-door.js';
+import { RestToolsService } from './rest-tools.service.js';
+import { RestToolCallDto, ToolCallDto } from './tool-call.dto.js';
+
+/** Aborted when the client goes away before its answer: the upstream call is cancelled with it. */
+function disconnectSignal(res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('the client went away'));
+  });
+  return controller.signal;
+}
+
+/** The REST twins of the MCP endpoint, for clients that do not speak MCP (same scoping, same call path). */
+@Controller()
+@AnyKey()
+export class RestToolsController {
+  constructor(
+    private readonly door: SessionDoor,
+    private readonly rest: RestToolsService,
+  ) {}
+
+  @Get('mcp/enabled')
+  enabled() {
+    return { enabled: true };
+  }
+
+  @Get(['mcp/tools/list', 'mcp-rest/tools/list'])
+  list(@Auth() auth: AuthContext, @Req() req: Request, @Query('server_id') serverId?: string) {
+    this.door.checkOrigin(req.headers);
+    const selection = serverId ? { kind: 'servers' as const, names: [serverId] } : { kind: 'all' as const };
+    return this.rest.list(this.door.scope(auth, req.headers, selection));
+  }
+
+  @Get('v1/mcp/tools')
+  async v1Tools(@Auth() auth: AuthContext, @Req() req: Request) {
+    this.door.checkOrigin(req.headers);
+    const { tools } = await this.rest.list(this.door.scope(auth, req.headers, { kind: 'all' }));
+    return { tools };
+  }
+
+  @Post('mcp/tools/call')
+  @HttpCode(200)
+  call(
+    @Auth() auth: AuthContext,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Body() dto: ToolCallDto,
+  ) {
+    this.door.checkOrigin(req.headers);
+    const scope = this.door.scope(auth, req.headers, { kind: 'all' });
+    return this.rest.call(scope, dto.name, dto.arguments, req.headers, disconnectSignal(res));
+  }
+
+  @Post('mcp-rest/tools/call')
+  @HttpCode(200)
+  restCall(
+    @Auth() auth: AuthContext,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Body() dto: RestToolCallDto,
+  ) {
+    if (!dto.server_id) return this.call(auth, req, res, dto);
+    this.door.checkOrigin(req.headers);
+    const scope = {
+      ...this.door.scope(auth, req.headers, { kind: 'servers', names: [dto.server_id] }),
+      prefixed: false,
+    };
+    return this.rest.call(scope, dto.name, dto.arguments, req.headers, disconnectSignal(res));
+  }
+}

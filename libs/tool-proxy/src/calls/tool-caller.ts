@@ -1,0 +1,268 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Injectable } from '@nestjs/common';
+import {
+  type CallToolResult,
+  ErrorCode,
+  type GetPromptResult,
+  McpError,
+  type Progress,
+  type ReadResourceResult,
+  ResultSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { DrainState } from '@app/observability';
+import type { McpServerRecord } from '@app/mcp-registry';
+import { GatewayView, type CallerScope } from '../catalog/gateway-view.js';
+import { UpstreamHttpError } from '../upstream/http-wire.js';
+import { passThroughHeaders } from '../upstream/pass-through-headers.js';
+import type { UpstreamConnection } from '../upstream/upstream-connection.js';
+import { describeError, isMcpError, UpstreamUnavailableError } from '../upstream/upstream-errors.js';
+import { UpstreamPool } from '../upstream/upstream-pool.js';
+import { ResourceNotFoundError, ToolNotFoundError } from '../tool-proxy.errors.js';
+import { auditToolCall } from './audit.js';
+
+/** Default per-call timeout when the server sets none. */
+export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+
+/** How a call ended: one vocabulary for MCP, REST, the audit line and (later) metrics. */
+export type CallOutcome = 'ok' | 'tool_error' | 'upstream_error' | 'timeout' | 'denied' | 'cancelled';
+
+/** Why a call that produced no result failed (the transports map it: MCP to a result or error, REST to a status). */
+export type FailureKind = 'unavailable' | 'timeout' | 'refused' | 'failed' | 'cancelled';
+
+export interface CallFailure {
+  kind: FailureKind;
+  /** Safe to show the caller (no URL, no credential). */
+  message: string;
+  /** `refused`: the upstream's JSON-RPC error, relayed as is. */
+  rpc?: { code: number; message: string; data?: unknown };
+}
+
+export type Settled<T> =
+  | { outcome: 'ok' | 'tool_error'; result: T }
+  | { outcome: Exclude<CallOutcome, 'ok' | 'tool_error' | 'denied'>; failure: CallFailure };
+
+export interface CallOptions {
+  /** Where the call came from (the audit line says it). */
+  via: 'mcp' | 'rest';
+  /** The client's request headers: those that belong to the upstream are passed through. */
+  headers: IncomingHttpHeaders;
+  /** Aborted when the client cancels or goes away: the upstream gets `notifications/cancelled`. */
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  /** The connection to use (a session's own per-client one); default: the pool's shared one. */
+  connection?: (server: McpServerRecord, headers: Record<string, string>) => UpstreamConnection;
+  /** An unprefixed scope (single server) also accepts the name as listed with its prefix (REST twins). */
+  alsoPrefixed?: boolean;
+  /** Told which server a call goes to once it is resolved; the returned function runs when it settles. */
+  track?: (serverId: string) => () => void;
+}
+
+type Invoke<T> = (
+  connection: UpstreamConnection,
+  options: { timeout: number; signal: AbortSignal },
+) => Promise<T>;
+
+/**
+ * The one path from a caller to an upstream, for MCP sessions, the REST twins and (later) chat completions:
+ * name resolution under the caller's access, then one bounded attempt (timeout_ms covers connecting,
+ * initialize and the call), retried once on a new upstream session when the upstream restarted and refused the
+ * old one before running anything, cancelled upstream when the caller goes away, and one outcome.
+ */
+@Injectable()
+export class ToolCaller {
+  constructor(
+    private readonly view: GatewayView,
+    private readonly pool: UpstreamPool,
+    private readonly drain: DrainState,
+  ) {}
+
+  /** Calls a tool by its exposed name; a name the caller may not use is a ToolNotFoundError. */
+  async callTool(
+    scope: CallerScope,
+    name: string,
+    args: Record<string, unknown> | undefined,
+    options: CallOptions,
+  ): Promise<Settled<CallToolResult>> {
+    const started = performance.now();
+    let target;
+    try {
+      target = await this.view.resolveTool(scope, name).catch((error: unknown) => {
+        if (scope.prefixed || !options.alsoPrefixed || !(error instanceof ToolNotFoundError)) throw error;
+        return this.view.resolveTool({ ...scope, prefixed: true }, name);
+      });
+    } catch (error) {
+      auditToolCall(scope.auth, null, name, 'denied', started, options.via);
+      throw error;
+    }
+    const tool = target.name;
+    const settled = await this.run<CallToolResult>(target.server, tool, options, (connection, limits) =>
+      connection.get().then(
+        (client) =>
+          // The result is validated once, by the downstream server as it answers (the SDK's callTool would
+          // parse it fully and check its structured content on every call, for nothing).
+          client.request(
+            { method: 'tools/call', params: { name: tool, arguments: args ?? {} } },
+            ResultSchema,
+            {
+              ...limits,
+              ...(options.onProgress
+                ? { onprogress: options.onProgress, resetTimeoutOnProgress: false }
+                : {}),
+            },
+          ) as Promise<CallToolResult>,
+      ),
+    );
+    const outcome =
+      settled.outcome === 'ok' && settled.result.isError ? ('tool_error' as const) : settled.outcome;
+    const failure = 'failure' in settled ? settled.failure.kind : undefined;
+    auditToolCall(scope.auth, target.server, tool, outcome, started, options.via, failure);
+    return outcome === 'tool_error' && 'result' in settled ? { outcome, result: settled.result } : settled;
+  }
+
+  /** Reads a resource from the server that offers it; an unknown URI is a ResourceNotFoundError. */
+  async readResource(
+    scope: CallerScope,
+    uri: string,
+    options: CallOptions,
+  ): Promise<Settled<ReadResourceResult>> {
+    const server = await this.view.resolveResource(scope, uri);
+    if (!server) throw new ResourceNotFoundError(uri);
+    return this.run(server, uri, options, async (connection, limits) =>
+      (await connection.get()).readResource({ uri }, limits),
+    );
+  }
+
+  /** Gets a prompt by its exposed name. */
+  async getPrompt(
+    scope: CallerScope,
+    name: string,
+    args: Record<string, string> | undefined,
+    options: CallOptions,
+  ): Promise<Settled<GetPromptResult>> {
+    const target = await this.view.resolvePrompt(scope, name);
+    return this.run(target.server, target.name, options, async (connection, limits) =>
+      (await connection.get()).getPrompt({ name: target.name, arguments: args }, limits),
+    );
+  }
+
+  /** Any other request to a server the caller already resolved (completions), on the same terms. */
+  request<T>(server: McpServerRecord, what: string, options: CallOptions, invoke: Invoke<T>) {
+    return this.run(server, what, options, invoke);
+  }
+
+  private async run<T>(
+    server: McpServerRecord,
+    what: string,
+    options: CallOptions,
+    invoke: Invoke<T>,
+  ): Promise<Settled<T>> {
+    const timeout = server.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    const deadline = Date.now() + timeout;
+    const headers = passThroughHeaders(server, options.headers);
+    const connect =
+      options.connection ?? ((s: McpServerRecord, h: Record<string, string>) => this.pool.sharedFor(s, h));
+    const done = this.drain.start();
+    const untrack = options.track?.(server.serverId);
+    // One signal for the caller's cancellation and the deadline, so that connecting is bounded by it too.
+    const controller = new AbortController();
+    const { signal } = controller;
+    const timer = setTimeout(() => controller.abort(new CallTimeoutError()), timeout);
+    const onCancel = () => controller.abort(options.signal?.reason);
+    if (options.signal?.aborted) onCancel();
+    else options.signal?.addEventListener('abort', onCancel, { once: true });
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const connection = connect(server, headers);
+          const result = await abortable(
+            invoke(connection, { timeout: Math.max(1, deadline - Date.now()), signal }),
+            signal,
+          );
+          return { outcome: 'ok', result };
+        } catch (error) {
+          // The upstream restarted and refused the session before running anything: once more, on a new one
+          // (the transport closed itself; the connection notices on the next turn of the event loop).
+          if (attempt === 0 && error instanceof UpstreamHttpError && error.sessionLost && !signal.aborted) {
+            await new Promise((resolve) => setImmediate(resolve));
+            continue;
+          }
+          return this.failure(server, what, timeout, error, options.signal);
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onCancel);
+      untrack?.();
+      done();
+    }
+  }
+
+  private failure<T>(
+    server: McpServerRecord,
+    what: string,
+    timeout: number,
+    error: unknown,
+    callerSignal: AbortSignal | undefined,
+  ): Settled<T> {
+    const name = server.serverName;
+    if (callerSignal?.aborted)
+      return { outcome: 'cancelled', failure: { kind: 'cancelled', message: `${what} was cancelled` } };
+    if (isTimeout(error))
+      return {
+        outcome: 'timeout',
+        failure: {
+          kind: 'timeout',
+          message: `MCP server ${name} did not answer ${what} within ${timeout} ms`,
+        },
+      };
+    if (error instanceof UpstreamUnavailableError)
+      return { outcome: 'upstream_error', failure: { kind: 'unavailable', message: error.message } };
+    if (error instanceof McpError && error.code !== (ErrorCode.ConnectionClosed as number))
+      return {
+        outcome: 'upstream_error',
+        failure: {
+          kind: 'refused',
+          message: `MCP server ${name} refused ${what}: ${describeError(error)}`,
+          rpc: {
+            code: error.code,
+            message: error.message.replace(/^MCP error -?\d+: /, ''),
+            data: error.data,
+          },
+        },
+      };
+    return {
+      outcome: 'upstream_error',
+      failure: { kind: 'failed', message: `MCP server ${name} failed on ${what}: ${describeError(error)}` },
+    };
+  }
+}
+
+/** The call's own deadline (timeout_ms) passed, wherever it was: connecting, initializing or waiting. */
+class CallTimeoutError extends Error {
+  constructor() {
+    super('timed out');
+  }
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof CallTimeoutError || isMcpError(error, ErrorCode.RequestTimeout);
+}
+
+/** Settles with the signal's reason as soon as it aborts, whatever `work` is still waiting for (a connect). */
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

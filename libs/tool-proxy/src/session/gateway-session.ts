@@ -1,0 +1,201 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type {
+  ClientCapabilities,
+  LoggingLevel,
+  ServerNotification,
+  ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import { packageInfo } from '@app/core';
+import { effectiveSessionMode, type McpServerRecord } from '@app/mcp-registry';
+import type { CallOptions, ToolCaller } from '../calls/tool-caller.js';
+import type { McpCatalog } from '../catalog/catalog.js';
+import type { CallerScope, GatewayView } from '../catalog/gateway-view.js';
+import { LazyJsonSchemaValidator } from '../upstream/upstream-client.js';
+import type { ListKind, UpstreamConnection } from '../upstream/upstream-connection.js';
+import type { UpstreamPool } from '../upstream/upstream-pool.js';
+import { routeServerRequests } from './server-requests.js';
+import { registerSessionHandlers } from './session-handlers.js';
+
+export interface SessionDeps {
+  view: GatewayView;
+  pool: UpstreamPool;
+  catalog: McpCatalog;
+  caller: ToolCaller;
+}
+
+export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/**
+ * One client's MCP session: an SDK `Server` answering from the caller's view of the gateway, and the upstream
+ * sessions it owns (`per_client` servers: HTTP and SSE upstreams get one upstream session per client session,
+ * opened on first use and closed with it; stdio upstreams are shared). Its handlers are in session-handlers.ts;
+ * everything that reaches an upstream goes through the ToolCaller.
+ */
+export class GatewaySession {
+  readonly server: Server;
+  private readonly owned = new Map<string, UpstreamConnection>();
+  /** Downstream request ids of the calls in flight per upstream server, newest last. */
+  private readonly inflight = new Map<string, (string | number)[]>();
+  readonly subscriptions = new Set<string>();
+  logLevel: LoggingLevel | null = null;
+  private readonly stops: (() => void)[] = [];
+  lastActivity = Date.now();
+  closed = false;
+  onClosed?: () => void;
+  /** The path the session was opened on (the session door continues it only on the same path). */
+  path = '';
+
+  constructor(
+    readonly deps: SessionDeps,
+    public scope: CallerScope,
+    private readonly requestHeaders: IncomingHttpHeaders,
+    readonly transport: Transport,
+  ) {
+    const visible = deps.view.visibleServers(scope);
+    this.server = new Server(
+      { name: 'mcp-gateway', version: packageInfo().version },
+      {
+        capabilities: {
+          tools: { listChanged: true },
+          resources: { listChanged: true, subscribe: true },
+          prompts: { listChanged: true },
+          logging: {},
+          completions: {},
+        },
+        instructions: deps.view.instructions(visible, (s) => deps.catalog.peek(s.serverId)?.instructions),
+        jsonSchemaValidator: new LazyJsonSchemaValidator(),
+      },
+    );
+    registerSessionHandlers(this);
+    this.stops.push(
+      deps.catalog.subscribe((serverId, kinds) => this.onListsChanged(serverId, kinds)),
+      deps.pool.on((event) => {
+        if (event.type === 'server_changed') void this.dropOwned(event.serverId);
+        if (event.type === 'resource_updated') this.relayResourceUpdated(event.uri);
+      }),
+    );
+  }
+
+  get keyId(): string | null {
+    return this.scope.auth.keyId;
+  }
+
+  async start(): Promise<void> {
+    this.transport.onclose = () => void this.close();
+    await this.server.connect(this.transport);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Gone from the session list at once; its upstream sessions are ended after (an HTTP one waits for DELETE).
+    this.onClosed?.();
+    for (const stop of this.stops) stop();
+    await Promise.all([...this.owned.values()].map((c) => this.deps.pool.release(c)));
+    this.owned.clear();
+    await this.server.close().catch(() => undefined);
+  }
+
+  /** Upstream sessions this client session holds (tests prove reuse and isolation with them). */
+  ownedConnections(): ReadonlyMap<string, UpstreamConnection> {
+    return this.owned;
+  }
+
+  touch(): void {
+    this.lastActivity = Date.now();
+  }
+
+  /** How this session's requests reach upstreams: its headers, its own connections, the client's signal. */
+  callOptions(extra: Extra, onProgress?: CallOptions['onProgress']): CallOptions {
+    return {
+      via: 'mcp',
+      headers: this.requestHeaders,
+      signal: extra.signal,
+      onProgress,
+      connection: (server, headers) => this.connectionFor(server, headers),
+      track: (serverId) => this.track(serverId, extra.requestId),
+    };
+  }
+
+  /** Remembers a call to `serverId` as the request its upstream's requests relate to, until it settles. */
+  private track(serverId: string, requestId: string | number): () => void {
+    const ids = this.inflight.get(serverId) ?? [];
+    ids.push(requestId);
+    this.inflight.set(serverId, ids);
+    return () => {
+      const at = ids.indexOf(requestId);
+      if (at !== -1) ids.splice(at, 1);
+    };
+  }
+
+  /** The downstream request an upstream request belongs to (the newest call in flight to that server). */
+  related(serverId: string): { relatedRequestId?: string | number } {
+    const ids = this.inflight.get(serverId);
+    return ids?.length ? { relatedRequestId: ids[ids.length - 1] } : {};
+  }
+
+  /** The connection for a server: shared, or this session's own (`per_client`), opened on first use. */
+  connectionFor(server: McpServerRecord, headers: Record<string, string>): UpstreamConnection {
+    if (effectiveSessionMode(server) === 'shared') return this.deps.pool.sharedFor(server, headers);
+    let connection = this.owned.get(server.serverId);
+    if (!connection) {
+      connection = this.deps.pool.openForClient(server, headers, {
+        onListChanged: (kind) => this.deps.catalog.invalidate(server.serverId, [kind]),
+        capabilities: this.forwardedCapabilities(),
+        configure: (client) => routeServerRequests(this, server, client),
+        onConnected: () => void this.restoreUpstreamState(server),
+      });
+      this.owned.set(server.serverId, connection);
+    }
+    return connection;
+  }
+
+  /** What the upstream may ask of our client: only what the client itself declared. */
+  forwardedCapabilities(): ClientCapabilities {
+    const client = this.server.getClientCapabilities() ?? {};
+    return {
+      ...(client.sampling ? { sampling: client.sampling } : {}),
+      ...(client.elicitation ? { elicitation: client.elicitation } : {}),
+      ...(client.roots ? { roots: client.roots } : {}),
+    };
+  }
+
+  relayResourceUpdated(uri: string): void {
+    if (this.closed || !this.subscriptions.has(uri)) return;
+    void this.server.sendResourceUpdated({ uri }).catch(() => undefined);
+  }
+
+  private async dropOwned(serverId: string): Promise<void> {
+    const connection = this.owned.get(serverId);
+    if (!connection) return;
+    this.owned.delete(serverId);
+    await this.deps.pool.release(connection);
+  }
+
+  private onListsChanged(serverId: string, kinds: readonly ListKind[]): void {
+    if (this.closed) return;
+    const relevant = this.scope.selection === null || this.scope.selection.has(serverId);
+    if (!relevant) return;
+    for (const kind of kinds) {
+      const sent =
+        kind === 'tools'
+          ? this.server.sendToolListChanged()
+          : kind === 'resources'
+            ? this.server.sendResourceListChanged()
+            : this.server.sendPromptListChanged();
+      void sent.catch(() => undefined);
+    }
+  }
+
+  /** After an upstream (re)connects: its log level as the client set it. */
+  private async restoreUpstreamState(server: McpServerRecord): Promise<void> {
+    const connection = this.owned.get(server.serverId);
+    const client = connection && (await connection.get().catch(() => null));
+    if (!client) return;
+    const caps = client.getServerCapabilities() ?? {};
+    if (this.logLevel && caps.logging) await client.setLoggingLevel(this.logLevel).catch(() => undefined);
+  }
+}

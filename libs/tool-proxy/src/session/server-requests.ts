@@ -1,0 +1,53 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ErrorCode,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { McpServerRecord } from '@app/mcp-registry';
+import { protocolError } from '../upstream/upstream-errors.js';
+import type { GatewaySession } from './gateway-session.js';
+
+/**
+ * A per-client upstream's requests (sampling, elicitation, roots) go to this session's client and the answer
+ * (or error) goes back; its log messages and resource updates reach this client only. Request ids are the
+ * SDK's own on each side, so they cannot collide across sessions.
+ */
+export function routeServerRequests(session: GatewaySession, server: McpServerRecord, client: Client): void {
+  const caps = session.forwardedCapabilities();
+  const downstream = session.server;
+  const options = (signal: AbortSignal) => ({ signal, ...session.related(server.serverId) });
+  if (caps.sampling)
+    client.setRequestHandler(CreateMessageRequestSchema, (request, extra) =>
+      downstream.createMessage(request.params, options(extra.signal)),
+    );
+  if (caps.elicitation)
+    client.setRequestHandler(ElicitRequestSchema, (request, extra) =>
+      downstream.elicitInput(request.params, options(extra.signal)),
+    );
+  if (caps.roots)
+    client.setRequestHandler(ListRootsRequestSchema, (request, extra) =>
+      downstream.listRoots(request.params, options(extra.signal)),
+    );
+  client.fallbackRequestHandler = (request) =>
+    Promise.reject(
+      protocolError(
+        ErrorCode.MethodNotFound,
+        `the client behind the gateway does not support ${request.method} (it did not declare the capability)`,
+      ),
+    );
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) =>
+    downstream
+      .notification(
+        { method: 'notifications/message', params: notification.params },
+        session.related(server.serverId),
+      )
+      .catch(() => undefined),
+  );
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) =>
+    session.relayResourceUpdated(notification.params.uri),
+  );
+}

@@ -1,0 +1,208 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { type AuthContext, extractApiKey, KeyAuthenticator } from '@app/auth';
+import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
+import { McpRegistry } from '@app/mcp-registry';
+import { DrainState } from '@app/observability';
+import { McpCatalog } from '../catalog/catalog.js';
+import { type CallerScope, GatewayView } from '../catalog/gateway-view.js';
+import { GatewayDrainingError, UnknownMcpServerError } from '../tool-proxy.errors.js';
+import type { GatewaySession } from './gateway-session.js';
+import { checkOrigin } from './origin-check.js';
+import { McpSessionManager } from './session-manager.js';
+import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
+
+/** Where legacy SSE clients post their messages. */
+export const SSE_MESSAGES_PATH = '/mcp/sse/messages';
+/** How long a new session waits for unlisted upstreams, so that `initialize` can carry their instructions. */
+const INSTRUCTIONS_WAIT_MS = 2000;
+
+/** Which door a request came through: the aggregated endpoint, a narrowed one, or one server's. */
+export type Selection =
+  { kind: 'all' } | { kind: 'servers'; names: string[] } | { kind: 'single'; alias: string };
+
+const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+export function jsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
+  if (res.headersSent) return;
+  res
+    .writeHead(status, { 'Content-Type': 'application/json' })
+    .end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+/**
+ * The one door into MCP sessions, for the Nest routes and the fast lane alike: it finds the session a request
+ * belongs to, admits a key into it (origin check, key binding, scope refresh, last activity), and opens new
+ * sessions (origin check, drain, scope, cap per key). A check added here holds on both paths.
+ */
+@Injectable()
+export class SessionDoor {
+  private readonly logger = new Logger('Gateway');
+
+  constructor(
+    private readonly sessions: McpSessionManager,
+    private readonly authenticator: KeyAuthenticator,
+    private readonly view: GatewayView,
+    private readonly registry: McpRegistry,
+    private readonly catalog: McpCatalog,
+    private readonly drain: DrainState,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  /** DNS-rebinding protection (403 for a foreign browser origin) on every MCP and REST tool request. */
+  checkOrigin(headers: IncomingHttpHeaders): void {
+    checkOrigin(
+      { origin: first(headers.origin), host: first(headers.host) },
+      { allowedOrigins: this.config.mcp.allowedOrigins, listenHost: this.config.server.host },
+    );
+  }
+
+  /** The key of a request, authenticated (the global guard's authenticator: expiry, blocks, team blocks). */
+  async authenticate(req: IncomingMessage): Promise<AuthContext | null> {
+    const key = extractApiKey(req.headersDistinct);
+    return key === null ? null : this.authenticator.authenticate(key);
+  }
+
+  /** The open session a request names (Streamable HTTP: `Mcp-Session-Id` on its path; SSE: `?sessionId=`). */
+  find(req: IncomingMessage, path: string, query: URLSearchParams): GatewaySession | undefined {
+    if (path === SSE_MESSAGES_PATH) {
+      const id = query.get('sessionId');
+      const session = id ? this.sessions.get(id) : undefined;
+      return session?.transport instanceof SSEServerTransport ? session : undefined;
+    }
+    const id = first(req.headers['mcp-session-id']);
+    const session = id ? this.sessions.get(id) : undefined;
+    return session?.transport instanceof NodeStreamableHttpServerTransport && session.path === path
+      ? session
+      : undefined;
+  }
+
+  /**
+   * Lets `auth` continue `session`: the origin is checked (throws 403), the session must be open and bound to
+   * this key (false otherwise: the caller answers 404, as for an unknown session), then the session takes the
+   * key's current grants and counts as active.
+   */
+  admit(session: GatewaySession, auth: AuthContext, headers: IncomingHttpHeaders): boolean {
+    this.checkOrigin(headers);
+    if (session.closed || session.keyId !== auth.keyId) return false;
+    session.scope = { ...session.scope, auth };
+    session.touch();
+    return true;
+  }
+
+  /** Hands an admitted request to its session's transport (`body`: already parsed JSON, if any). */
+  async serve(
+    session: GatewaySession,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+  ): Promise<void> {
+    const { transport } = session;
+    if (transport instanceof SSEServerTransport) await transport.handlePostMessage(req, res, body);
+    else await (transport as NodeStreamableHttpServerTransport).handleRequest(req, res, body);
+  }
+
+  /** The caller's scope for a door: narrowed by the path's selection, and further by `x-mcp-servers`. */
+  scope(auth: AuthContext, headers: IncomingHttpHeaders, selection: Selection): CallerScope {
+    if (selection.kind === 'single') return this.singleScope(auth, headers, selection.alias);
+    let ids: Set<string> | null =
+      selection.kind === 'servers' ? this.view.select(auth, selection.names) : null;
+    const header = first(headers['x-mcp-servers']);
+    if (header !== undefined && header.trim() !== '') {
+      const narrowed = this.view.select(auth, header.split(','));
+      ids = ids ? new Set([...ids].filter((id) => narrowed.has(id))) : narrowed;
+    }
+    return { auth, selection: ids, prefixed: true };
+  }
+
+  /**
+   * A Streamable HTTP request of `auth` through a door: continues the session it names, or opens one with its
+   * `initialize`. Everything else is the JSON-RPC error the SDK's transport would give.
+   */
+  async streamable(
+    auth: AuthContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    selection: Selection,
+    body: unknown,
+  ): Promise<void> {
+    this.checkOrigin(req.headers);
+    if (first(req.headers['mcp-session-id'])) {
+      const session = this.find(req, path, new URLSearchParams());
+      if (!session || !this.admit(session, auth, req.headers))
+        return jsonRpcError(
+          res,
+          404,
+          -32001,
+          'Session not found: start a new one with an initialize request',
+        );
+      return this.serve(session, req, res, body);
+    }
+    if (req.method !== 'POST' || !isInitializeRequest(body))
+      return jsonRpcError(
+        res,
+        400,
+        -32000,
+        req.method === 'POST'
+          ? 'Bad Request: no Mcp-Session-Id header; start with an initialize request'
+          : 'Bad Request: Mcp-Session-Id header is required',
+      );
+    const scope = await this.admitNew(auth, req.headers, selection);
+    const transport = new NodeStreamableHttpServerTransport({
+      onsessioninitialized: (sessionId) => this.sessions.register(sessionId, session),
+    });
+    const session = this.sessions.create(scope, req.headers, transport);
+    session.path = path;
+    await session.start();
+    await transport.handleRequest(req, res, body);
+  }
+
+  /** A legacy HTTP+SSE session: the GET stream, its messages posted to SSE_MESSAGES_PATH. */
+  async openSse(auth: AuthContext, req: IncomingMessage, res: ServerResponse, selection: Selection) {
+    const scope = await this.admitNew(auth, req.headers, selection);
+    const transport = new SSEServerTransport(SSE_MESSAGES_PATH, res);
+    const session = this.sessions.create(scope, req.headers, transport);
+    this.sessions.register(transport.sessionId, session);
+    res.on('close', () => void session.close());
+    await session.start();
+    this.logger.debug({ msg: 'legacy SSE session opened', session_id: transport.sessionId });
+  }
+
+  /** A legacy SSE message through the Nest route (the fast lane takes most of them). */
+  async sseMessage(auth: AuthContext, req: IncomingMessage, res: ServerResponse, id: string | undefined) {
+    this.checkOrigin(req.headers);
+    const session = this.find(req, SSE_MESSAGES_PATH, new URLSearchParams(id ? { sessionId: id } : {}));
+    if (!session || !this.admit(session, auth, req.headers))
+      return jsonRpcError(res, 404, -32001, 'Session not found: open a new one with GET /mcp/sse');
+    return this.serve(session, req, res, (req as { body?: unknown }).body);
+  }
+
+  /** What every new session passes: origin, no drain, a scope with something in it; upstreams listed once. */
+  private async admitNew(auth: AuthContext, headers: IncomingHttpHeaders, selection: Selection) {
+    this.checkOrigin(headers);
+    if (this.drain.isDraining) throw new GatewayDrainingError();
+    const scope = this.scope(auth, headers, selection);
+    const visible = this.view.assertSomethingVisible(scope);
+    // A fresh gateway lists the upstreams once here (bounded), so initialize carries their instructions.
+    await this.catalog.warm(
+      visible.map((v) => v.server),
+      INSTRUCTIONS_WAIT_MS,
+    );
+    return scope;
+  }
+
+  private singleScope(auth: AuthContext, headers: IncomingHttpHeaders, alias: string): CallerScope {
+    const server = this.registry.find(alias);
+    const visible =
+      server && this.view.visibleServers({ auth, selection: new Set([server.serverId]) }).length > 0;
+    if (!server || !visible)
+      throw new UnknownMcpServerError(`unknown or not permitted MCP server ${JSON.stringify(alias)}`, {
+        param: 'alias',
+      });
+    const scope = this.scope(auth, headers, { kind: 'all' });
+    return { ...scope, prefixed: false, selection: new Set([server.serverId]) };
+  }
+}

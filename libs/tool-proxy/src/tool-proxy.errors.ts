@@ -1,0 +1,66 @@
+import { AppError, type AppErrorOptions } from '@app/core';
+import type { CallFailure } from './calls/tool-caller.js';
+
+/** The key may use no MCP server at all (403, saying why). */
+export class NoMcpAccessError extends AppError {
+  constructor(why: string) {
+    super('NO_MCP_ACCESS', `this key cannot use any MCP server: ${why}`, { param: 'authorization' });
+  }
+}
+
+/** A selection (`x-mcp-servers`, `/mcp/{a,b}`, `/{alias}/mcp`) names a server the key may not use. */
+export class UnknownMcpServerError extends AppError {
+  constructor(message: string, options: AppErrorOptions) {
+    super('UNKNOWN_MCP_SERVER', message, options);
+  }
+}
+
+/** A tool or prompt name that resolves to nothing the caller may use (as an unknown one: no existence leak). */
+export class ToolNotFoundError extends AppError {
+  constructor(message: string) {
+    super('TOOL_NOT_FOUND', message, { param: 'name' });
+  }
+}
+
+export class ResourceNotFoundError extends AppError {
+  constructor(uri: string) {
+    super('RESOURCE_NOT_FOUND', `Resource not found: ${uri}`, { param: 'uri' });
+  }
+}
+
+export class TooManySessionsError extends AppError {
+  constructor(live: number, max: number) {
+    super(
+      'TOO_MANY_SESSIONS',
+      `this key already has ${live} open MCP sessions (max_sessions_per_key is ${max}); close some (DELETE /mcp with their Mcp-Session-Id) or wait for idle ones to expire`,
+      { param: 'authorization' },
+    );
+  }
+}
+
+/** The gateway is shutting down: no new session opens here (another replica will take it). */
+export class GatewayDrainingError extends AppError {
+  constructor() {
+    super(
+      'GATEWAY_DRAINING',
+      'the gateway is shutting down and opens no new MCP session: retry on another replica',
+    );
+  }
+}
+
+/** A REST tool call that produced no result: the failure's kind picks the status (502, 504, 400, 499). */
+export class ToolCallFailedError extends AppError {
+  constructor(failure: CallFailure) {
+    const code =
+      failure.kind === 'unavailable'
+        ? 'UPSTREAM_UNAVAILABLE'
+        : failure.kind === 'timeout'
+          ? 'UPSTREAM_TIMEOUT'
+          : failure.kind === 'cancelled'
+            ? 'REQUEST_CANCELLED'
+            : failure.kind === 'refused' && failure.rpc?.code === -32602
+              ? 'BAD_REQUEST'
+              : 'UPSTREAM_ERROR';
+    super(code, failure.message, { param: code === 'BAD_REQUEST' ? 'arguments' : 'name' });
+  }
+}
