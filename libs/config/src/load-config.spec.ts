@@ -22,7 +22,7 @@ describe('loadConfig', () => {
   it('runs on defaults with no file and no environment', () => {
     const config = loadConfig({ env: {}, cwd });
     expect(config.configPath).toBeNull();
-    expect(config.server).toEqual({ port: 4000, host: '0.0.0.0' });
+    expect(config.server).toEqual({ port: 4000, host: '0.0.0.0', shutdownGraceMs: 30_000 });
     expect(config.log).toEqual({ level: 'info', format: 'json' });
     expect(config.auth).toEqual({ masterKey: null, saltKey: null });
     expect(config.database).toEqual({
@@ -41,18 +41,19 @@ describe('loadConfig', () => {
 
   it('reads the gateway settings and refuses out-of-range values', () => {
     const text =
-      'general_settings:\n  max_tool_name_length: 40\n  session_idle_timeout: 60\n  max_sessions_per_key: 5\n';
+      'general_settings:\n  max_tool_name_length: 40\n  session_idle_timeout: 60\n  max_sessions_per_key: 5\n  shutdown_grace_seconds: 5\n';
     const config = loadConfig({ env: {}, cwd, fileContent: { path: 'config.yaml', text } });
     expect(config.mcp).toMatchObject({
       maxToolNameLength: 40,
       sessionIdleTimeoutMs: 60_000,
       maxSessionsPerKey: 5,
     });
+    expect(config.server.shutdownGraceMs).toBe(5000);
     expect(config.warnings).toEqual([]);
     const bad =
-      'general_settings:\n  max_tool_name_length: 8\n  session_idle_timeout: 1\n  max_sessions_per_key: 0\n';
+      'general_settings:\n  max_tool_name_length: 8\n  session_idle_timeout: 1\n  max_sessions_per_key: 0\n  shutdown_grace_seconds: -1\n';
     expect(() => loadConfig({ env: {}, cwd, fileContent: { path: 'config.yaml', text: bad } })).toThrow(
-      /max_tool_name_length: expected an integer from 16 to 256[\s\S]*session_idle_timeout[\s\S]*max_sessions_per_key/,
+      /max_tool_name_length: expected an integer from 16 to 256[\s\S]*session_idle_timeout[\s\S]*max_sessions_per_key[\s\S]*shutdown_grace_seconds: expected a number of seconds from 0 to 3600/,
     );
   });
 
@@ -159,7 +160,7 @@ general_settings:
         'general_settings:\n  master_key: sk-from-file\n  database_url: postgres://file@h/db\n',
       ),
     });
-    expect(config.server).toEqual({ port: 5001, host: '127.0.0.1' });
+    expect(config.server).toEqual({ port: 5001, host: '127.0.0.1', shutdownGraceMs: 30_000 });
     expect(config.log).toEqual({ level: 'debug', format: 'pretty' });
     expect(config.auth).toEqual({ masterKey: 'sk-from-env', saltKey: 'salty' });
     expect(config.database).toEqual({

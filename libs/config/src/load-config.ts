@@ -32,6 +32,7 @@ export const KNOWN_GENERAL_SETTINGS = new Set([
   'session_idle_timeout',
   'max_sessions_per_key',
   'mcp_allowed_origins',
+  'shutdown_grace_seconds',
 ]);
 
 const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);

@@ -115,6 +115,8 @@ export interface RichFixture {
   requestHeaders: IncomingMessage['headers'][];
   /** Forgets every Streamable HTTP session, as a restarted server would (their ids now get 404). */
   forgetSessions(): void;
+  /** Stops listening, drops every connection and session, and listens again on the same port: a restart. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -167,6 +169,13 @@ export async function startRichFixture(name: string, transport: 'http' | 'sse'):
     stats,
     requestHeaders,
     forgetSessions: () => streamable.clear(),
+    restart: async () => {
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      streamable.clear();
+      sse.clear();
+      await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
+    },
     close: () =>
       new Promise<void>((resolve) => {
         http.closeAllConnections();

@@ -142,8 +142,12 @@ describe.each([
     const { client, transport } = await connect(upstream.url);
     const closed = new Promise<void>((resolve) => (client.onclose = resolve));
     upstream.sessions.delete(transport.sessionId ?? '');
-    await expect(client.callTool({ name: 'echo', arguments: {} })).rejects.toThrow(/HTTP 404/);
+    // The call's POST or the event stream's GET (whichever reaches the server first) learns it with a 404.
+    await expect(client.callTool({ name: 'echo', arguments: {} })).rejects.toThrow(
+      /HTTP 404|no longer knows this session|Connection closed/,
+    );
     await closed;
+    expect(transport.sessionLost).toBe(true);
   });
 
   it('fails a call at once when the server cannot be reached', async () => {

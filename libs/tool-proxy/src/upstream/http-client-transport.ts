@@ -33,6 +33,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private started = false;
   private closed = false;
   private readonly inflight = new Set<ClientRequest>();
+  /** The server no longer knows the session (it restarted): close once no POST is pending. */
+  private lost = false;
 
   constructor(
     private readonly url: URL,
@@ -48,12 +50,18 @@ export class NodeStreamableHttpClientTransport implements Transport {
     return Promise.resolve();
   }
 
+  /** True once the server said it no longer knows this session: its owner should open a new one. */
+  get sessionLost(): boolean {
+    return this.lost;
+  }
+
   setProtocolVersion(version: string): void {
     this.protocolVersion = version;
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) throw new Error('transport closed');
+    if (this.lost) throw new UpstreamHttpError(404, 'the MCP server no longer knows this session', true);
     const body = JSON.stringify(message);
     const res = await this.request('POST', { 'content-type': 'application/json' }, body);
     const sessionId = res.headers['mcp-session-id'];
@@ -69,18 +77,22 @@ export class NodeStreamableHttpClientTransport implements Transport {
     if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) {
       const text = await readText(res);
       // A live session the server no longer knows: it restarted. The spec says 404; servers built from the
-      // SDK's examples answer 400 "No valid session ID" / "Server not initialized". Close, so the owner
-      // reconnects (after the caller has this error: closing first would replace it with "connection closed").
+      // SDK's examples answer 400 "No valid session ID" / "Server not initialized". From now on every request
+      // of this session fails the same way (its caller retries on a new one), and the transport closes once
+      // the requests already on the wire have their own answers (closing first would turn them into
+      // "connection closed", which is not safe to retry).
       const lost =
         this.sessionId !== undefined &&
         (res.statusCode === 404 || (res.statusCode === 400 && /session|not initialized/i.test(text)));
-      const error = new UpstreamHttpError(
+      if (lost) {
+        this.lost = true;
+        setImmediate(() => this.closeIfLost());
+      }
+      throw new UpstreamHttpError(
         res.statusCode ?? 0,
         `Error POSTing to the MCP server (HTTP ${res.statusCode}): ${text.slice(0, MAX_ERROR_BODY)}`,
         lost,
       );
-      if (lost) setImmediate(() => void this.close());
-      throw error;
     }
     if (requestId === undefined) {
       res.resume();
@@ -167,13 +179,17 @@ export class NodeStreamableHttpClientTransport implements Transport {
         url,
         { method, headers, agent: agents[secure ? 'https:' : 'http:'] },
         (res) => {
-          res.on('close', () => this.inflight.delete(req));
+          res.on('close', () => {
+            this.inflight.delete(req);
+            this.closeIfLost();
+          });
           resolve(res);
         },
       );
       this.inflight.add(req);
       req.on('error', (error) => {
         this.inflight.delete(req);
+        this.closeIfLost();
         reject(error);
       });
       req.end(body);
@@ -260,8 +276,9 @@ export class NodeStreamableHttpClientTransport implements Transport {
         if (res.statusCode === 405) return void res.resume();
         if (res.statusCode !== 200) {
           res.resume();
-          // The server no longer knows the session (it restarted): close, so the owner reconnects and re-lists.
-          if (res.statusCode === 404) return void this.close();
+          // The server no longer knows the session (it restarted): close, so the owner reconnects and re-lists;
+          // after the POSTs in flight, which fail on their own with `sessionLost` (their callers retry).
+          if (res.statusCode === 404) return void ((this.lost = true), this.closeIfLost());
           throw new Error(`the MCP server refused its event stream (HTTP ${res.statusCode})`);
         }
         let delivered = false;
@@ -282,6 +299,10 @@ export class NodeStreamableHttpClientTransport implements Transport {
         this.onerror?.(error instanceof Error ? error : new Error(String(error)));
         this.reopenStandalone(attempt + 1);
       });
+  }
+
+  private closeIfLost(): void {
+    if (this.lost && !this.closed && [...this.inflight].every((r) => r.method === 'GET')) void this.close();
   }
 
   private reopenStandalone(attempt: number): void {

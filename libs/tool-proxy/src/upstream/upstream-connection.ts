@@ -78,7 +78,14 @@ export class UpstreamConnection {
 
   async get(): Promise<Client> {
     if (this.closed) throw new UpstreamUnavailableError(`connection to ${this.server.serverName} was closed`);
-    if (this.client) return this.client;
+    if (this.client) {
+      // An HTTP upstream that said it no longer knows the session: a new one now (the old transport closes
+      // itself once its requests on the wire have their answers).
+      const transport = this.client.transport;
+      if (!(transport instanceof NodeStreamableHttpClientTransport && transport.sessionLost))
+        return this.client;
+      this.dropped(this.client);
+    }
     if (!this.connecting) {
       const wait = this.retryAt - Date.now();
       if (wait > 0) {
@@ -113,6 +120,33 @@ export class UpstreamConnection {
       });
   }
 
+  /** The client's session ended (process exit, socket closed, session lost): the next use reconnects. */
+  private dropped(client: Client): void {
+    if (this.client !== client) return;
+    this.client = null;
+    if (this.closed) return;
+    const now = Date.now();
+    if (this.server.transport === 'stdio') this.drops.push(now);
+    while (this.drops.length && this.drops[0] < now - CRASH_WINDOW_MS) this.drops.shift();
+    if (this.drops.length >= CRASH_LIMIT) {
+      // A crash loop: stop restarting it for a while, and say so to callers.
+      this.retryAt = now + CRASH_PAUSE_MS;
+      this.lastError = `it stopped ${this.drops.length} times within ${CRASH_WINDOW_MS / 1000} s`;
+      this.drops.length = 0;
+      this.logger.error({
+        msg: 'upstream crash loop; pausing restarts',
+        server: this.server.serverName,
+        pause_ms: CRASH_PAUSE_MS,
+      });
+    } else {
+      this.logger.warn({
+        msg: 'upstream connection lost; reconnecting on next use',
+        server: this.server.serverName,
+      });
+    }
+    this.hooks.onDisconnected?.();
+  }
+
   private async open(): Promise<Client> {
     const client = newUpstreamClient(this.hooks.capabilities);
     const { serverName } = this.server;
@@ -136,29 +170,7 @@ export class UpstreamConnection {
             this.logger.debug({ msg: 'upstream stderr', server: serverName, line: line.slice(0, 2000) });
       });
     }
-    client.onclose = () => {
-      if (this.client !== client) return;
-      this.client = null;
-      if (!this.closed) {
-        const now = Date.now();
-        if (this.server.transport === 'stdio') this.drops.push(now);
-        while (this.drops.length && this.drops[0] < now - CRASH_WINDOW_MS) this.drops.shift();
-        if (this.drops.length >= CRASH_LIMIT) {
-          // A crash loop: stop restarting it for a while, and say so to callers.
-          this.retryAt = now + CRASH_PAUSE_MS;
-          this.lastError = `it stopped ${this.drops.length} times within ${CRASH_WINDOW_MS / 1000} s`;
-          this.drops.length = 0;
-          this.logger.error({
-            msg: 'upstream crash loop; pausing restarts',
-            server: serverName,
-            pause_ms: CRASH_PAUSE_MS,
-          });
-        } else {
-          this.logger.warn({ msg: 'upstream connection lost; reconnecting on next use', server: serverName });
-        }
-        this.hooks.onDisconnected?.();
-      }
-    };
+    client.onclose = () => this.dropped(client);
     try {
       const timeout = Math.min(CONNECT_TIMEOUT_MS, this.server.timeoutMs ?? CONNECT_TIMEOUT_MS);
       await client.connect(transport, { timeout });
