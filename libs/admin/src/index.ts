@@ -1,3 +1,1 @@
-export * from './mcp-server.response.js';
-export * from './admin.module.js';
-export * from './auth.responses.js';
+export { AdminModule } from './admin.module.js';

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AppError } from '@app/core';
+import { UnauthorizedError } from './auth.errors.js';
 import { extractApiKey } from './api-key.js';
 import { assertAdminAccess } from './admin.guard.js';
 import { ACCESS, type AuthenticatedRequest, IS_PUBLIC, type RouteAccess } from './auth.decorators.js';
@@ -24,10 +24,8 @@ export class KeyGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = extractApiKey(req.headersDistinct);
     if (key === null) {
-      throw new AppError(
-        'UNAUTHORIZED',
+      throw new UnauthorizedError(
         'missing API key: send "Authorization: Bearer sk-..." or "x-litellm-api-key: sk-..."',
-        { param: 'authorization' },
       );
     }
     req.auth = await this.authenticator.authenticate(key);

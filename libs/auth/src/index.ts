@@ -1,17 +1,21 @@
-export * from './access-policy.js';
-export * from './admin.guard.js';
-export * from './api-key.js';
-export * from './auth-context.js';
-export * from './auth.decorators.js';
-export * from './auth.dto.js';
-export * from './auth.errors.js';
-export * from './auth.guard.js';
-export * from './auth.module.js';
-export * from './grants.js';
-export * from './key-authenticator.js';
-export * from './key-cache.js';
-export * from './key-secret.js';
-export * from './key.service.js';
-export * from './team.entity.js';
-export * from './team.service.js';
-export * from './virtual-key.entity.js';
+export { type ToolFilter, type AccessMap, toolAllowed, accessFor } from './access-policy.js';
+export { assertAdminAccess } from './admin.guard.js';
+export { extractApiKey } from './api-key.js';
+export { type AuthContext, canReadAll } from './auth-context.js';
+export { IS_PUBLIC, ACCESS, Public, AdminOnly, AnyKey, Auth } from './auth.decorators.js';
+export {
+  GenerateKeyDto,
+  KeyRefDto,
+  UpdateKeyDto,
+  DeleteKeysDto,
+  NewTeamDto,
+  UpdateTeamDto,
+  DeleteTeamsDto,
+} from './auth.dto.js';
+export { AuthModule } from './auth.module.js';
+export { type ObjectPermission, objectPermissionOf } from './grants.js';
+export { KeyAuthenticator } from './key-authenticator.js';
+export { KeyService } from './key.service.js';
+export type { TeamEntity } from './team.entity.js';
+export { TeamService } from './team.service.js';
+export type { VirtualKeyEntity } from './virtual-key.entity.js';

@@ -1,14 +1,12 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
-import { AppError } from '@app/core';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { secretsEqual } from './api-key.js';
+import { KeyExpiredError, KeyRefusedError, UnauthorizedError } from './auth.errors.js';
 import { type AuthContext, MASTER_KEY_CONTEXT } from './auth-context.js';
 import { grantsOf } from './grants.js';
 import { hashApiKey } from './key-secret.js';
 import { TtlCache } from './key-cache.js';
-import { VirtualKeyEntity } from './virtual-key.entity.js';
+import { KeyRepository } from './key.repository.js';
 
 /** How long a key lookup (found or not) is trusted before the database is asked again. */
 export const KEY_CACHE_TTL_MS = 30_000;
@@ -37,7 +35,7 @@ export class KeyAuthenticator implements OnModuleDestroy {
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    @InjectRepository(VirtualKeyEntity) private readonly keys: Repository<VirtualKeyEntity>,
+    private readonly keys: KeyRepository,
   ) {
     this.timer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
     this.timer.unref();
@@ -57,9 +55,7 @@ export class KeyAuthenticator implements OnModuleDestroy {
     const master = this.config.auth.masterKey;
     if (master !== null && secretsEqual(presented, master)) return MASTER_KEY_CONTEXT;
     if (!presented.startsWith('sk-')) {
-      throw new AppError('UNAUTHORIZED', 'invalid API key: gateway keys start with "sk-"', {
-        param: 'authorization',
-      });
+      throw new UnauthorizedError('invalid API key: gateway keys start with "sk-"');
     }
     const hash = hashApiKey(presented);
     let entry = this.cache.get(hash);
@@ -69,36 +65,28 @@ export class KeyAuthenticator implements OnModuleDestroy {
       this.cache.set(hash, entry, generation);
     }
     if (entry === null) {
-      throw new AppError(
-        'UNAUTHORIZED',
+      throw new UnauthorizedError(
         master === null
           ? 'invalid API key (and no master key is configured: set MASTER_KEY)'
           : 'invalid API key: no such key (it may have been deleted or regenerated)',
-        { param: 'authorization' },
       );
     }
     const { context } = entry;
     if (entry.blocked) {
-      throw new AppError(
+      throw new KeyRefusedError(
         'KEY_BLOCKED',
         `API key ${context.keyName} is blocked; an admin can unblock it with POST /key/unblock`,
-        { param: 'authorization' },
       );
     }
     if (entry.teamBlocked) {
-      throw new AppError(
+      throw new KeyRefusedError(
         'TEAM_BLOCKED',
         `team ${JSON.stringify(context.teamId)} of API key ${context.keyName} is blocked; an admin can unblock it with POST /team/update {"blocked": false}`,
-        { param: 'authorization' },
       );
     }
     const now = Date.now();
     if (entry.expiresAt !== null && entry.expiresAt <= now) {
-      throw new AppError(
-        'KEY_EXPIRED',
-        `API key ${context.keyName} expired at ${new Date(entry.expiresAt).toISOString()}; an admin can extend it (POST /key/update with "duration") or generate a new one`,
-        { param: 'authorization' },
-      );
+      throw new KeyExpiredError(context.keyName, entry.expiresAt);
     }
     this.pendingLastUsed.set(context.keyId as string, new Date(now));
     return context;
@@ -122,14 +110,7 @@ export class KeyAuthenticator implements OnModuleDestroy {
   private async writeLastUsed(batch: Map<string, Date>): Promise<void> {
     try {
       // One UPDATE for all keys; rows deleted meanwhile are simply not matched.
-      const ids = [...batch.keys()];
-      const times = ids.map((id) => (batch.get(id) as Date).toISOString());
-      await this.keys.query(
-        `UPDATE virtual_key AS k SET last_used_at = v.at
-         FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at)
-         WHERE k.key_id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)`,
-        [ids, times],
-      );
+      await this.keys.recordLastUsed(batch);
     } catch (error) {
       this.logger.warn({ msg: 'could not record key last_used_at', error: (error as Error).message });
     }
@@ -137,11 +118,7 @@ export class KeyAuthenticator implements OnModuleDestroy {
 
   private async load(hash: string): Promise<CachedKey | null> {
     // One query: the key and its team together.
-    const row = await this.keys
-      .createQueryBuilder('k')
-      .leftJoinAndSelect('k.team', 'team')
-      .where('k.token_hash = :hash', { hash })
-      .getOne();
+    const row = await this.keys.findByHashWithTeam(hash);
     if (!row) return null;
     const team = row.team ?? null;
     const context: AuthContext = Object.freeze({

@@ -1,29 +1,21 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
-import { type FindOptionsWhere, In, type Repository } from 'typeorm';
-import { AppError, maskSecret } from '@app/core';
+import { maskSecret } from '@app/core';
+import { isForeignKeyViolation, isUniqueViolation } from '@app/database';
 import { grantOutsideTeam, type PolicyServer } from './access-policy.js';
 import type { DeleteKeysDto, GenerateKeyDto, UpdateKeyDto } from './auth.dto.js';
-import { GrantOutsideTeamError, KeyNotFoundError } from './auth.errors.js';
+import {
+  GrantOutsideTeamError,
+  KeyAliasConflictError,
+  KeyNotFoundError,
+  NothingToDeleteError,
+  UnknownTeamError,
+} from './auth.errors.js';
 import { grantsOf, mergeGrants, NO_GRANTS, type StoredGrants } from './grants.js';
 import { KeyAuthenticator } from './key-authenticator.js';
-import { generateApiKey, hashApiKey, parseDuration, TOKEN_HASH_PATTERN } from './key-secret.js';
-import { checkServerRefs, isPgError, TeamService } from './team.service.js';
-import { VirtualKeyEntity } from './virtual-key.entity.js';
-
-// TypeORM's deep-partial type cannot follow `Record<string, unknown>` (metadata jsonb).
-type KeyRow = QueryDeepPartialEntity<VirtualKeyEntity>;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** How a key is named in requests: the key itself, its token hash, its key_id, or its alias. */
-export function keyWhere(ref: string): FindOptionsWhere<VirtualKeyEntity> {
-  if (ref.startsWith('sk-')) return { tokenHash: hashApiKey(ref) };
-  if (TOKEN_HASH_PATTERN.test(ref)) return { tokenHash: ref };
-  if (UUID.test(ref)) return { keyId: ref.toLowerCase() };
-  return { keyAlias: ref };
-}
+import { KeyRepository, type NewKeyRow } from './key.repository.js';
+import { generateApiKey, hashApiKey, parseDuration } from './key-secret.js';
+import { checkServerRefs, TeamService } from './team.service.js';
+import type { VirtualKeyEntity } from './virtual-key.entity.js';
 
 export interface KeyListFilter {
   teamId?: string;
@@ -50,28 +42,19 @@ export class KeyService {
   private readonly logger = new Logger('Auth');
 
   constructor(
-    @InjectRepository(VirtualKeyEntity) private readonly keys: Repository<VirtualKeyEntity>,
+    private readonly keys: KeyRepository,
     private readonly teams: TeamService,
     private readonly authenticator: KeyAuthenticator,
   ) {}
 
   async find(ref: string): Promise<VirtualKeyEntity> {
-    const row = await this.keys.findOneBy(keyWhere(ref));
+    const row = await this.keys.findByRef(ref);
     if (!row) throw new KeyNotFoundError([ref]);
     return this.withPendingLastUsed(row);
   }
 
   async list(filter: KeyListFilter): Promise<{ rows: VirtualKeyEntity[]; total: number }> {
-    const where: FindOptionsWhere<VirtualKeyEntity> = {
-      ...(filter.teamId !== undefined ? { teamId: filter.teamId } : {}),
-      ...(filter.keyAlias !== undefined ? { keyAlias: filter.keyAlias } : {}),
-    };
-    const [rows, total] = await this.keys.findAndCount({
-      where,
-      order: { createdAt: 'ASC', keyId: 'ASC' },
-      skip: (filter.page - 1) * filter.size,
-      take: filter.size,
-    });
+    const [rows, total] = await this.keys.listPage(filter);
     return { rows: rows.map((r) => this.withPendingLastUsed(r)), total };
   }
 
@@ -80,7 +63,7 @@ export class KeyService {
     const teamId = dto.team_id ?? null;
     await this.checkGrants(grants, teamId, servers);
     const key = generateApiKey();
-    const row = {
+    const row: NewKeyRow = {
       tokenHash: hashApiKey(key),
       keyAlias: dto.key_alias ?? null,
       keyName: maskSecret(key),
@@ -96,8 +79,7 @@ export class KeyService {
     };
     let keyId: string;
     try {
-      const result = await this.keys.insert(row as KeyRow);
-      keyId = (result.identifiers[0] as { keyId: string }).keyId;
+      keyId = await this.keys.insert(row);
     } catch (error) {
       throw this.translateWriteError(error, dto.key_alias, teamId);
     }
@@ -109,7 +91,7 @@ export class KeyService {
       team_id: teamId,
       by: actor,
     });
-    return { key, row: await this.keys.findOneByOrFail({ keyId }) };
+    return { key, row: await this.keys.findById(keyId) };
   }
 
   async update(
@@ -124,7 +106,7 @@ export class KeyService {
       await this.checkGrants(grants, teamId, servers);
     const expiresAt = expiryFrom(dto.duration);
     try {
-      await this.keys.update({ keyId: current.keyId }, {
+      await this.keys.update(current.keyId, {
         ...grants,
         teamId,
         ...(dto.key_alias !== undefined ? { keyAlias: dto.key_alias } : {}),
@@ -133,7 +115,7 @@ export class KeyService {
         ...(dto.blocked !== undefined ? { blocked: dto.blocked } : {}),
         ...(dto.metadata !== undefined ? { metadata: dto.metadata } : {}),
         updatedBy: actor,
-      } as KeyRow);
+      });
     } catch (error) {
       throw this.translateWriteError(error, dto.key_alias, teamId);
     }
@@ -144,7 +126,7 @@ export class KeyService {
 
   async setBlocked(ref: string, blocked: boolean, actor: string): Promise<VirtualKeyEntity> {
     const current = await this.find(ref);
-    await this.keys.update({ keyId: current.keyId }, { blocked, updatedBy: actor });
+    await this.keys.update(current.keyId, { blocked, updatedBy: actor });
     this.authenticator.invalidate();
     this.logger.log({ msg: blocked ? 'key blocked' : 'key unblocked', key_id: current.keyId, by: actor });
     return this.find(current.keyId);
@@ -154,40 +136,34 @@ export class KeyService {
   async regenerate(ref: string, actor: string): Promise<IssuedKey> {
     const current = await this.find(ref);
     const key = generateApiKey();
-    await this.keys.update(
-      { keyId: current.keyId },
-      { tokenHash: hashApiKey(key), keyName: maskSecret(key), updatedBy: actor },
-    );
+    await this.keys.update(current.keyId, {
+      tokenHash: hashApiKey(key),
+      keyName: maskSecret(key),
+      updatedBy: actor,
+    });
     this.authenticator.invalidate();
     this.logger.log({ msg: 'key regenerated', key_id: current.keyId, key_name: maskSecret(key), by: actor });
-    return { key, row: await this.keys.findOneByOrFail({ keyId: current.keyId }) };
+    return { key, row: await this.keys.findById(current.keyId) };
   }
 
   /** Deletes the named keys, all or none (404 naming the unknown ones). */
   async remove(dto: DeleteKeysDto, actor: string): Promise<VirtualKeyEntity[]> {
     const refs = [...(dto.keys ?? []), ...(dto.key_aliases ?? [])];
-    if (refs.length === 0)
-      throw new AppError(
-        'BAD_REQUEST',
-        'name the keys to delete: {"keys": [...]} or {"key_aliases": [...]}',
-        {
-          param: 'keys',
-        },
-      );
+    if (refs.length === 0) throw new NothingToDeleteError();
     const rows = new Map<string, VirtualKeyEntity>();
     const missing: string[] = [];
     for (const ref of dto.keys ?? []) {
-      const row = await this.keys.findOneBy(keyWhere(ref));
+      const row = await this.keys.findByRef(ref);
       if (row) rows.set(row.keyId, row);
       else missing.push(ref);
     }
     for (const alias of dto.key_aliases ?? []) {
-      const row = await this.keys.findOneBy({ keyAlias: alias });
+      const row = await this.keys.findByAlias(alias);
       if (row) rows.set(row.keyId, row);
       else missing.push(alias);
     }
     if (missing.length) throw new KeyNotFoundError(missing);
-    await this.keys.delete({ keyId: In([...rows.keys()]) });
+    await this.keys.deleteByIds([...rows.keys()]);
     this.authenticator.invalidate();
     this.authenticator.forget([...rows.keys()]);
     this.logger.log({ msg: 'keys deleted', key_ids: [...rows.keys()], by: actor });
@@ -209,22 +185,8 @@ export class KeyService {
   }
 
   private translateWriteError(error: unknown, keyAlias: string | null | undefined, teamId: string | null) {
-    if (isPgError(error, '23505'))
-      return new AppError(
-        'KEY_ALIAS_CONFLICT',
-        `key_alias ${JSON.stringify(keyAlias)} is already used by another key`,
-        {
-          param: 'key_alias',
-        },
-      );
-    if (isPgError(error, '23503'))
-      return new AppError(
-        'BAD_REQUEST',
-        `team_id ${JSON.stringify(teamId)} does not exist (it was just deleted?)`,
-        {
-          param: 'team_id',
-        },
-      );
+    if (isUniqueViolation(error)) return new KeyAliasConflictError(keyAlias);
+    if (isForeignKeyViolation(error)) return new UnknownTeamError(teamId, true);
     return error;
   }
 }

@@ -1,6 +1,5 @@
-export * from './config.types.js';
-export * from './config-errors.js';
-export * from './env-references.js';
-export * from './load-config.js';
-export * from './config.module.js';
+export { type LogLevel, type LogFormat, type GatewayConfig } from './config.types.js';
+export { ConfigError } from './config-errors.js';
+export { loadConfig } from './load-config.js';
+export { GATEWAY_CONFIG, GatewayConfigModule } from './config.module.js';
 export { flattenValidationErrors } from './config-file.schema.js';

@@ -1,4 +1,15 @@
-export * from './app-error.js';
-export * from './request-context.js';
-export * from './redact.js';
-export * from './package-info.js';
+export {
+  type ErrorCode,
+  type ErrorType,
+  type AppErrorOptions,
+  AppError,
+  ValidationFailedError,
+} from './app-error.js';
+export {
+  runWithRequestContext,
+  currentRequestId,
+  resolveRequestId,
+  PUBLIC_ROUTE,
+} from './request-context.js';
+export { redactUrl, maskSecret } from './redact.js';
+export { packageInfo } from './package-info.js';

@@ -1,6 +1,15 @@
-export * from './embedded-postgres.js';
-export * from './gateway-data-source.js';
-export * from './snake-naming.strategy.js';
-export * from './database-health.service.js';
-export * from './database.module.js';
-export * from './audited.entity.js';
+export {
+  GatewayDataSource,
+  type DatabaseKind,
+  type EntityClass,
+  type MigrationClass,
+  MIGRATIONS_TABLE,
+  openDatabase,
+  type OpenDatabaseOptions,
+  pendingMigrations,
+  runMigrations,
+} from './gateway-data-source.js';
+export { DatabaseHealthService, type DatabaseHealth } from './database-health.service.js';
+export { DatabaseModule, type DatabaseModuleOptions } from './database.module.js';
+export { AuditedEntity } from './audited.entity.js';
+export { isForeignKeyViolation, isUniqueViolation } from './pg-errors.js';

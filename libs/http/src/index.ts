@@ -1,5 +1,2 @@
-export * from './error-status.js';
-export * from './all-exceptions.filter.js';
-export * from './validation.js';
-export * from './request-id.middleware.js';
-export * from './configure-app.js';
+export { startRequest } from './request-id.middleware.js';
+export { JSON_BODY_LIMIT_BYTES, configureApp } from './configure-app.js';

@@ -1,5 +1,4 @@
-export * from './test-database.js';
-export * from './log-capture.js';
-export * from './test-app.js';
-export * from './mcp-fixture.js';
-export * from './rich-fixture.js';
+export { type TestDatabase, provisionTestDatabase } from './test-database.js';
+export { type TestApp, createTestApp } from './test-app.js';
+export { type McpFixture, startMcpFixture, startSseMcpFixture, closedPort } from './mcp-fixture.js';
+export { LONG_TOOL_NAME, type RichFixture, startRichFixture } from './rich-fixture.js';
