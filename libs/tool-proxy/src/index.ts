@@ -7,7 +7,7 @@ export {
   type Settled,
   DEFAULT_CALL_TIMEOUT_MS,
 } from './calls/tool-caller.js';
-export type { CallerScope } from './catalog/gateway-view.js';
+export type { CallerScope } from './catalog/view.types.js';
 export { McpSessionManager } from './session/session-manager.js';
 export { McpFastLane } from './session/mcp-fast-lane.js';
 export { SKIPPED_META_KEY } from './session/session-handlers.js';

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { type CallerScope, GatewayView } from '../catalog/gateway-view.js';
+import { GatewayView } from '../catalog/gateway-view.js';
+import type { CallerScope } from '../catalog/view.types.js';
 import { ToolCallFailedError } from '../tool-proxy.errors.js';
 import { ToolCaller } from './tool-caller.js';
 

@@ -11,7 +11,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { DrainState } from '@app/observability';
 import type { McpServerRecord } from '@app/mcp-registry';
-import { GatewayView, type CallerScope } from '../catalog/gateway-view.js';
+import { GatewayView } from '../catalog/gateway-view.js';
+import type { CallerScope } from '../catalog/view.types.js';
 import { UpstreamHttpError } from '../upstream/http-wire.js';
 import { passThroughHeaders } from '../upstream/pass-through-headers.js';
 import type { UpstreamConnection } from '../upstream/upstream-connection.js';

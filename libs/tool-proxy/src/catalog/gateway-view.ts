@@ -1,66 +1,25 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
-import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { type AccessMap, accessFor, type AuthContext, type ToolFilter, toolAllowed } from '@app/auth';
+import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { type AccessMap, accessFor, type AuthContext, toolAllowed } from '@app/auth';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { McpRegistry, type McpServerRecord } from '@app/mcp-registry';
-import { McpCatalog, type ServerCatalog } from './catalog.js';
+import { McpCatalog } from './catalog.js';
 import { exposedName, NameIndex, PREFIX_SEPARATOR, splitExposedName } from './naming.js';
+import type {
+  CallerScope,
+  CatalogResult,
+  ListError,
+  Listing,
+  ResolvedName,
+  ResourceListing,
+  ToolListing,
+  ToolMemo,
+  ToolMemoByNaming,
+  VisibleServer,
+} from './view.types.js';
+
 import { NoMcpAccessError, ToolNotFoundError, UnknownMcpServerError } from '../tool-proxy.errors.js';
-
-/** Who is asking and through which door: the key, the servers the session is narrowed to, the naming. */
-export interface CallerScope {
-  auth: AuthContext;
-  /** Server ids the session was narrowed to (`x-mcp-servers`, `/mcp/{a,b}`, `/{alias}/mcp`); null: all. */
-  selection: ReadonlySet<string> | null;
-  /** `{alias}-{name}` (aggregated endpoints) or upstream names unchanged (single-server endpoint). */
-  prefixed: boolean;
-}
-
-export interface VisibleServer {
-  server: McpServerRecord;
-  filter: ToolFilter;
-}
-
-export interface ListError {
-  server_id: string;
-  server_name: string;
-  message: string;
-}
-
-export interface Listing<T> {
-  items: T[];
-  errors: ListError[];
-}
-
-export interface ResourceListing {
-  resources: Resource[];
-  templates: ResourceTemplate[];
-  errors: ListError[];
-  /** URIs offered by more than one server: served by the first alias in alphabetical order (documented rule). */
-  conflicts: { uri: string; served_by: string; also_offered_by: string[] }[];
-}
-
-export interface ResolvedName<T> {
-  server: McpServerRecord;
-  name: string;
-  item: T;
-}
-
-export type ToolListing = Listing<Tool> & { index: NameIndex<Tool> };
-
-interface CatalogResult {
-  visible: VisibleServer;
-  catalog: ServerCatalog;
-}
-
-/** A tool listing and the catalogs it was built from (valid while `peek` returns these same objects). */
-interface ToolMemo {
-  serverIds: string[];
-  catalogs: ServerCatalog[];
-  listing: ToolListing;
-}
-type ToolMemoByNaming = Map<boolean, ToolMemo>;
 
 /**
  * The gateway as one caller sees it: which servers, which tools, resources and prompts under which names, and
@@ -326,17 +285,5 @@ export class GatewayView {
     throw new ToolNotFoundError(
       `unknown ${what}: ${JSON.stringify(name)}${name.includes(PREFIX_SEPARATOR) ? '' : ` (${what}s are named {alias}${PREFIX_SEPARATOR}{name})`}`,
     );
-  }
-
-  /** `instructions` for `initialize`: those of the visible upstreams (as listed), each headed by its alias. */
-  instructions(
-    visible: readonly VisibleServer[],
-    known: (server: McpServerRecord) => string | undefined,
-  ): string | undefined {
-    const parts = visible.flatMap(({ server }) => {
-      const text = known(server);
-      return text ? [`## ${server.alias}\n${text}`] : [];
-    });
-    return parts.length ? parts.join('\n\n') : undefined;
   }
 }

@@ -12,7 +12,8 @@ import { packageInfo } from '@app/core';
 import { effectiveSessionMode, type McpServerRecord } from '@app/mcp-registry';
 import type { CallOptions, ToolCaller } from '../calls/tool-caller.js';
 import type { McpCatalog } from '../catalog/catalog.js';
-import type { CallerScope, GatewayView } from '../catalog/gateway-view.js';
+import type { GatewayView } from '../catalog/gateway-view.js';
+import type { CallerScope, VisibleServer } from '../catalog/view.types.js';
 import { LazyJsonSchemaValidator } from '../upstream/upstream-client.js';
 import type { ListKind, UpstreamConnection } from '../upstream/upstream-connection.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
@@ -65,7 +66,7 @@ export class GatewaySession {
           logging: {},
           completions: {},
         },
-        instructions: deps.view.instructions(visible, (s) => deps.catalog.peek(s.serverId)?.instructions),
+        instructions: instructionsOf(visible, (s) => deps.catalog.peek(s.serverId)?.instructions),
         jsonSchemaValidator: new LazyJsonSchemaValidator(),
       },
     );
@@ -198,4 +199,16 @@ export class GatewaySession {
     const caps = client.getServerCapabilities() ?? {};
     if (this.logLevel && caps.logging) await client.setLoggingLevel(this.logLevel).catch(() => undefined);
   }
+}
+
+/** `instructions` for `initialize`: those of the visible upstreams (as listed), each headed by its alias. */
+function instructionsOf(
+  visible: readonly VisibleServer[],
+  known: (server: McpServerRecord) => string | undefined,
+): string | undefined {
+  const parts = visible.flatMap(({ server }) => {
+    const text = known(server);
+    return text ? [`## ${server.alias}\n${text}`] : [];
+  });
+  return parts.length ? parts.join('\n\n') : undefined;
 }

@@ -18,7 +18,7 @@ import {
 import { AppError } from '@app/core';
 import { effectiveSessionMode, type McpServerRecord } from '@app/mcp-registry';
 import type { CallFailure, Settled } from '../calls/tool-caller.js';
-import type { ListError } from '../catalog/gateway-view.js';
+import type { ListError } from '../catalog/view.types.js';
 import { ResourceNotFoundError } from '../tool-proxy.errors.js';
 import { protocolError } from '../upstream/upstream-errors.js';
 import type { Extra, GatewaySession } from './gateway-session.js';

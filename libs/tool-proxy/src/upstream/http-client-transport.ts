@@ -1,7 +1,6 @@
-import http, { type ClientRequest, type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { agents, isAnswerTo, parseSse, readText, redirectTarget, UpstreamHttpError } from './http-wire.js';
+import { isAnswerTo, parseSse, readText, redirectTarget, sendOnce, UpstreamHttpError } from './http-wire.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 
 /** Longest error body quoted in an error message. */
@@ -166,33 +165,13 @@ export class NodeStreamableHttpClientTransport implements Transport {
     }
   }
 
-  private send1(
-    url: URL,
-    method: string,
-    headers: Record<string, string | number>,
-    body?: string,
-  ): Promise<IncomingMessage> {
-    const secure = url.protocol === 'https:';
-    return new Promise((resolve, reject) => {
-      const client = secure ? https : http;
-      const req = client.request(
-        url,
-        { method, headers, agent: agents[secure ? 'https:' : 'http:'] },
-        (res) => {
-          res.on('close', () => {
-            this.inflight.delete(req);
-            this.closeIfLost();
-          });
-          resolve(res);
-        },
-      );
-      this.inflight.add(req);
-      req.on('error', (error) => {
+  private send1(url: URL, method: string, headers: Record<string, string | number>, body?: string) {
+    return sendOnce(url, method, headers, body, {
+      started: (req) => this.inflight.add(req),
+      ended: (req) => {
         this.inflight.delete(req);
         this.closeIfLost();
-        reject(error);
-      });
-      req.end(body);
+      },
     });
   }
 

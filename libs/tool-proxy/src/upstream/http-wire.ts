@@ -1,4 +1,4 @@
-import http, { type IncomingMessage } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isWithinOrigin } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
@@ -10,6 +10,37 @@ export const agents = {
   'http:': new http.Agent({ keepAlive: true }),
   'https:': new https.Agent({ keepAlive: true }),
 };
+
+/**
+ * One HTTP request on the shared keep-alive agents; `track` hears when it starts and when it is over (its
+ * response closed, or it failed), so that its owner can abort what is in flight.
+ */
+export function sendOnce(
+  url: URL,
+  method: string,
+  headers: Record<string, string | number>,
+  body: string | undefined,
+  track: { started(req: ClientRequest): void; ended(req: ClientRequest): void },
+): Promise<IncomingMessage> {
+  const secure = url.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const client = secure ? https : http;
+    const req = client.request(
+      url,
+      { method, headers, agent: agents[secure ? 'https:' : 'http:'] },
+      (res) => {
+        res.on('close', () => track.ended(req));
+        resolve(res);
+      },
+    );
+    track.started(req);
+    req.on('error', (error) => {
+      track.ended(req);
+      reject(error);
+    });
+    req.end(body);
+  });
+}
 
 /** An HTTP error from the upstream, with its status (the SDK's StreamableHTTPError carries the same). */
 export class UpstreamHttpError extends Error {
