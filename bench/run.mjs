@@ -2,7 +2,7 @@
 // direct upstream, a raw byte-level proxy (the floor), and the open-source stdio proxies people use, in the
 // same run on the same machine. Prints Markdown tables; writes bench/results/<date>.json.
 //   node bench/run.mjs [--smoke] [--rounds N] [--duration MS] [--only http,stdio,list,setup,reconnect,idle]
-//                      [--concurrency 1,16,64] [--profile DIR]
+//                      [--concurrency 1,16,64] [--profile DIR] [--baseline DIR]
 // The gateway runs from the production build (NODE_ENV=production), on DATABASE_URL when set, else the
 // embedded database, with auth, scoping, audit logging and access logs on (logs go to /dev/null).
 import { execFileSync, spawn } from 'node:child_process';
@@ -23,6 +23,11 @@ const durationMs = Number(option('duration', smoke ? '1500' : '4000'));
 const only = option('only', null)?.split(',') ?? null;
 /** `--profile DIR`: the gateway writes a CPU profile there when the run ends (node --cpu-prof). */
 const profileDir = option('profile', null);
+/**
+ * `--baseline DIR`: a second gateway, built in another checkout (say a worktree of the commit before a change),
+ * runs beside this one; scenarios 1 and 2 measure it as extra targets in the same alternating rounds.
+ */
+const baselineDir = option('baseline', null);
 const concurrencies = option('concurrency', smoke ? '1,4' : '1,16,64')
   .split(',')
   .map(Number);
@@ -128,35 +133,9 @@ async function main() {
   ]);
   const rawBase = await waitFor(raw, /listening (\S+)/, 'raw proxy');
 
-  // The gateway, from the production build.
+  // The gateway, from the production build (and the baseline's, when asked for), with the same servers and keys.
   const config = path.join(work, 'config.yaml');
   writeFileSync(config, `general_settings:\n  master_key: ${MASTER_KEY}\n  max_sessions_per_key: 20000\n`);
-  const gateway = start(
-    process.execPath,
-    [
-      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-      path.join(root, 'dist/apps/gateway/src/main.js'),
-      '--config',
-      config,
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-    ],
-    {
-      env: {
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'info',
-        ...(process.env.DATABASE_URL ? {} : { EMBEDDED_DB_DIR: 'memory://' }),
-      },
-    },
-  );
-  const port = Number(await waitFor(gateway, /"port":(\d+)/, 'the gateway'));
-  gateway.stdout.resume();
-  gateway.stderr.resume();
-  const gw = `http://127.0.0.1:${port}`;
-
-  // Servers, a team and a key, through the admin API.
   const servers = [
     { server_name: 'echo', url: echoUrl },
     {
@@ -167,21 +146,54 @@ async function main() {
     },
     ...Array.from({ length: 10 }, (_, i) => ({ server_name: `big${i}`, url: `${bigUrl}?copy=${i}` })),
   ];
-  for (const server of servers) await api(port, 'POST', '/v1/mcp/server', server);
-  await api(port, 'POST', '/team/new', {
-    team_id: 'bench',
-    object_permission: { mcp_servers: ['echo', 'echostdio'] },
-  });
-  await api(port, 'POST', '/team/new', {
-    team_id: 'bench-big',
-    object_permission: {
-      mcp_servers: servers.filter((s) => s.server_name.startsWith('big')).map((s) => s.server_name),
-    },
-  });
-  const key = (await api(port, 'POST', '/key/generate', { key_alias: 'bench', team_id: 'bench' })).key;
-  const bigKey = (await api(port, 'POST', '/key/generate', { key_alias: 'bench-big', team_id: 'bench-big' }))
-    .key;
+  async function startGateway(checkout, profile) {
+    const child = start(
+      process.execPath,
+      [
+        ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+        path.join(checkout, 'dist/apps/gateway/src/main.js'),
+        '--config',
+        config,
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+      ],
+      {
+        env: {
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'info',
+          ...(process.env.DATABASE_URL ? {} : { EMBEDDED_DB_DIR: 'memory://' }),
+        },
+      },
+    );
+    const port = Number(await waitFor(child, /"port":(\d+)/, `the gateway in ${checkout}`));
+    child.stdout.resume();
+    child.stderr.resume();
+    // Servers, a team and a key, through the admin API.
+    for (const server of servers) await api(port, 'POST', '/v1/mcp/server', server);
+    await api(port, 'POST', '/team/new', {
+      team_id: 'bench',
+      object_permission: { mcp_servers: ['echo', 'echostdio'] },
+    });
+    await api(port, 'POST', '/team/new', {
+      team_id: 'bench-big',
+      object_permission: {
+        mcp_servers: servers.filter((s) => s.server_name.startsWith('big')).map((s) => s.server_name),
+      },
+    });
+    const key = (await api(port, 'POST', '/key/generate', { key_alias: 'bench', team_id: 'bench' })).key;
+    const bigKey = (await api(port, 'POST', '/key/generate', { key_alias: 'bench-big', team_id: 'bench-big' }))
+      .key;
+    return { child, port, url: `http://127.0.0.1:${port}`, key, bigKey };
+  }
+  const current = await startGateway(root, profileDir);
+  const gateway = current.child;
+  const { port, key, bigKey } = current;
+  const gw = current.url;
   const auth = { Authorization: `Bearer ${key}` };
+  const baseline = baselineDir ? await startGateway(path.resolve(baselineDir), null) : null;
+  const baselineAuth = baseline ? { Authorization: `Bearer ${baseline.key}` } : null;
 
   const measure = async (target, concurrency, extra = {}) => {
     const before = target.pid ? procStats(target.pid) : null;
@@ -306,6 +318,20 @@ async function main() {
         pid: gateway.pid,
         load: { url: `${gw}/echo/mcp`, headers: auth, tool: 'echo' },
       },
+      ...(baseline
+        ? [
+            {
+              label: 'gateway (baseline) /mcp',
+              pid: baseline.child.pid,
+              load: { url: `${baseline.url}/mcp`, headers: baselineAuth, tool: 'echo-echo' },
+            },
+            {
+              label: 'gateway (baseline) /echo/mcp',
+              pid: baseline.child.pid,
+              load: { url: `${baseline.url}/echo/mcp`, headers: baselineAuth, tool: 'echo' },
+            },
+          ]
+        : []),
     ]);
     callTable('1. tools/call, Streamable HTTP echo upstream (base: direct)', summary);
   }
@@ -341,6 +367,15 @@ async function main() {
         pid: gateway.pid,
         load: { url: `${gw}/echostdio/mcp`, headers: auth, tool: 'echo' },
       },
+      ...(baseline
+        ? [
+            {
+              label: 'gateway (baseline) /echostdio/mcp',
+              pid: baseline.child.pid,
+              load: { url: `${baseline.url}/echostdio/mcp`, headers: baselineAuth, tool: 'echo' },
+            },
+          ]
+        : []),
       {
         label: 'mcp-proxy',
         pid: proxy.pid,

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Injectable } from '@nestjs/common';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   type CallToolResult,
   ErrorCode,
@@ -58,10 +59,8 @@ export interface CallOptions {
   track?: (serverId: string) => () => void;
 }
 
-type Invoke<T> = (
-  connection: UpstreamConnection,
-  options: { timeout: number; signal: AbortSignal },
-) => Promise<T>;
+/** One request on a connected upstream client, within `timeout` ms, cancelled upstream when `signal` aborts. */
+type Invoke<T> = (client: Client, options: { timeout: number; signal?: AbortSignal }) => Promise<T>;
 
 /**
  * The one path from a caller to an upstream, for MCP sessions, the REST twins and (later) chat completions:
@@ -96,22 +95,21 @@ export class ToolCaller {
       throw error;
     }
     const tool = target.name;
-    const settled = await this.run<CallToolResult>(target.server, tool, options, (connection, limits) =>
-      connection.get().then(
-        (client) =>
-          // The result is validated once, by the downstream server as it answers (the SDK's callTool would
-          // parse it fully and check its structured content on every call, for nothing).
-          client.request(
-            { method: 'tools/call', params: { name: tool, arguments: args ?? {} } },
-            ResultSchema,
-            {
-              ...limits,
-              ...(options.onProgress
-                ? { onprogress: options.onProgress, resetTimeoutOnProgress: false }
-                : {}),
-            },
-          ) as Promise<CallToolResult>,
-      ),
+    const settled = await this.run<CallToolResult>(
+      target.server,
+      tool,
+      options,
+      (client, limits) =>
+        // The result is validated once, by the downstream server as it answers (the SDK's callTool would
+        // parse it fully and check its structured content on every call, for nothing).
+        client.request(
+          { method: 'tools/call', params: { name: tool, arguments: args ?? {} } },
+          ResultSchema,
+          {
+            ...limits,
+            ...(options.onProgress ? { onprogress: options.onProgress, resetTimeoutOnProgress: false } : {}),
+          },
+        ) as Promise<CallToolResult>,
     );
     const outcome =
       settled.outcome === 'ok' && settled.result.isError ? ('tool_error' as const) : settled.outcome;
@@ -128,9 +126,7 @@ export class ToolCaller {
   ): Promise<Settled<ReadResourceResult>> {
     const server = await this.view.resolveResource(scope, uri);
     if (!server) throw new ResourceNotFoundError(uri);
-    return this.run(server, uri, options, async (connection, limits) =>
-      (await connection.get()).readResource({ uri }, limits),
-    );
+    return this.run(server, uri, options, (client, limits) => client.readResource({ uri }, limits));
   }
 
   /** Gets a prompt by its exposed name. */
@@ -141,8 +137,8 @@ export class ToolCaller {
     options: CallOptions,
   ): Promise<Settled<GetPromptResult>> {
     const target = await this.view.resolvePrompt(scope, name);
-    return this.run(target.server, target.name, options, async (connection, limits) =>
-      (await connection.get()).getPrompt({ name: target.name, arguments: args }, limits),
+    return this.run(target.server, target.name, options, (client, limits) =>
+      client.getPrompt({ name: target.name, arguments: args }, limits),
     );
   }
 
@@ -164,37 +160,45 @@ export class ToolCaller {
       options.connection ?? ((s: McpServerRecord, h: Record<string, string>) => this.pool.sharedFor(s, h));
     const done = this.drain.start();
     const untrack = options.track?.(server.serverId);
-    // One signal for the caller's cancellation and the deadline, so that connecting is bounded by it too.
-    const controller = new AbortController();
-    const { signal } = controller;
-    const timer = setTimeout(() => controller.abort(new CallTimeoutError()), timeout);
-    const onCancel = () => controller.abort(options.signal?.reason);
-    if (options.signal?.aborted) onCancel();
-    else options.signal?.addEventListener('abort', onCancel, { once: true });
     try {
       for (let attempt = 0; ; attempt++) {
         try {
-          const connection = connect(server, headers);
-          const result = await abortable(
-            invoke(connection, { timeout: Math.max(1, deadline - Date.now()), signal }),
-            signal,
-          );
-          return { outcome: 'ok', result };
+          const client = await this.connected(connect(server, headers), deadline, options.signal);
+          const limits = { timeout: Math.max(1, deadline - Date.now()), signal: options.signal };
+          return { outcome: 'ok', result: await invoke(client, limits) };
         } catch (error) {
-          // The upstream restarted and refused the session before running anything: once more, on a new one
-          // (the transport closed itself; the connection notices on the next turn of the event loop).
-          if (attempt === 0 && error instanceof UpstreamHttpError && error.sessionLost && !signal.aborted) {
-            await new Promise((resolve) => setImmediate(resolve));
-            continue;
-          }
+          // The upstream restarted and refused the session before running anything: once more, on a new one.
+          const lost = error instanceof UpstreamHttpError && error.sessionLost;
+          if (attempt === 0 && lost && !options.signal?.aborted && Date.now() < deadline) continue;
           return this.failure(server, what, timeout, error, options.signal);
         }
       }
     } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onCancel);
       untrack?.();
       done();
+    }
+  }
+
+  /**
+   * The connection's live client; while it still has to connect (and initialize), the wait is bounded by the
+   * call's deadline and the caller's cancellation. The hot path (already connected) sets no timer.
+   */
+  private async connected(connection: UpstreamConnection, deadline: number, signal?: AbortSignal) {
+    const live = connection.live();
+    if (live) return live;
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new CallTimeoutError()),
+      Math.max(0, deadline - Date.now()),
+    );
+    const onCancel = () => controller.abort(signal?.reason);
+    if (signal?.aborted) onCancel();
+    else signal?.addEventListener('abort', onCancel, { once: true });
+    try {
+      return await abortable(connection.get(), controller.signal);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onCancel);
     }
   }
 

@@ -155,10 +155,10 @@ export function registerSessionHandlers(session: GatewaySession): void {
         target,
         'completion/complete',
         session.callOptions(extra),
-        async (connection, limits) => {
-          const client = await connection.get();
-          return client.getServerCapabilities()?.completions ? client.complete(params, limits) : none;
-        },
+        (client, limits) =>
+          client.getServerCapabilities()?.completions
+            ? client.complete(params, limits)
+            : Promise.resolve(none),
       );
       return unwrap(settled);
     })(extra),
@@ -178,8 +178,7 @@ async function subscription(session: GatewaySession, uri: string, on: boolean, e
     server,
     on ? 'resources/subscribe' : 'resources/unsubscribe',
     session.callOptions(extra),
-    async (connection, limits) => {
-      const client = await connection.get();
+    async (client, limits) => {
       if (!client.getServerCapabilities()?.resources?.subscribe) return;
       // A shared upstream stays subscribed while other sessions may watch the URI; updates are filtered here.
       if (on) await client.subscribeResource({ uri }, limits);

@@ -76,6 +76,14 @@ export class UpstreamConnection {
     return this.client?.getInstructions();
   }
 
+  /** The connected client, when there is one that can take a request now (no await: the hot path). */
+  live(): Client | null {
+    const client = this.client;
+    if (!client || this.closed) return null;
+    const transport = client.transport;
+    return transport instanceof NodeStreamableHttpClientTransport && transport.sessionLost ? null : client;
+  }
+
   async get(): Promise<Client> {
     if (this.closed) throw new UpstreamUnavailableError(`connection to ${this.server.serverName} was closed`);
     if (this.client) {
