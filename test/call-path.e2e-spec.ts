@@ -2,7 +2,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import request from 'supertest';
 import {
   createTestApp,
@@ -129,6 +129,32 @@ mcp_servers:
       expect([res.status, res.body.error?.message]).toEqual([200, undefined]);
       expect(res.body.content[0].text).toBe('web:after');
     });
+  });
+
+  it('an HTTP upstream restarted 6 times within a minute is no crash loop: every REST call goes through', async () => {
+    for (let i = 0; i < 6; i++) {
+      await web.restart();
+      const res = await api()
+        .post('/mcp/tools/call')
+        .set(auth)
+        .send({ name: 'web-echo', arguments: { message: `round ${i}` } });
+      expect([res.status, res.body.error?.message]).toEqual([200, undefined]);
+      expect(res.body.content[0].text).toBe(`web:round ${i}`);
+    }
+  });
+
+  it('an upstream restarted with a new tool: connected clients are told, and the next list shows it', async () => {
+    const client = await connect('/mcp');
+    expect((await client.listTools()).tools.map((t) => t.name)).not.toContain('web-added');
+    let changed = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+    web.addTool('added');
+    await web.restart();
+    // No call forces a reconnect: the gateway learns of the restart on its own (the event stream's answer).
+    await until('tools/list_changed', () => changed > 0, 10_000);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('web-added');
+    expect(text(await client.callTool({ name: 'web-added' }))).toBe('added:web');
   });
 
   describe('timeout_ms bounds a call to a server that never finishes initialize', () => {

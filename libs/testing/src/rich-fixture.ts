@@ -22,7 +22,7 @@ export const LONG_TOOL_NAME = 'summarise_the_entire_quarterly_report_with_all_of
  * answered): `echo` returns `{name}:{message}`, `counter` counts calls in this upstream session (isolation
  * and reuse are visible), `sleep` waits `ms`, and one tool has a name too long for LLM providers.
  */
-export function richServer(name: string, stats: RichStats): Server {
+export function richServer(name: string, stats: RichStats, extraTools: readonly string[] = []): Server {
   const server = new Server(
     { name: `rich-${name}`, version: '1.0.0' },
     { capabilities: { tools: {}, resources: {}, prompts: {} }, instructions: `Use ${name} for testing.` },
@@ -46,10 +46,17 @@ export function richServer(name: string, stats: RichStats): Server {
       inputSchema: { type: 'object', properties: { ms: { type: 'number' } } },
     },
     { name: LONG_TOOL_NAME, description: 'a long name', inputSchema: { type: 'object' } },
+    ...extraTools.map((tool) => ({
+      name: tool,
+      description: 'added later',
+      inputSchema: { type: 'object' as const },
+    })),
   ];
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const args = request.params.arguments ?? {};
+    if (extraTools.includes(request.params.name))
+      return { content: [{ type: 'text', text: `${request.params.name}:${name}` }] };
     switch (request.params.name) {
       case 'echo':
         return { content: [{ type: 'text', text: `${name}:${String(args.message)}` }] };
@@ -117,12 +124,15 @@ export interface RichFixture {
   forgetSessions(): void;
   /** Stops listening, drops every connection and session, and listens again on the same port: a restart. */
   restart(): Promise<void>;
+  /** Sessions opened from now on also offer this tool (say, a new version deployed by a restart). */
+  addTool(name: string): void;
   close(): Promise<void>;
 }
 
 /** A stateful upstream (one MCP session per client, like most real servers) over Streamable HTTP or SSE. */
 export async function startRichFixture(name: string, transport: 'http' | 'sse'): Promise<RichFixture> {
   const stats: RichStats = { sessions: 0, ended: 0, sleeping: 0, cancelled: 0 };
+  const extraTools: string[] = [];
   const requestHeaders: IncomingMessage['headers'][] = [];
   const streamable = new Map<string, StreamableHTTPServerTransport>();
   const sse = new Map<string, SSEServerTransport>();
@@ -134,7 +144,7 @@ export async function startRichFixture(name: string, transport: 'http' | 'sse'):
         const t = new SSEServerTransport('/messages', res);
         sse.set(t.sessionId, t);
         res.on('close', () => sse.delete(t.sessionId));
-        void richServer(name, stats).connect(t);
+        void richServer(name, stats, extraTools).connect(t);
         return;
       }
       const t = sse.get(url.searchParams.get('sessionId') ?? '');
@@ -158,7 +168,7 @@ export async function startRichFixture(name: string, transport: 'http' | 'sse'):
     t.onclose = () => {
       if (t.sessionId) streamable.delete(t.sessionId);
     };
-    void richServer(name, stats)
+    void richServer(name, stats, extraTools)
       .connect(t)
       .then(() => t.handleRequest(req, res));
   });
@@ -169,6 +179,7 @@ export async function startRichFixture(name: string, transport: 'http' | 'sse'):
     stats,
     requestHeaders,
     forgetSessions: () => streamable.clear(),
+    addTool: (tool) => void extraTools.push(tool),
     restart: async () => {
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -1,6 +1,14 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { isAnswerTo, parseSse, readText, redirectTarget, sendOnce, UpstreamHttpError } from './http-wire.js';
+import {
+  isAnswerTo,
+  parseSse,
+  readText,
+  redirectTarget,
+  sendOnce,
+  sessionUnknown,
+  UpstreamHttpError,
+} from './http-wire.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 
 /** Longest error body quoted in an error message. */
@@ -80,9 +88,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
       // of this session fails the same way (its caller retries on a new one), and the transport closes once
       // the requests already on the wire have their own answers (closing first would turn them into
       // "connection closed", which is not safe to retry).
-      const lost =
-        this.sessionId !== undefined &&
-        (res.statusCode === 404 || (res.statusCode === 400 && /session|not initialized/i.test(text)));
+      const lost = this.sessionId !== undefined && sessionUnknown(res.statusCode, text);
       if (lost) {
         this.lost = true;
         setImmediate(() => this.closeIfLost());
@@ -251,13 +257,13 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private openStandalone(attempt = 0): void {
     if (this.closed) return;
     this.request('GET', {})
-      .then((res) => {
+      .then(async (res) => {
         if (res.statusCode === 405) return void res.resume();
         if (res.statusCode !== 200) {
-          res.resume();
           // The server no longer knows the session (it restarted): close, so the owner reconnects and re-lists;
           // after the POSTs in flight, which fail on their own with `sessionLost` (their callers retry).
-          if (res.statusCode === 404) return void ((this.lost = true), this.closeIfLost());
+          if (sessionUnknown(res.statusCode, await readText(res)))
+            return void ((this.lost = true), this.closeIfLost());
           throw new Error(`the MCP server refused its event stream (HTTP ${res.statusCode})`);
         }
         let delivered = false;
@@ -270,7 +276,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
             this.onerror?.(new Error('the MCP server sent an event that is not JSON'));
           }
         });
-        res.on('end', () => this.reopenStandalone(delivered ? 0 : attempt + 1));
+        // Ended or cut (a restarting server resets the socket: no 'end'), it is opened again, once.
+        res.once('close', () => this.reopenStandalone(delivered ? 0 : attempt + 1));
         res.on('error', () => undefined);
       })
       .catch((error: unknown) => {

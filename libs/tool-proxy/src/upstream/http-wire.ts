@@ -57,6 +57,14 @@ export class UpstreamHttpError extends Error {
   }
 }
 
+/**
+ * Whether an answer says the server does not know the session (it restarted). The spec says 404; servers
+ * built from the SDK's examples answer 400 "No valid session ID" / "Server not initialized".
+ */
+export function sessionUnknown(status: number | undefined, body: string): boolean {
+  return status === 404 || (status === 400 && /session|not initialized/i.test(body));
+}
+
 /** Where a redirect answer points, when it is one to follow (see request()); else undefined. */
 export function redirectTarget(res: IncomingMessage, from: URL, method: string): URL | undefined {
   const status = res.statusCode ?? 0;
