@@ -86,10 +86,7 @@ export class ToolCaller {
     const started = performance.now();
     let target;
     try {
-      target = await this.view.resolveTool(scope, name).catch((error: unknown) => {
-        if (scope.prefixed || !options.alsoPrefixed || !(error instanceof ToolNotFoundError)) throw error;
-        return this.view.resolveTool({ ...scope, prefixed: true }, name);
-      });
+      target = await this.resolveTool(scope, name, options);
     } catch (error) {
       auditToolCall(scope.auth, null, name, 'denied', started, options.via);
       throw error;
@@ -116,6 +113,15 @@ export class ToolCaller {
     const failure = 'failure' in settled ? settled.failure.kind : undefined;
     auditToolCall(scope.auth, target.server, tool, outcome, started, options.via, failure);
     return outcome === 'tool_error' && 'result' in settled ? { outcome, result: settled.result } : settled;
+  }
+
+  private async resolveTool(scope: CallerScope, name: string, options: CallOptions) {
+    try {
+      return await this.view.resolveTool(scope, name);
+    } catch (error) {
+      if (scope.prefixed || !options.alsoPrefixed || !(error instanceof ToolNotFoundError)) throw error;
+      return this.view.resolveTool({ ...scope, prefixed: true }, name);
+    }
   }
 
   /** Reads a resource from the server that offers it; an unknown URI is a ResourceNotFoundError. */
@@ -163,7 +169,8 @@ export class ToolCaller {
     try {
       for (let attempt = 0; ; attempt++) {
         try {
-          const client = await this.connected(connect(server, headers), deadline, options.signal);
+          const connection = connect(server, headers);
+          const client = connection.live() ?? (await this.connect(connection, deadline, options.signal));
           const limits = { timeout: Math.max(1, deadline - Date.now()), signal: options.signal };
           return { outcome: 'ok', result: await invoke(client, limits) };
         } catch (error) {
@@ -180,12 +187,10 @@ export class ToolCaller {
   }
 
   /**
-   * The connection's live client; while it still has to connect (and initialize), the wait is bounded by the
-   * call's deadline and the caller's cancellation. The hot path (already connected) sets no timer.
+   * Waits for the connection to connect (and initialize), bounded by the call's deadline and the caller's
+   * cancellation. Only when it is not connected yet: the hot path sets no timer.
    */
-  private async connected(connection: UpstreamConnection, deadline: number, signal?: AbortSignal) {
-    const live = connection.live();
-    if (live) return live;
+  private async connect(connection: UpstreamConnection, deadline: number, signal?: AbortSignal) {
     const controller = new AbortController();
     const timer = setTimeout(
       () => controller.abort(new CallTimeoutError()),

@@ -49,7 +49,7 @@ export class McpFastLane implements OnApplicationBootstrap {
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    const session = this.door.find(req, path, new URLSearchParams(query === -1 ? '' : url.slice(query + 1)));
+    const session = this.door.find(req, path, query === -1 ? '' : url.slice(query + 1));
     if (!session || session.closed) return null;
     const type = req.headers['content-type'] ?? '';
     if (type.split(';')[0].trim().toLowerCase() !== 'application/json') return null;

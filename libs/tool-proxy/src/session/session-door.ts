@@ -67,9 +67,9 @@ export class SessionDoor {
   }
 
   /** The open session a request names (Streamable HTTP: `Mcp-Session-Id` on its path; SSE: `?sessionId=`). */
-  find(req: IncomingMessage, path: string, query: URLSearchParams): GatewaySession | undefined {
+  find(req: IncomingMessage, path: string, query: string): GatewaySession | undefined {
     if (path === SSE_MESSAGES_PATH) {
-      const id = query.get('sessionId');
+      const id = new URLSearchParams(query).get('sessionId');
       const session = id ? this.sessions.get(id) : undefined;
       return session?.transport instanceof SSEServerTransport ? session : undefined;
     }
@@ -132,7 +132,7 @@ export class SessionDoor {
   ): Promise<void> {
     this.checkOrigin(req.headers);
     if (first(req.headers['mcp-session-id'])) {
-      const session = this.find(req, path, new URLSearchParams());
+      const session = this.find(req, path, '');
       if (!session || !this.admit(session, auth, req.headers))
         return jsonRpcError(
           res,
@@ -175,7 +175,11 @@ export class SessionDoor {
   /** A legacy SSE message through the Nest route (the fast lane takes most of them). */
   async sseMessage(auth: AuthContext, req: IncomingMessage, res: ServerResponse, id: string | undefined) {
     this.checkOrigin(req.headers);
-    const session = this.find(req, SSE_MESSAGES_PATH, new URLSearchParams(id ? { sessionId: id } : {}));
+    const session = this.find(
+      req,
+      SSE_MESSAGES_PATH,
+      new URLSearchParams(id ? { sessionId: id } : {}).toString(),
+    );
     if (!session || !this.admit(session, auth, req.headers))
       return jsonRpcError(res, 404, -32001, 'Session not found: open a new one with GET /mcp/sse');
     return this.serve(session, req, res, (req as { body?: unknown }).body);

@@ -50,8 +50,10 @@ export function registerSessionHandlers(session: GatewaySession): void {
     const { items, errors } = await view.tools(scope());
     return { tools: items, ...meta(errors) };
   });
-  server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-    handle(async () => {
+  // The hot path: no wrapper beyond what the call needs.
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    session.touch();
+    try {
       const token = request.params._meta?.progressToken;
       const onProgress =
         token === undefined
@@ -74,8 +76,10 @@ export function registerSessionHandlers(session: GatewaySession): void {
       if (settled.failure.kind === 'refused' || settled.failure.kind === 'cancelled')
         throw rpcError(settled.failure);
       return errorResult(settled.failure.message);
-    })(extra),
-  );
+    } catch (error) {
+      throw toMcpError(error);
+    }
+  });
   server.setRequestHandler(ListPromptsRequestSchema, async () => {
     session.touch();
     const { items, errors } = await view.prompts(scope());
@@ -211,12 +215,15 @@ function rpcError(failure: CallFailure): Error {
   return protocolError(code, failure.message);
 }
 
-/** Turns the view's not-found and access errors into the MCP error clients expect (-32602, like an unknown tool). */
+/** The view's not-found and access errors become the MCP error clients expect (-32602, like an unknown tool). */
+function toMcpError(error: unknown): unknown {
+  return error instanceof AppError ? protocolError(ErrorCode.InvalidParams, error.message) : error;
+}
+
 async function mcpErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof AppError) throw protocolError(ErrorCode.InvalidParams, error.message);
-    throw error;
+    throw toMcpError(error);
   }
 }
