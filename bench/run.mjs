@@ -192,7 +192,9 @@ async function main() {
   const { port, key, bigKey } = current;
   const gw = current.url;
   const auth = { Authorization: `Bearer ${key}` };
-  const baseline = baselineDir ? await startGateway(path.resolve(baselineDir), null) : null;
+  const baseline = baselineDir
+    ? await startGateway(path.resolve(baselineDir), profileDir && path.join(profileDir, 'baseline'))
+    : null;
   const baselineAuth = baseline ? { Authorization: `Bearer ${baseline.key}` } : null;
 
   const measure = async (target, concurrency, extra = {}) => {
