@@ -183,8 +183,9 @@ async function main() {
       },
     });
     const key = (await api(port, 'POST', '/key/generate', { key_alias: 'bench', team_id: 'bench' })).key;
-    const bigKey = (await api(port, 'POST', '/key/generate', { key_alias: 'bench-big', team_id: 'bench-big' }))
-      .key;
+    const bigKey = (
+      await api(port, 'POST', '/key/generate', { key_alias: 'bench-big', team_id: 'bench-big' })
+    ).key;
     return { child, port, url: `http://127.0.0.1:${port}`, key, bigKey };
   }
   const current = await startGateway(root, profileDir);
