@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -13,7 +12,6 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
-import { parseSse } from './http-wire.js';
 
 /** A real SDK server (its own Streamable HTTP transport), answering with SSE or, when asked, with JSON. */
 async function startUpstream(options: { json: boolean; redirectTo?: (path: string) => string | undefined }) {
@@ -274,37 +272,5 @@ describe('NodeStreamableHttpClientTransport and a stream that ends before its an
       http.closeAllConnections();
       await new Promise((resolve) => http.close(resolve));
     }
-  });
-});
-
-describe('parseSse', () => {
-  function parse(chunks: string[]) {
-    const stream = new PassThrough();
-    const events: { event: string; data: string; id?: string; retry?: number }[] = [];
-    parseSse(stream, (e) => events.push({ ...e }));
-    for (const chunk of chunks) stream.write(chunk);
-    return events;
-  }
-
-  it('reads events split anywhere, with LF, CRLF or CR line ends', () => {
-    expect(parse(['event: message\ndata: {"a"', ':1}\n', '\n'])).toEqual([
-      { event: 'message', data: '{"a":1}' },
-    ]);
-    expect(parse(['data: x\r', '\n\r\n', 'data: y\r\rdata: z\r\n\r\n'])).toEqual([
-      { event: 'message', data: 'x' },
-      { event: 'message', data: 'y' },
-      { event: 'message', data: 'z' },
-    ]);
-  });
-
-  it('joins multi-line data, skips comments, keeps ids and retry, and names events', () => {
-    expect(parse([': keep-alive\n\nid: 7\nretry: 1500\nevent: other\ndata: a\ndata: b\n\n'])).toEqual([
-      { event: 'other', data: 'a\nb', id: '7', retry: 1500 },
-    ]);
-  });
-
-  it('reports an event with only an id (a priming event) so its id can be resumed from', () => {
-    expect(parse(['id: 1\ndata:\n\n'])).toEqual([{ event: 'message', data: '', id: '1' }]);
-    expect(parse(['id: 2\n\n'])).toEqual([{ event: 'message', data: '', id: '2' }]);
   });
 });
