@@ -226,4 +226,35 @@ mcp_servers:
     expect(local.status).toBe(200);
     await local.body?.cancel();
   });
+  it('applies the same origin rule on every route that reaches an upstream: REST twins and SSE opens too', async () => {
+    const routes: [string, string, unknown?][] = [
+      ['POST', '/mcp/tools/call', { name: 'web-echo', arguments: { message: 'x' } }],
+      ['POST', '/mcp-rest/tools/call', { server_id: 'web', name: 'echo', arguments: { message: 'x' } }],
+      ['GET', '/mcp/tools/list'],
+      ['GET', '/mcp-rest/tools/list'],
+      ['GET', '/v1/mcp/tools'],
+      ['GET', '/mcp/sse'],
+      ['GET', '/mcp'],
+    ];
+    for (const [method, route, body] of routes) {
+      const res = await fetch(`${t.url}${route}`, {
+        method,
+        headers: {
+          Authorization: `Bearer ${MASTER_KEY}`,
+          Origin: 'http://evil.example',
+          ...(body ? { 'Content-Type': 'application/json' } : {}),
+        },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      expect([route, res.status]).toEqual([route, 403]);
+      await res.body?.cancel();
+    }
+    const local = await fetch(`${t.url}/mcp/tools/call`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${MASTER_KEY}`, Origin: t.url, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'web-echo', arguments: { message: 'x' } }),
+    });
+    expect(local.status).toBe(200);
+    await local.body?.cancel();
+  });
 });

@@ -1,7 +1,7 @@
 export { type ToolFilter, type AccessMap, toolAllowed, accessFor } from './access-policy.js';
 export { assertAdminAccess } from './admin.guard.js';
 export { extractApiKey } from './api-key.js';
-export { type AuthContext, canReadAll } from './auth-context.js';
+export { type AuthContext, canReadAll, isAdmin } from './auth-context.js';
 export { IS_PUBLIC, ACCESS, Public, AdminOnly, AnyKey, Auth } from './auth.decorators.js';
 export {
   GenerateKeyDto,

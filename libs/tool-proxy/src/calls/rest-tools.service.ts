@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { isAdmin } from '@app/auth';
 import { GatewayView } from '../catalog/gateway-view.js';
 import type { CallerScope } from '../catalog/view.types.js';
 import { ToolCallFailedError } from '../tool-proxy.errors.js';
@@ -42,7 +43,7 @@ export class RestToolsService {
   ): Promise<CallToolResult> {
     this.view.assertSomethingVisible(scope);
     // `/mcp-rest/tools/call` with a server_id may still name the tool as listed, with its prefix.
-    const options = { via: 'rest' as const, headers, signal, alsoPrefixed: true };
+    const options = { via: 'rest' as const, headers, signal, alsoPrefixed: true, admin: isAdmin(scope.auth) };
     const settled = await this.caller.callTool(scope, name, args, options);
     if ('result' in settled) return settled.result;
     throw new ToolCallFailedError(settled.failure);

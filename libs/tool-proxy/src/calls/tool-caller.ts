@@ -17,6 +17,7 @@ import type { CallerScope } from '../catalog/view.types.js';
 import { UpstreamHttpError } from '../upstream/http-wire.js';
 import { passThroughHeaders } from '../upstream/pass-through-headers.js';
 import type { UpstreamConnection } from '../upstream/upstream-connection.js';
+import { redactSecrets, summariseForCaller } from '../upstream/secret-redactor.js';
 import { describeError, isMcpError, UpstreamUnavailableError } from '../upstream/upstream-errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { ResourceNotFoundError, ToolNotFoundError } from '../tool-proxy.errors.js';
@@ -53,6 +54,8 @@ export interface CallOptions {
   onProgress?: (progress: Progress) => void;
   /** The connection to use (a session's own per-client one); default: the pool's shared one. */
   connection?: (server: McpServerRecord, headers: Record<string, string>) => UpstreamConnection;
+  /** The caller may see upstream error details (redacted of secrets); others get a first line. Default: no. */
+  admin?: boolean;
   /** An unprefixed scope (single server) also accepts the name as listed with its prefix (REST twins). */
   alsoPrefixed?: boolean;
   /** Told which server a call goes to once it is resolved; the returned function runs when it settles. */
@@ -177,7 +180,7 @@ export class ToolCaller {
           // The upstream restarted and refused the session before running anything: once more, on a new one.
           const lost = error instanceof UpstreamHttpError && error.sessionLost;
           if (attempt === 0 && lost && !options.signal?.aborted && Date.now() < deadline) continue;
-          return this.failure(server, what, timeout, error, options.signal);
+          return this.failure(server, what, timeout, error, options);
         }
       }
     } finally {
@@ -212,10 +215,13 @@ export class ToolCaller {
     what: string,
     timeout: number,
     error: unknown,
-    callerSignal: AbortSignal | undefined,
+    options: CallOptions,
   ): Settled<T> {
     const name = server.serverName;
-    if (callerSignal?.aborted)
+    // Anything the upstream wrote may carry its own credentials back: every server secret is replaced, and
+    // callers without admin rights get its first line only (issue 15).
+    const safe = (text: string) => summariseForCaller(server, text, options.admin === true);
+    if (options.signal?.aborted)
       return { outcome: 'cancelled', failure: { kind: 'cancelled', message: `${what} was cancelled` } };
     if (isTimeout(error))
       return {
@@ -226,23 +232,27 @@ export class ToolCaller {
         },
       };
     if (error instanceof UpstreamUnavailableError)
-      return { outcome: 'upstream_error', failure: { kind: 'unavailable', message: error.message } };
+      return { outcome: 'upstream_error', failure: { kind: 'unavailable', message: safe(error.message) } };
     if (error instanceof McpError && error.code !== (ErrorCode.ConnectionClosed as number))
       return {
         outcome: 'upstream_error',
         failure: {
           kind: 'refused',
-          message: `MCP server ${name} refused ${what}: ${describeError(error)}`,
+          message: safe(`MCP server ${name} refused ${what}: ${describeError(error)}`),
           rpc: {
             code: error.code,
-            message: error.message.replace(/^MCP error -?\d+: /, ''),
-            data: error.data,
+            message: safe(error.message.replace(/^MCP error -?\d+: /, '')),
+            // Structured data is relayed to admins only, and only when no secret could hide in it.
+            data: options.admin ? redactedData(server, error.data) : undefined,
           },
         },
       };
     return {
       outcome: 'upstream_error',
-      failure: { kind: 'failed', message: `MCP server ${name} failed on ${what}: ${describeError(error)}` },
+      failure: {
+        kind: 'failed',
+        message: safe(`MCP server ${name} failed on ${what}: ${describeError(error)}`),
+      },
     };
   }
 }
@@ -252,6 +262,13 @@ class CallTimeoutError extends Error {
   constructor() {
     super('timed out');
   }
+}
+
+/** An upstream error's data, when it carries no secret of the server (else nothing: it is not ours to edit). */
+function redactedData(server: McpServerRecord, data: unknown): unknown {
+  if (data === undefined) return undefined;
+  const text = JSON.stringify(data);
+  return text === undefined || redactSecrets(server, text) !== text ? undefined : data;
 }
 
 function isTimeout(error: unknown): boolean {

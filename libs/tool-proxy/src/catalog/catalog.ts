@@ -9,6 +9,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
 import type { ListKind } from '../upstream/upstream-connection.js';
+import { redactSecrets } from '../upstream/secret-redactor.js';
 import { describeError, isMcpError } from '../upstream/upstream-errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 
@@ -159,7 +160,8 @@ export class McpCatalog implements OnModuleDestroy {
       });
       return { tools, resources, resourceTemplates, prompts, instructions: client.getInstructions() };
     } catch (error) {
-      throw new Error(`listing ${server.serverName} failed: ${describeError(error)}`, { cause: error });
+      const why = redactSecrets(server, describeError(error));
+      throw new Error(`listing ${server.serverName} failed: ${why}`, { cause: error });
     }
   }
 }

@@ -8,6 +8,7 @@ import type {
   ServerNotification,
   ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import { isAdmin } from '@app/auth';
 import { packageInfo } from '@app/core';
 import { effectiveSessionMode, type McpServerRecord } from '@app/mcp-registry';
 import type { CallOptions, ToolCaller } from '../calls/tool-caller.js';
@@ -113,6 +114,7 @@ export class GatewaySession {
   callOptions(extra: Extra, onProgress?: CallOptions['onProgress']): CallOptions {
     return {
       via: 'mcp',
+      admin: isAdmin(this.scope.auth),
       headers: this.requestHeaders,
       signal: extra.signal,
       onProgress,

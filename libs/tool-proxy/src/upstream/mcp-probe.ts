@@ -1,5 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
+import { redactSecrets } from './secret-redactor.js';
 import { createUpstreamTransport, newUpstreamClient } from './upstream-client.js';
 
 export type HealthStatus = 'healthy' | 'unhealthy' | 'unknown';
@@ -43,7 +44,7 @@ export async function probeMcpServer(
       status: 'unhealthy',
       latency_ms: elapsed(started),
       tools: [],
-      error: describe(error),
+      error: redactSecrets(server, describe(error)),
       checked_at: new Date(),
     };
   } finally {

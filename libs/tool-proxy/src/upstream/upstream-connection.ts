@@ -10,6 +10,7 @@ import {
 import type { McpServerRecord } from '@app/mcp-registry';
 import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
 import { createUpstreamTransport, newUpstreamClient } from './upstream-client.js';
+import { redactSecrets } from './secret-redactor.js';
 import { describeError, UpstreamUnavailableError } from './upstream-errors.js';
 import { descendantsOf, killSurvivors } from './process-tree.js';
 
@@ -175,7 +176,11 @@ export class UpstreamConnection {
       transport.stderr?.on('data', (chunk: Buffer) => {
         for (const line of chunk.toString('utf8').split('\n'))
           if (line.trim())
-            this.logger.debug({ msg: 'upstream stderr', server: serverName, line: line.slice(0, 2000) });
+            this.logger.debug({
+              msg: 'upstream stderr',
+              server: serverName,
+              line: redactSecrets(this.server, line.slice(0, 2000)),
+            });
       });
     }
     client.onclose = () => this.dropped(client);
@@ -187,7 +192,7 @@ export class UpstreamConnection {
       this.failures++;
       const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 1));
       this.retryAt = Date.now() + backoff * (0.5 + Math.random() / 2);
-      this.lastError = describeError(error);
+      this.lastError = redactSecrets(this.server, describeError(error));
       this.logger.warn({
         msg: 'upstream connect failed',
         server: serverName,

@@ -1,0 +1,64 @@
+import type { McpServerRecord } from '@app/mcp-registry';
+import { upstreamHeaders } from '@app/mcp-registry';
+
+/** What a secret becomes in any text that leaves the gateway. */
+export const REDACTED = '[REDACTED]';
+/** Shorter values are not searched for (they would blank ordinary words), nor are they meaningful secrets. */
+const MIN_SECRET_LENGTH = 4;
+
+const cache = new WeakMap<McpServerRecord, string[]>();
+
+/**
+ * Every secret value of a server, as the upstream may echo it back: the stored credential, the header it
+ * becomes (`Bearer …`, the base64 of `user:password`), static header values, stdio env values, URL userinfo.
+ * Longest first, so that a secret containing another is replaced whole.
+ */
+export function secretsOf(server: McpServerRecord): string[] {
+  let secrets = cache.get(server);
+  if (secrets) return secrets;
+  const values = new Set<string>();
+  const { authValue, staticHeaders, env } = server.secrets;
+  if (authValue) {
+    values.add(authValue);
+    for (const value of Object.values(
+      upstreamHeaders({ authType: server.authType, secrets: server.secrets }),
+    ))
+      values.add(value);
+    // The encoded part alone too (`Basic <b64>`, `Bearer <token>`).
+    for (const value of [...values]) {
+      const space = value.indexOf(' ');
+      if (space > 0) values.add(value.slice(space + 1));
+    }
+  }
+  for (const value of [...Object.values(staticHeaders), ...Object.values(env)]) values.add(value);
+  if (server.url) {
+    try {
+      const url = new URL(server.url);
+      if (url.username) values.add(decodeURIComponent(url.username));
+      if (url.password) values.add(decodeURIComponent(url.password));
+    } catch {
+      // Not a URL: nothing to take from it.
+    }
+  }
+  secrets = [...values].filter((v) => v.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+  cache.set(server, secrets);
+  return secrets;
+}
+
+/** The text with every secret value of the server replaced, whatever the upstream put around it. */
+export function redactSecrets(server: McpServerRecord, text: string): string {
+  let out = text;
+  for (const secret of secretsOf(server)) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  return out;
+}
+
+/**
+ * What a caller without admin rights sees of an upstream's error: its first line, capped, secrets replaced (an
+ * error body is the upstream's to write and may carry anything; admins get the whole redacted text).
+ */
+export function summariseForCaller(server: McpServerRecord, text: string, admin: boolean): string {
+  const safe = redactSecrets(server, text);
+  if (admin) return safe;
+  const first = safe.split('\n')[0];
+  return first.length > 200 ? `${first.slice(0, 200)}...` : first;
+}
