@@ -157,6 +157,31 @@ mcp_servers:
     expect(text(await client.callTool({ name: 'web-added' }))).toBe('added:web');
   });
 
+  it('passes only end-to-end headers from x-mcp-{alias}-*: no host, framing or mcp-* header reaches the upstream', async () => {
+    const before = web.requestHeaders.length;
+    const res = await api()
+      .post('/mcp/tools/call')
+      .set({
+        ...auth,
+        'x-mcp-web-host': 'evil.example',
+        'x-mcp-web-transfer-encoding': 'chunked',
+        'x-mcp-web-content-length': '3',
+        'x-mcp-web-mcp-session-id': 'forged',
+        'x-mcp-web-connection': 'close',
+        'x-mcp-web-x-team': 'kept',
+      })
+      .send({ name: 'web-echo', arguments: { message: 'headers' } });
+    expect(res.status).toBe(200);
+    const sent = web.requestHeaders.slice(before).filter((h) => h['x-team'] === 'kept');
+    expect(sent.length).toBeGreaterThan(0);
+    for (const headers of sent) {
+      expect(headers.host).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(headers['transfer-encoding']).toBeUndefined();
+      expect(headers['mcp-session-id']).not.toBe('forged');
+      expect(headers.connection).not.toBe('close');
+    }
+  });
+
   describe('timeout_ms bounds a call to a server that never finishes initialize', () => {
     it('over MCP: an error result at the configured time', async () => {
       const client = await connect('/mcp');

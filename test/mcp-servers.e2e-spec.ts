@@ -244,6 +244,29 @@ mcp_servers:
       expect(res.body.error.message).toContain('no "-"');
     });
 
+    it('refuses headers that are not end-to-end, and header values with line breaks (400, field named)', async () => {
+      const host = await create({
+        server_name: 'hdr1',
+        url: fixture.url,
+        static_headers: { Host: 'evil' },
+      }).expect(400);
+      expect(host.body.error).toMatchObject({ code: 'MCP_SERVER_INVALID', param: 'static_headers' });
+      expect(host.body.error.message).toContain('static_headers may not set Host');
+      const crlf = await create({
+        server_name: 'hdr2',
+        url: fixture.url,
+        static_headers: { 'X-Org': 'a\r\nX-Injected: 1' },
+      }).expect(400);
+      expect(crlf.body.error.message).toContain('line break');
+      const framing = await create({
+        server_name: 'hdr3',
+        url: fixture.url,
+        extra_headers: ['transfer-encoding', 'Mcp-Session-Id'],
+      }).expect(400);
+      expect(framing.body.error.message).toContain('extra_headers may not name transfer-encoding');
+      expect(framing.body.error.message).toContain('Mcp-Session-Id');
+    });
+
     it('refuses a stdio server without a command (400)', async () => {
       const res = await create({ server_name: 'stdio_one', transport: 'stdio' }).expect(400);
       expect(res.body.error).toMatchObject({ code: 'MCP_SERVER_INVALID', param: 'command' });

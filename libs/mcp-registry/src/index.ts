@@ -6,3 +6,4 @@ export { upstreamHeaders } from './upstream-headers.js';
 export { type RegistrySnapshot, McpRegistry } from './mcp-registry.js';
 export { McpServerService } from './mcp-server.service.js';
 export { McpRegistryModule } from './mcp-registry.module.js';
+export { forwardableHeaders } from './header-rules.js';

@@ -7,6 +7,7 @@ import type {
   McpTransport,
   SessionMode,
 } from './mcp-server.types.js';
+import { reservedHeaderReason, unsafeHeaderValue } from './header-rules.js';
 
 /** Commands a stdio server may run unless the operator adds more (MCP_STDIO_EXTRA_COMMANDS). */
 export const DEFAULT_STDIO_COMMANDS = ['node', 'npx', 'python3', 'python', 'uvx', 'uv', 'docker', 'deno'];
@@ -152,6 +153,7 @@ export function checkServerRecord(record: McpServerRecord, policy: RegistryPolic
       });
     }
   } else {
+    problems.push(...headerProblems(record));
     if (!record.url) {
       problems.push({
         param: 'url',
@@ -204,4 +206,24 @@ function urlMatches(url: URL, entry: string): boolean {
   const host = url.hostname.toLowerCase();
   const allowed = entry.toLowerCase();
   return allowed.startsWith('*.') ? host.endsWith(allowed.slice(1)) : host === allowed;
+}
+
+/** Header names that may not be forwarded, and header values that cannot be written (issue 15, item 4). */
+function headerProblems(record: McpServerRecord): Problem[] {
+  const problems: Problem[] = [];
+  for (const name of record.extraHeaders) {
+    const why = reservedHeaderReason(name);
+    if (why) problems.push({ param: 'extra_headers', message: `extra_headers may not name ${name}: ${why}` });
+  }
+  for (const [name, value] of Object.entries(record.secrets.staticHeaders)) {
+    const why = reservedHeaderReason(name);
+    if (why)
+      problems.push({ param: 'static_headers', message: `static_headers may not set ${name}: ${why}` });
+    if (unsafeHeaderValue(value))
+      problems.push({
+        param: 'static_headers',
+        message: `static_headers.${name} contains a line break or NUL, which an HTTP header cannot carry`,
+      });
+  }
+  return problems;
 }

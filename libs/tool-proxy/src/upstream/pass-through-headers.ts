@@ -1,7 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type McpServerRecord, upstreamHeaders } from '@app/mcp-registry';
+import { forwardableHeaders, type McpServerRecord, upstreamHeaders } from '@app/mcp-registry';
 
-/** Headers of the client's request that belong to an upstream: its `extra_headers`, `x-mcp-{alias}-*`, `x-mcp-auth`. */
+/**
+ * Headers of the client's request that belong to an upstream: its `extra_headers`, `x-mcp-{alias}-*`,
+ * `x-mcp-auth`; only end-to-end ones.
+ */
 export function passThroughHeaders(
   server: McpServerRecord,
   headers: IncomingHttpHeaders,
@@ -28,5 +31,6 @@ export function passThroughHeaders(
     if (name.startsWith(prefix) && name.length > prefix.length && v !== undefined)
       out[name.slice(prefix.length)] = v;
   }
-  return out;
+  // Hop-by-hop, framing, host, mcp-* and the gateway's key never go upstream, nor a value with a line break.
+  return forwardableHeaders(out);
 }

@@ -11,7 +11,7 @@ import type {
 } from '@modelcontextprotocol/sdk/validation';
 import { packageInfo } from '@app/core';
 import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
-import { type McpServerRecord, upstreamHeaders } from '@app/mcp-registry';
+import { forwardableHeaders, type McpServerRecord, upstreamHeaders } from '@app/mcp-registry';
 
 /** A client transport for the server's kind of upstream (not yet started). */
 export function createUpstreamTransport(
@@ -27,7 +27,8 @@ export function createUpstreamTransport(
     });
   }
   const url = new URL(server.url ?? '');
-  const headers = { ...upstreamHeaders(server), ...extraHeaders };
+  // Only end-to-end headers, whatever was stored before the rules existed or a caller sent (issue 15).
+  const headers = forwardableHeaders({ ...upstreamHeaders(server), ...extraHeaders });
   if (server.transport === 'sse') {
     return new SSEClientTransport(url, {
       requestInit: { headers },
