@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { EventEmitter } from 'node:events';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -11,6 +11,7 @@ import {
   startRichFixture,
   type TestApp,
   type TestDatabase,
+  waitFor,
 } from '@app/testing';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 
@@ -27,14 +28,6 @@ const mcpHeaders = {
   'Content-Type': 'application/json',
   Accept: 'application/json, text/event-stream',
 };
-
-async function until(what: string, probe: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe('one tool-call path for MCP and REST (e2e)', () => {
   let db: TestDatabase;
@@ -147,11 +140,15 @@ mcp_servers:
     const client = await connect('/mcp');
     expect((await client.listTools()).tools.map((t) => t.name)).not.toContain('web-added');
     let changed = 0;
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+    const notes = new EventEmitter();
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      changed++;
+      notes.emit('list_changed');
+    });
     web.addTool('added');
     await web.restart();
     // No call forces a reconnect: the gateway learns of the restart on its own (the event stream's answer).
-    await until('tools/list_changed', () => changed > 0, 10_000);
+    await waitFor(notes, 'list_changed', () => changed > 0, 'tools/list_changed', 10_000);
     const names = (await client.listTools()).tools.map((t) => t.name);
     expect(names).toContain('web-added');
     expect(text(await client.callTool({ name: 'web-added' }))).toBe('added:web');
@@ -211,10 +208,10 @@ mcp_servers:
         { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'sleep', arguments: { ms: 30_000 } } },
         controller.signal,
       ).catch(() => null);
-      await until('the upstream to run the call', () => web.stats.sleeping > sleeping);
+      await web.until('the upstream to run the call', (stats) => stats.sleeping > sleeping);
       controller.abort();
       await call;
-      await until('the upstream to see the cancellation', () => web.stats.cancelled > cancelled);
+      await web.until('the upstream to see the cancellation', (stats) => stats.cancelled > cancelled);
     });
 
     it('over REST (the request socket closes)', async () => {
@@ -226,12 +223,18 @@ mcp_servers:
         body: JSON.stringify({ name: 'web-sleep', arguments: { ms: 30_000 } }),
         signal: controller.signal,
       }).catch(() => null);
-      await until('the upstream to run the call', () => web.stats.sleeping > sleeping);
+      await web.until('the upstream to run the call', (stats) => stats.sleeping > sleeping);
       controller.abort();
       await call;
-      await until('the upstream to see the cancellation', () => web.stats.cancelled > cancelled);
-      await until('the audit line', () =>
-        t.logs.records().some((r) => r.context === 'Audit' && r.via === 'rest' && r.outcome === 'cancelled'),
+      await web.until('the upstream to see the cancellation', (stats) => stats.cancelled > cancelled);
+      await waitFor(
+        t.logs,
+        'line',
+        () =>
+          t.logs
+            .records()
+            .some((r) => r.context === 'Audit' && r.via === 'rest' && r.outcome === 'cancelled'),
+        'the audit line',
       );
     });
   });
@@ -246,7 +249,7 @@ mcp_servers:
       method: 'tools/call',
       params: { name: 'sleep', arguments: { ms: 30_000 } },
     });
-    await until('the upstream to run the call', () => web.stats.sleeping > sleeping);
+    await web.until('the upstream to run the call', (stats) => stats.sleeping > sleeping);
     const cancel = await post({
       jsonrpc: '2.0',
       method: 'notifications/cancelled',
@@ -258,7 +261,7 @@ mcp_servers:
     // No JSON-RPC answer for a cancelled request (MCP), but the HTTP exchange ends.
     expect(await answered.text()).not.toContain('slept');
     expect(Date.now() - started).toBeLessThan(10_000);
-    await until('the upstream to see the cancellation', () => web.stats.cancelled > cancelled);
+    await web.until('the upstream to see the cancellation', (stats) => stats.cancelled > cancelled);
   });
 
   describe('every message that reaches a session gets exactly one answer', () => {
@@ -300,7 +303,7 @@ mcp_servers:
         method: 'tools/call',
         params: { name: 'sleep', arguments: { ms: 300 } },
       });
-      await until('the upstream to run the first call', () => web.stats.sleeping > sleeping);
+      await web.until('the upstream to run the first call', (stats) => stats.sleeping > sleeping);
       const second = await post({ jsonrpc: '2.0', id: 5, method: 'ping' });
       const refused = (await second.json()) as { id: unknown; error: { message: string } };
       expect(refused.id).toBe(5);

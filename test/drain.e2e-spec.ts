@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -51,11 +50,7 @@ describe('graceful drain on SIGTERM (e2e, built gateway process)', () => {
   async function sleepingCall(client: Client, ms: number) {
     const before = web.stats.sleeping;
     const call = client.callTool({ name: 'web-sleep', arguments: { ms } }, undefined, { timeout: 30_000 });
-    const deadline = Date.now() + 5000;
-    while (web.stats.sleeping === before) {
-      if (Date.now() > deadline) throw new Error('the upstream never ran the call');
-      await sleep(10);
-    }
+    await web.until('the upstream to run the call', (stats) => stats.sleeping > before);
     return { call };
   }
 

@@ -2,3 +2,4 @@ export { type TestDatabase, provisionTestDatabase } from './test-database.js';
 export { type TestApp, createTestApp } from './test-app.js';
 export { type McpFixture, startMcpFixture, startSseMcpFixture, closedPort } from './mcp-fixture.js';
 export { LONG_TOOL_NAME, type RichFixture, startRichFixture } from './rich-fixture.js';
+export { waitFor } from './wait-for.js';

@@ -6,6 +6,8 @@ export class LogCapture extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    // Tests wait for a line with waitFor(logs, 'line', ...).
+    this.emit('line');
     callback();
   }
 

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { waitFor } from './wait-for.js';
 import {
   CallToolRequestSchema,
   GetPromptRequestSchema,
@@ -124,6 +126,8 @@ export interface RichFixture {
   forgetSessions(): void;
   /** Stops listening, drops every connection and session, and listens again on the same port: a restart. */
   restart(): Promise<void>;
+  /** Resolves once `probe(stats)` holds (checked at every change of a counter); rejects after `ms`. */
+  until(what: string, probe: (stats: RichStats) => boolean, ms?: number): Promise<void>;
   /** Sessions opened from now on also offer this tool (say, a new version deployed by a restart). */
   addTool(name: string): void;
   close(): Promise<void>;
@@ -131,7 +135,18 @@ export interface RichFixture {
 
 /** A stateful upstream (one MCP session per client, like most real servers) over Streamable HTTP or SSE. */
 export async function startRichFixture(name: string, transport: 'http' | 'sse'): Promise<RichFixture> {
-  const stats: RichStats = { sessions: 0, ended: 0, sleeping: 0, cancelled: 0 };
+  // Every change of a counter is an event, so tests wait for it instead of polling.
+  const events = new EventEmitter();
+  const stats = new Proxy<RichStats>(
+    { sessions: 0, ended: 0, sleeping: 0, cancelled: 0 },
+    {
+      set(target, key, value: number) {
+        target[key as keyof RichStats] = value;
+        events.emit('change');
+        return true;
+      },
+    },
+  );
   const extraTools: string[] = [];
   const requestHeaders: IncomingMessage['headers'][] = [];
   const streamable = new Map<string, StreamableHTTPServerTransport>();
@@ -177,6 +192,7 @@ export async function startRichFixture(name: string, transport: 'http' | 'sse'):
   return {
     url: `http://127.0.0.1:${port}${transport === 'sse' ? '/sse' : '/mcp'}`,
     stats,
+    until: (what, probe, ms) => waitFor(events, 'change', () => probe(stats), what, ms),
     requestHeaders,
     forgetSessions: () => streamable.clear(),
     addTool: (tool) => void extraTools.push(tool),
