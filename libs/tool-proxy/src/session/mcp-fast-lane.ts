@@ -4,7 +4,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { runWithRequestContext } from '@app/core';
 import { JSON_BODY_LIMIT_BYTES, startRequest } from '@app/http';
 import type { GatewaySession } from './gateway-session.js';
-import { jsonRpcError, SessionDoor } from './session-door.js';
+import { jsonRpcError, SessionDoor, SSE_MESSAGES_PATH } from './session-door.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -49,7 +49,10 @@ export class McpFastLane implements OnApplicationBootstrap {
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    const session = this.door.find(req, path, query === -1 ? '' : url.slice(query + 1));
+    const session =
+      path === SSE_MESSAGES_PATH
+        ? this.door.findSse(new URLSearchParams(url.slice(query + 1)).get('sessionId'))
+        : this.door.find(req, path);
     if (!session || session.closed) return null;
     const type = req.headers['content-type'] ?? '';
     if (type.split(';')[0].trim().toLowerCase() !== 'application/json') return null;

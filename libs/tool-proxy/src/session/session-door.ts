@@ -66,18 +66,19 @@ export class SessionDoor {
     return key === null ? null : this.authenticator.authenticate(key);
   }
 
-  /** The open session a request names (Streamable HTTP: `Mcp-Session-Id` on its path; SSE: `?sessionId=`). */
-  find(req: IncomingMessage, path: string, query: string): GatewaySession | undefined {
-    if (path === SSE_MESSAGES_PATH) {
-      const id = new URLSearchParams(query).get('sessionId');
-      const session = id ? this.sessions.get(id) : undefined;
-      return session?.transport instanceof SSEServerTransport ? session : undefined;
-    }
+  /** The open Streamable HTTP session a request names (`Mcp-Session-Id`), on the path it was opened on. */
+  find(req: IncomingMessage, path: string): GatewaySession | undefined {
     const id = first(req.headers['mcp-session-id']);
     const session = id ? this.sessions.get(id) : undefined;
     return session?.transport instanceof NodeStreamableHttpServerTransport && session.path === path
       ? session
       : undefined;
+  }
+
+  /** The open legacy SSE session of a message (`/mcp/sse/messages?sessionId=`). */
+  findSse(id: string | null | undefined): GatewaySession | undefined {
+    const session = id ? this.sessions.get(id) : undefined;
+    return session?.transport instanceof SSEServerTransport ? session : undefined;
   }
 
   /**
@@ -132,7 +133,7 @@ export class SessionDoor {
   ): Promise<void> {
     this.checkOrigin(req.headers);
     if (first(req.headers['mcp-session-id'])) {
-      const session = this.find(req, path, '');
+      const session = this.find(req, path);
       if (!session || !this.admit(session, auth, req.headers))
         return jsonRpcError(
           res,
@@ -175,11 +176,7 @@ export class SessionDoor {
   /** A legacy SSE message through the Nest route (the fast lane takes most of them). */
   async sseMessage(auth: AuthContext, req: IncomingMessage, res: ServerResponse, id: string | undefined) {
     this.checkOrigin(req.headers);
-    const session = this.find(
-      req,
-      SSE_MESSAGES_PATH,
-      new URLSearchParams(id ? { sessionId: id } : {}).toString(),
-    );
+    const session = this.findSse(id);
     if (!session || !this.admit(session, auth, req.headers))
       return jsonRpcError(res, 404, -32001, 'Session not found: open a new one with GET /mcp/sse');
     return this.serve(session, req, res, (req as { body?: unknown }).body);
