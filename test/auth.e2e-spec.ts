@@ -268,7 +268,7 @@ describe('virtual keys, teams and team-scoped access (e2e)', () => {
         await api()
           .post('/v1/mcp/server')
           .set(master)
-          .send({ server_name: 'delta', transport: 'stdio', command: 'node', args: ['x.js'] })
+          .send({ server_name: 'delta', url: 'http://127.0.0.1:9/x' })
           .expect(201),
       );
       const d1 = await generate({ object_permission: { mcp_servers: ['delta'] } });
@@ -279,7 +279,7 @@ describe('virtual keys, teams and team-scoped access (e2e)', () => {
         await api()
           .post('/v1/mcp/server')
           .set(master)
-          .send({ server_name: 'delta', transport: 'stdio', command: 'node', args: ['y.js'] })
+          .send({ server_name: 'delta', url: 'http://127.0.0.1:9/y' })
           .expect(201),
       );
       expect(await serverNames(d1)).toEqual(['delta']);

@@ -112,6 +112,7 @@ mcp_servers:
     args: [${EVERYTHING}, stdio]
 general_settings:
   max_tool_name_length: 40
+  allow_stdio_from_api: true
 `,
     });
     await api()

@@ -47,6 +47,8 @@ mcp_servers:
     auth_type: bearer_token
     auth_value: os.environ/CONFIG_TOKEN
     mcp_access_groups: [beta, alpha]
+general_settings:
+  allow_stdio_from_api: true
 `,
     });
   });

@@ -54,7 +54,7 @@ describe('no secret key configured (e2e)', () => {
       const plain = await api()
         .post('/v1/mcp/server')
         .set('Authorization', `Bearer ${adminKey}`)
-        .send({ server_name: 'local', transport: 'stdio', command: 'node', args: ['server.js'] })
+        .send({ server_name: 'local', url: 'http://127.0.0.1:9/mcp' })
         .expect(201);
       expect(plain.body.created_by).toBe('ops');
       await api().get('/v1/mcp/server').set('Authorization', 'Bearer sk-master-first-boot').expect(401);

@@ -6,16 +6,21 @@ import {
   type McpServerRecord,
   McpServerNotFoundError,
   McpServerService,
+  type ServerWriter,
   TestMcpServerDto,
   UpdateMcpServerDto,
 } from '@app/mcp-registry';
-import { McpHealthService, probeMcpServer, type ServerHealth } from '@app/tool-proxy';
+import { McpHealthService, type ServerHealth } from '@app/tool-proxy';
 import {
   type McpServerResponse,
   type ScopedMcpServerResponse,
   toMcpServerResponse,
   toScopedServerResponse,
 } from './mcp-server.response.js';
+
+function writerOf(auth: AuthContext): ServerWriter {
+  return { actor: auth.actor, masterKey: auth.kind === 'master_key' };
+}
 
 /**
  * `/v1/mcp/server` CRUD, health and access groups (the product page's routes and status codes). Writes are
@@ -78,14 +83,14 @@ export class McpServerController {
   @Post('server')
   @AdminOnly()
   async create(@Auth() auth: AuthContext, @Body() dto: CreateMcpServerDto): Promise<McpServerResponse> {
-    return toMcpServerResponse(await this.servers.create(dto, auth.actor));
+    return toMcpServerResponse(await this.servers.create(dto, writerOf(auth)));
   }
 
   @Put('server')
   @AdminOnly()
   @HttpCode(202)
   async update(@Auth() auth: AuthContext, @Body() dto: UpdateMcpServerDto): Promise<McpServerResponse> {
-    return toMcpServerResponse(await this.servers.update(dto, auth.actor));
+    return toMcpServerResponse(await this.servers.update(dto, writerOf(auth)));
   }
 
   @Delete('server/:id')
@@ -100,9 +105,9 @@ export class McpServerController {
   @Post('server/test')
   @AdminOnly()
   @HttpCode(200)
-  async test(@Body() dto: TestMcpServerDto) {
-    const draft = await this.servers.draft(dto);
-    const result = await probeMcpServer(draft, draft.timeoutMs ?? undefined);
+  async test(@Auth() auth: AuthContext, @Body() dto: TestMcpServerDto) {
+    const draft = await this.servers.draft(dto, writerOf(auth));
+    const result = await this.health.probe(draft);
     return {
       status: result.status,
       latency_ms: result.latency_ms,

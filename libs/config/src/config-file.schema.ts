@@ -52,6 +52,10 @@ export class GeneralSettingsSchema {
   mcp_block_private_urls?: boolean;
 
   @IsOptional()
+  @IsBoolean({ message: 'expected true or false' })
+  allow_stdio_from_api?: boolean;
+
+  @IsOptional()
   @IsInt({ message: 'expected an integer from 16 to 256' })
   @Min(16, { message: 'expected an integer from 16 to 256' })
   @Max(256, { message: 'expected an integer from 16 to 256' })

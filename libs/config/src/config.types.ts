@@ -43,6 +43,11 @@ export interface GatewayConfig {
     stdioExtraCommands: string[];
     /** Reject upstream URLs resolving to private, loopback or link-local addresses (MCP_BLOCK_PRIVATE_URLS). */
     blockPrivateUrls: boolean;
+    /**
+     * Whether the master key may register stdio servers through the admin API (general_settings.allow_stdio_from_api,
+     * off by default: stdio servers run a command on the gateway host, so they come from the config file only).
+     */
+    allowStdioFromApi: boolean;
     /** URL prefixes or host names (`*.example.com`) upstream URLs must match; null: no restriction. */
     urlAllowlist: string[] | null;
     /** Longest exposed tool/prompt name; longer `{alias}-{name}` are shortened (general_settings.max_tool_name_length). */

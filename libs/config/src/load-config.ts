@@ -28,6 +28,7 @@ export const KNOWN_GENERAL_SETTINGS = new Set([
   'database_url',
   'mcp_url_allowlist',
   'mcp_block_private_urls',
+  'allow_stdio_from_api',
   'max_tool_name_length',
   'session_idle_timeout',
   'max_sessions_per_key',
@@ -241,6 +242,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
     mcp: {
       stdioExtraCommands: runtime.MCP_STDIO_EXTRA_COMMANDS?.split(',') ?? [],
       blockPrivateUrls: runtime.MCP_BLOCK_PRIVATE_URLS === true,
+      allowStdioFromApi: general.allow_stdio_from_api === true,
       urlAllowlist: Array.isArray(general.mcp_url_allowlist) ? (general.mcp_url_allowlist as string[]) : null,
       maxToolNameLength: numberOr(general.max_tool_name_length, 64),
       sessionIdleTimeoutMs: numberOr(general.session_idle_timeout, 1800) * 1000,

@@ -23,6 +23,7 @@ export const ErrorCodes = [
   'MCP_SERVER_READ_ONLY',
   'MCP_SERVER_INVALID',
   'MCP_URL_BLOCKED',
+  'STDIO_NOT_ALLOWED',
   'SECRET_KEY_MISSING',
   // auth
   'KEY_EXPIRED',

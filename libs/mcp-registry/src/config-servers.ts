@@ -40,7 +40,12 @@ export function parseConfigServers(
       problems.push(`${where}: expected a mapping (url, transport, command, ...)`);
       continue;
     }
-    const fields = Object.fromEntries(Object.entries(value).filter(([k]) => !IGNORED_KEYS.has(k)));
+    const { allow_private_url: allowPrivateUrl, ...rest } = value as Record<string, unknown>;
+    if (allowPrivateUrl !== undefined && typeof allowPrivateUrl !== 'boolean') {
+      problems.push(`${where}.allow_private_url: expected true or false`);
+      continue;
+    }
+    const fields = Object.fromEntries(Object.entries(rest).filter(([k]) => !IGNORED_KEYS.has(k)));
     const dto = plainToInstance(McpServerFieldsDto, fields);
     const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length) {
@@ -50,7 +55,10 @@ export function parseConfigServers(
     const input = { ...(fields as McpServerFieldsDto), server_name: name };
     const transport = inferTransport(input);
     const serverId = configServerId(name, transport, input.url ?? input.command ?? '');
-    const record = applyServerInput({ ...input, transport }, null, { serverId, source: 'config' });
+    const record = {
+      ...applyServerInput({ ...input, transport }, null, { serverId, source: 'config' }),
+      allowPrivateUrl: allowPrivateUrl === true,
+    };
     const recordProblems = checkServerRecord(record, policy);
     if (recordProblems.length) {
       problems.push(...recordProblems.map((p) => `${where}.${p.param}: ${p.message}`));

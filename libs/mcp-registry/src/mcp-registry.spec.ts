@@ -16,6 +16,7 @@ const policy: RegistryPolicy = {
   stdioCommands: new Set(DEFAULT_STDIO_COMMANDS),
   urlAllowlist: null,
   blockPrivateUrls: false,
+  allowStdioFromApi: false,
 };
 const record = (input: Parameters<typeof applyServerInput>[0]) =>
   applyServerInput(input, null, { serverId: '00000000-0000-4000-8000-000000000000', source: 'db' });
@@ -204,12 +205,52 @@ describe('private address blocking', () => {
     ['8.8.8.8', false],
     ['::ffff:8.8.8.8', false],
     ['2606:4700::1111', false],
+    // Forms that carry an IPv4 address (issue 15): each judged by what it carries.
+    ['::127.0.0.1', true],
+    ['::7f00:1', true],
+    ['::ffff:7f00:1', true],
+    ['64:ff9b::7f00:1', true],
+    ['64:ff9b::127.0.0.1', true],
+    ['64:ff9b::8.8.8.8', false],
+    ['64:ff9b:1::1', true],
+    ['2002:7f00:1::1', true],
+    ['2002:808:808::1', false],
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', true], // Teredo client 127.0.0.1
+    ['fec0::1', true],
+    ['ff02::1', true],
+    ['224.0.0.1', true],
+    ['198.18.0.1', true],
+    ['0.0.0.0', true],
+    ['::', true],
+    ['not-an-ip', true],
   ])('%s -> %s', (address, expected) => expect(isPrivateAddress(address)).toBe(expected));
 
   it('checks the resolved addresses of a URL', async () => {
     await expect(checkUrlNotPrivate('http://169.254.169.254/latest')).resolves.toContain('169.254.169.254');
-    await expect(checkUrlNotPrivate('http://localhost:8000/mcp')).resolves.toContain('private or link-local');
+    await expect(checkUrlNotPrivate('http://localhost:8000/mcp')).resolves.toContain('private or reserved');
     await expect(checkUrlNotPrivate('http://8.8.8.8/mcp')).resolves.toBeNull();
+    // The URL parser normalises these; the rule sees the address they are.
+    await expect(checkUrlNotPrivate('http://[::127.0.0.1]/')).resolves.toContain('127.0.0.1');
+    await expect(checkUrlNotPrivate('http://[64:ff9b::7f00:1]/')).resolves.toContain('127.0.0.1');
+    await expect(checkUrlNotPrivate('http://2130706433/')).resolves.toContain('127.0.0.1');
+    await expect(checkUrlNotPrivate('http://0x7f.1/')).resolves.toContain('127.0.0.1');
+  });
+
+  it('checks every address a name resolves to, with the resolver it is given', async () => {
+    const resolver = (host: string) =>
+      Promise.resolve(
+        host === 'mixed.test'
+          ? [
+              { address: '203.0.113.9', family: 4 as const },
+              { address: '::ffff:10.0.0.1', family: 6 as const },
+            ]
+          : [{ address: '203.0.113.9', family: 4 as const }],
+      );
+    await expect(checkUrlNotPrivate('http://mixed.test/', resolver)).resolves.toContain('10.0.0.1');
+    await expect(checkUrlNotPrivate('http://public.test/', resolver)).resolves.toBeNull();
+    await expect(
+      checkUrlNotPrivate('http://x.test/', () => Promise.reject(new Error('nx'))),
+    ).resolves.toContain('does not resolve');
   });
 });
 

@@ -49,6 +49,7 @@ export class McpRegistry implements OnModuleInit {
       stdioCommands: new Set([...DEFAULT_STDIO_COMMANDS, ...config.mcp.stdioExtraCommands]),
       urlAllowlist: config.mcp.urlAllowlist,
       blockPrivateUrls: config.mcp.blockPrivateUrls,
+      allowStdioFromApi: config.mcp.allowStdioFromApi,
     };
     const key = config.auth.saltKey ?? config.auth.masterKey;
     this.cipher = key ? new SecretCipher(key) : null;
@@ -64,6 +65,28 @@ export class McpRegistry implements OnModuleInit {
     this.logger.log(
       `registry: ${servers.length} MCP servers (${this.configServers.length} from the config file)`,
     );
+    this.warnAboutPolicy(servers);
+  }
+
+  /** The exemptions and dangerous settings an operator should see once at boot. */
+  private warnAboutPolicy(servers: readonly McpServerRecord[]): void {
+    if (this.policy.blockPrivateUrls) {
+      for (const s of servers.filter((one) => one.allowPrivateUrl))
+        this.logger.warn(
+          `server ${s.serverName} (config file) has allow_private_url: true: it is dialed even at private addresses, MCP_BLOCK_PRIVATE_URLS notwithstanding`,
+        );
+    }
+    if (this.policy.allowStdioFromApi)
+      this.logger.warn(
+        'general_settings.allow_stdio_from_api is on: the master key can register stdio servers, which run commands on this host',
+      );
+    else {
+      const stored = servers.filter((s) => s.source === 'db' && s.transport === 'stdio');
+      if (stored.length)
+        this.logger.warn(
+          `stdio servers stored in the database are not started while general_settings.allow_stdio_from_api is off: ${stored.map((s) => s.serverName).join(', ')} (move them to the config file)`,
+        );
+    }
   }
 
   current(): RegistrySnapshot {
@@ -137,6 +160,7 @@ export class McpRegistry implements OnModuleInit {
       mcpInfo: row.mcpInfo,
       secrets: this.decryptSecrets(row),
       source: 'db',
+      allowPrivateUrl: false,
       createdAt: row.createdAt,
       createdBy: row.createdBy,
       updatedAt: row.updatedAt,

@@ -59,3 +59,10 @@ export class SecretKeyMissingError extends AppError {
     );
   }
 }
+
+/** A stdio server from the admin API: off by default, master key only when on (issue 15, item 3). */
+export class StdioNotAllowedError extends AppError {
+  constructor(message: string) {
+    super('STDIO_NOT_ALLOWED', message, { param: 'command' });
+  }
+}

@@ -24,6 +24,8 @@ export interface RegistryPolicy {
   /** URL prefixes (`https://mcp.example.com/`) or host names an upstream URL must match; null: no restriction. */
   urlAllowlist: readonly string[] | null;
   blockPrivateUrls: boolean;
+  /** Whether the master key may register stdio servers through the API (general_settings.allow_stdio_from_api). */
+  allowStdioFromApi: boolean;
 }
 
 export interface Problem {
@@ -85,6 +87,8 @@ export function applyServerInput(
   return {
     serverId: identity.serverId,
     source: identity.source,
+    // Only a config-file entry may set it (parseConfigServers); the API never does.
+    allowPrivateUrl: prev?.allowPrivateUrl ?? false,
     serverName,
     // The alias follows a renamed server unless it was set explicitly.
     alias: input.alias ?? (prev && prev.alias !== prev.serverName ? prev.alias : serverName),
@@ -226,4 +230,35 @@ function headerProblems(record: McpServerRecord): Problem[] {
       });
   }
   return problems;
+}
+
+/**
+ * Arguments that make an interpreter run code given inline (`node -e`, `python -c`, `--import data:…`, `deno
+ * eval`): refused for stdio servers registered through the API even when that is allowed, so that a definition
+ * names a program to run rather than carrying one. Not a sandbox: the command itself still runs as the gateway.
+ */
+const EVAL_FLAGS = new Set([
+  '-e',
+  '-c',
+  '-p',
+  '-pe',
+  '-ep',
+  '--eval',
+  '--print',
+  '--call',
+  '--input-type',
+  'eval',
+]);
+const EVAL_FLAG_PREFIXES = ['--eval=', '--print=', '--call=', '--input-type=', '-e=', '-c='];
+
+export function evalArgumentProblem(args: readonly string[]): string | null {
+  for (const arg of args) {
+    const value = arg.trim();
+    const lower = value.toLowerCase();
+    if (EVAL_FLAGS.has(lower) || EVAL_FLAG_PREFIXES.some((p) => lower.startsWith(p)))
+      return `args may not contain ${JSON.stringify(value.slice(0, 40))}: it makes the command run code given inline; ship the server as a file or package and name it instead`;
+    if (/(^|=)(data|javascript):/i.test(value))
+      return `args may not contain a ${value.split(':')[0].replace(/^.*=/, '')}: URL: it makes the command run code given inline`;
+  }
+  return null;
 }

@@ -9,11 +9,18 @@ import {
   McpServerReadOnlyError,
   McpUrlBlockedError,
   SecretKeyMissingError,
+  StdioNotAllowedError,
 } from './mcp-server.errors.js';
 import { isUniqueViolation, McpServerRepository } from './mcp-server.repository.js';
-import { applyServerInput, checkServerRecord, hasSecrets } from './mcp-server.rules.js';
+import { applyServerInput, checkServerRecord, evalArgumentProblem, hasSecrets } from './mcp-server.rules.js';
 import type { McpServerInput, McpServerRecord } from './mcp-server.types.js';
-import { checkUrlNotPrivate } from './url-safety.js';
+import { checkUrlNotPrivate, HostResolution } from './url-safety.js';
+
+/** Who writes through the admin API: `actor` is recorded, `masterKey` decides what only the master key may do. */
+export interface ServerWriter {
+  actor: string;
+  masterKey: boolean;
+}
 
 /** Writes to the registry (DB-defined servers only), validated with the same rules as config servers. */
 @Injectable()
@@ -23,6 +30,7 @@ export class McpServerService {
   constructor(
     private readonly registry: McpRegistry,
     private readonly repository: McpServerRepository,
+    private readonly hosts: HostResolution,
   ) {}
 
   list(): readonly McpServerRecord[] {
@@ -39,12 +47,16 @@ export class McpServerService {
     return [...new Set(this.list().flatMap((s) => s.mcpAccessGroups))].sort();
   }
 
-  async create(input: McpServerInput & { server_id?: string }, actor: string): Promise<McpServerRecord> {
+  async create(
+    input: McpServerInput & { server_id?: string },
+    writer: ServerWriter,
+  ): Promise<McpServerRecord> {
+    const { actor } = writer;
     const serverId = input.server_id ?? randomUUID();
     const existing = this.registry.current().byId.get(serverId);
     if (existing) throw new McpServerConflictError('server_id', serverId, existing.serverName);
     const record = applyServerInput(input, null, { serverId, source: 'db' });
-    await this.validate(record);
+    await this.validate(record, writer);
     try {
       await this.repository.insert(this.toEntity(record, { createdBy: actor, updatedBy: actor }));
     } catch (error) {
@@ -59,10 +71,14 @@ export class McpServerService {
     return this.reloadAndGet(serverId);
   }
 
-  async update(input: McpServerInput & { server_id: string }, actor: string): Promise<McpServerRecord> {
+  async update(
+    input: McpServerInput & { server_id: string },
+    writer: ServerWriter,
+  ): Promise<McpServerRecord> {
+    const { actor } = writer;
     const existing = this.writable(input.server_id);
     const record = applyServerInput(input, existing, { serverId: existing.serverId, source: 'db' });
-    await this.validate(record);
+    await this.validate(record, writer);
     let stored: McpServerEntity | null;
     try {
       stored = await this.repository.replace(
@@ -95,12 +111,12 @@ export class McpServerService {
   }
 
   /** Validates a definition that is not saved (`POST /v1/mcp/server/test`). */
-  async draft(input: McpServerInput): Promise<McpServerRecord> {
+  async draft(input: McpServerInput, writer: ServerWriter): Promise<McpServerRecord> {
     const record = applyServerInput({ server_name: 'draft', ...input }, null, {
       serverId: randomUUID(),
       source: 'db',
     });
-    await this.validate(record, { skipUniqueness: true });
+    await this.validate(record, writer, { skipUniqueness: true });
     return record;
   }
 
@@ -110,15 +126,37 @@ export class McpServerService {
     return existing;
   }
 
-  private async validate(record: McpServerRecord, options: { skipUniqueness?: boolean } = {}): Promise<void> {
+  private async validate(
+    record: McpServerRecord,
+    writer: ServerWriter,
+    options: { skipUniqueness?: boolean } = {},
+  ): Promise<void> {
+    if (record.transport === 'stdio') this.checkStdioWriter(writer);
     const problems = checkServerRecord(record, this.registry.policy);
     if (problems.length) throw new McpServerInvalidError(problems);
+    const inline = record.transport === 'stdio' ? evalArgumentProblem(record.args) : null;
+    if (inline) throw new McpServerInvalidError([{ param: 'args', message: inline }]);
     if (this.registry.policy.blockPrivateUrls && record.url) {
-      const blocked = await checkUrlNotPrivate(record.url);
+      const blocked = await checkUrlNotPrivate(record.url, this.hosts.resolve);
       if (blocked) throw new McpUrlBlockedError(blocked);
     }
     if (!options.skipUniqueness) this.checkUnique(record);
     if (hasSecrets(record.secrets) && !this.registry.cipher) throw new SecretKeyMissingError();
+  }
+
+  /**
+   * A stdio server runs a command on the gateway's host: through the API only when the operator turned
+   * general_settings.allow_stdio_from_api on, only with the master key, and never with code given inline.
+   */
+  private checkStdioWriter(writer: ServerWriter): void {
+    if (!this.registry.policy.allowStdioFromApi)
+      throw new StdioNotAllowedError(
+        'stdio servers run a command on the gateway host and are defined in the config file (mcp_servers); the admin API may register them only when general_settings.allow_stdio_from_api is true',
+      );
+    if (!writer.masterKey)
+      throw new StdioNotAllowedError(
+        'only the master key may register or change a stdio server (general_settings.allow_stdio_from_api); a proxy_admin key may not',
+      );
   }
 
   /** Names and aliases share one namespace (a lookup by either must be unambiguous), case-insensitively. */

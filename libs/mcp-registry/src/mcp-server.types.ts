@@ -48,6 +48,11 @@ export interface McpServerRecord {
   mcpInfo: Record<string, unknown>;
   secrets: McpServerSecrets;
   source: McpServerSource;
+  /**
+   * Config-file servers only (`allow_private_url: true`): dialed even where MCP_BLOCK_PRIVATE_URLS refuses
+   * private addresses (an operator's own sidecar on loopback, say). Logged at boot.
+   */
+  allowPrivateUrl: boolean;
   createdAt: Date | null;
   createdBy: string | null;
   updatedAt: Date | null;

@@ -12,6 +12,7 @@ import { McpFastLane } from './session/mcp-fast-lane.js';
 import { SessionDoor } from './session/session-door.js';
 import { McpSessionManager } from './session/session-manager.js';
 import { McpHealthService } from './upstream/mcp-health.service.js';
+import { UpstreamDialer } from './upstream/upstream-dialer.js';
 import { UpstreamPool } from './upstream/upstream-pool.js';
 
 /**
@@ -22,6 +23,7 @@ import { UpstreamPool } from './upstream/upstream-pool.js';
   imports: [McpRegistryModule, AuthModule, HealthModule],
   controllers: [RestToolsController, McpController],
   providers: [
+    UpstreamDialer,
     UpstreamPool,
     McpHealthService,
     McpCatalog,

@@ -10,6 +10,7 @@ import {
   UpstreamHttpError,
 } from './http-wire.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { OPEN_NETWORK, type UpstreamAgents } from './upstream-network.js';
 
 /** Longest error body quoted in an error message. */
 const MAX_ERROR_BODY = 500;
@@ -46,6 +47,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
   constructor(
     private readonly url: URL,
     private readonly headers: Record<string, string> = {},
+    private readonly agents: UpstreamAgents = OPEN_NETWORK.agents,
   ) {
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       throw new Error(`unsupported URL scheme ${url.protocol}`);
@@ -172,13 +174,20 @@ export class NodeStreamableHttpClientTransport implements Transport {
   }
 
   private send1(url: URL, method: string, headers: Record<string, string | number>, body?: string) {
-    return sendOnce(url, method, headers, body, {
-      started: (req) => this.inflight.add(req),
-      ended: (req) => {
-        this.inflight.delete(req);
-        this.closeIfLost();
+    return sendOnce(
+      url,
+      method,
+      headers,
+      body,
+      {
+        started: (req) => this.inflight.add(req),
+        ended: (req) => {
+          this.inflight.delete(req);
+          this.closeIfLost();
+        },
       },
-    });
+      this.agents,
+    );
   }
 
   private deliver(item: unknown): void {

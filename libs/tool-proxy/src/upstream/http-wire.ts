@@ -2,17 +2,13 @@ import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isWithinOrigin } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { UpstreamAgents } from './upstream-network.js';
 
 /** The small pieces of HTTP and SSE the upstream client transport is built from. */
 
-/** Upstream sockets are kept alive and shared by every session to the same host. */
-export const agents = {
-  'http:': new http.Agent({ keepAlive: true }),
-  'https:': new https.Agent({ keepAlive: true }),
-};
-
 /**
- * One HTTP request on the shared keep-alive agents; `track` hears when it starts and when it is over (its
+ * One HTTP request on the given keep-alive agents (shared by every session to the same host, and the ones
+ * that check each dial when MCP_BLOCK_PRIVATE_URLS is on); `track` hears when it starts and when it is over (its
  * response closed, or it failed), so that its owner can abort what is in flight.
  */
 export function sendOnce(
@@ -21,6 +17,7 @@ export function sendOnce(
   headers: Record<string, string | number>,
   body: string | undefined,
   track: { started(req: ClientRequest): void; ended(req: ClientRequest): void },
+  agents: UpstreamAgents,
 ): Promise<IncomingMessage> {
   const secure = url.protocol === 'https:';
   return new Promise((resolve, reject) => {

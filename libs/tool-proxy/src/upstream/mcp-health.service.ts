@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { McpRegistry, type McpServerRecord } from '@app/mcp-registry';
 import { type HealthStatus, MAX_PROBE_MS, probeMcpServer, type ProbeResult } from './mcp-probe.js';
+import { UpstreamDialer } from './upstream-dialer.js';
 
 export interface ServerHealth {
   server_id: string;
@@ -15,14 +16,22 @@ export interface ServerHealth {
 export class McpHealthService {
   private readonly last = new Map<string, ProbeResult>();
 
-  constructor(registry: McpRegistry) {
+  constructor(
+    registry: McpRegistry,
+    private readonly dialer: UpstreamDialer,
+  ) {
     registry.subscribe((snapshot) => {
       for (const id of this.last.keys()) if (!snapshot.byId.has(id)) this.last.delete(id);
     });
   }
 
+  /** Connects, initializes and lists tools once, through the dialer (so its dial-time rules hold). */
+  probe(server: McpServerRecord): Promise<ProbeResult> {
+    return probeMcpServer(server, server.timeoutMs ?? MAX_PROBE_MS, (s) => this.dialer.transport(s));
+  }
+
   async check(server: McpServerRecord): Promise<ServerHealth> {
-    const result = await probeMcpServer(server, server.timeoutMs ?? MAX_PROBE_MS);
+    const result = await this.probe(server);
     this.last.set(server.serverId, result);
     return toHealth(server.serverId, result);
   }

@@ -1,3 +1,4 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
 import { redactSecrets } from './secret-redactor.js';
@@ -23,6 +24,7 @@ export const MAX_PROBE_MS = 10_000;
 export async function probeMcpServer(
   server: McpServerRecord,
   timeoutMs = MAX_PROBE_MS,
+  dial: (server: McpServerRecord) => Transport = (s) => createUpstreamTransport(s),
 ): Promise<ProbeResult> {
   const started = performance.now();
   const client = newUpstreamClient();
@@ -33,7 +35,7 @@ export async function probeMcpServer(
   });
   try {
     const work = (async () => {
-      await client.connect(createUpstreamTransport(server), { timeout: limit });
+      await client.connect(dial(server), { timeout: limit });
       return (await client.listTools(undefined, { timeout: limit })).tools;
     })();
     work.catch(() => undefined); // settled below or abandoned after the deadline

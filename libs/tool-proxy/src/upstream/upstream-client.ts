@@ -11,12 +11,14 @@ import type {
 } from '@modelcontextprotocol/sdk/validation';
 import { packageInfo } from '@app/core';
 import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
+import { OPEN_NETWORK, type UpstreamNetwork } from './upstream-network.js';
 import { forwardableHeaders, type McpServerRecord, upstreamHeaders } from '@app/mcp-registry';
 
 /** A client transport for the server's kind of upstream (not yet started). */
 export function createUpstreamTransport(
   server: McpServerRecord,
   extraHeaders: Record<string, string> = {},
+  network: UpstreamNetwork = OPEN_NETWORK,
 ): Transport {
   if (server.transport === 'stdio') {
     return new StdioClientTransport({
@@ -30,15 +32,17 @@ export function createUpstreamTransport(
   // Only end-to-end headers, whatever was stored before the rules existed or a caller sent (issue 15).
   const headers = forwardableHeaders({ ...upstreamHeaders(server), ...extraHeaders });
   if (server.transport === 'sse') {
+    // Both the POSTs and the SSE GET go through the network's fetch (its agents check every dial when guarded).
     return new SSEClientTransport(url, {
       requestInit: { headers },
+      fetch: network.fetch,
       // The SSE GET goes through eventSourceInit's fetch: it needs the headers too.
       eventSourceInit: {
-        fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
+        fetch: (input, init) => network.fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
       },
     });
   }
-  return new NodeStreamableHttpClientTransport(url, headers);
+  return new NodeStreamableHttpClientTransport(url, headers, network.agents);
 }
 
 /**

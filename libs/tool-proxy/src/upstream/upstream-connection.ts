@@ -9,6 +9,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
 import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { createUpstreamTransport, newUpstreamClient } from './upstream-client.js';
 import { redactSecrets } from './secret-redactor.js';
 import { describeError, UpstreamUnavailableError } from './upstream-errors.js';
@@ -66,6 +67,9 @@ export class UpstreamConnection {
     readonly server: McpServerRecord,
     private readonly headers: Record<string, string> = {},
     private readonly hooks: ConnectionHooks = {},
+    /** Makes the transport (the UpstreamDialer: dial-time policy); unchecked by default, for tests. */
+    private readonly dial: (server: McpServerRecord, headers: Record<string, string>) => Transport = (s, h) =>
+      createUpstreamTransport(s, h),
   ) {}
 
   get connected(): boolean {
@@ -169,7 +173,12 @@ export class UpstreamConnection {
       this.hooks.onListChanged?.('prompts'),
     );
     this.hooks.configure?.(client);
-    const transport = createUpstreamTransport(this.server, this.headers);
+    let transport: Transport;
+    try {
+      transport = this.dial(this.server, this.headers);
+    } catch (error) {
+      throw this.connectFailed(error);
+    }
     this.stdio = transport instanceof StdioClientTransport ? transport : null;
     if (transport instanceof StdioClientTransport) {
       // Read stderr (an unread pipe would eventually block the process) and log it, line by line.
@@ -189,17 +198,7 @@ export class UpstreamConnection {
       await client.connect(transport, { timeout });
     } catch (error) {
       await client.close().catch(() => undefined);
-      this.failures++;
-      const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 1));
-      this.retryAt = Date.now() + backoff * (0.5 + Math.random() / 2);
-      this.lastError = redactSecrets(this.server, describeError(error));
-      this.logger.warn({
-        msg: 'upstream connect failed',
-        server: serverName,
-        error: this.lastError,
-        attempt: this.failures,
-      });
-      throw new UpstreamUnavailableError(`MCP server ${serverName} is unavailable: ${this.lastError}`);
+      throw this.connectFailed(error);
     }
     if (this.closed) {
       await client.close().catch(() => undefined);
@@ -210,5 +209,22 @@ export class UpstreamConnection {
     this.client = client;
     this.hooks.onConnected?.(this.connects > 1);
     return client;
+  }
+
+  /** A failed connect: back off before the next attempt, log it, and say why to the caller. */
+  private connectFailed(error: unknown): UpstreamUnavailableError {
+    this.failures++;
+    const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 1));
+    this.retryAt = Date.now() + backoff * (0.5 + Math.random() / 2);
+    this.lastError = redactSecrets(this.server, describeError(error));
+    this.logger.warn({
+      msg: 'upstream connect failed',
+      server: this.server.serverName,
+      error: this.lastError,
+      attempt: this.failures,
+    });
+    return new UpstreamUnavailableError(
+      `MCP server ${this.server.serverName} is unavailable: ${this.lastError}`,
+    );
   }
 }

@@ -3,6 +3,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { McpRegistry, type McpServerRecord, type RegistrySnapshot } from '@app/mcp-registry';
 import { ErrorCode, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { type ConnectionHooks, type ListKind, UpstreamConnection } from './upstream-connection.js';
+import { UpstreamDialer } from './upstream-dialer.js';
 import { protocolError } from './upstream-errors.js';
 
 /** What makes two definitions of a server connect differently: any change closes its connections. */
@@ -35,10 +36,16 @@ export class UpstreamPool implements OnModuleDestroy {
   private readonly perClient = new Set<UpstreamConnection>();
   private readonly unsubscribe: () => void;
 
-  constructor(registry: McpRegistry) {
+  constructor(
+    registry: McpRegistry,
+    private readonly dialer: UpstreamDialer,
+  ) {
     this.unsubscribe = registry.subscribe((snapshot) => this.onRegistryChange(snapshot));
     this.remember(registry.current());
   }
+
+  private readonly dial = (server: McpServerRecord, headers: Record<string, string>) =>
+    this.dialer.transport(server, headers);
 
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe();
@@ -63,7 +70,7 @@ export class UpstreamPool implements OnModuleDestroy {
       : server.serverId;
     let connection = this.shared.get(key);
     if (!connection) {
-      connection = new UpstreamConnection(server, headers, this.hooksFor(server));
+      connection = new UpstreamConnection(server, headers, this.hooksFor(server), this.dial);
       this.shared.set(key, connection);
     }
     return connection;
@@ -71,7 +78,7 @@ export class UpstreamPool implements OnModuleDestroy {
 
   /** A new connection owned by one client session (`per_client` mode); `release` it when the session ends. */
   openForClient(server: McpServerRecord, headers: Record<string, string>, hooks: ConnectionHooks = {}) {
-    const connection = new UpstreamConnection(server, headers, hooks);
+    const connection = new UpstreamConnection(server, headers, hooks, this.dial);
     this.perClient.add(connection);
     return connection;
   }

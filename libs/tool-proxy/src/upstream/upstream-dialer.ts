@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { HostResolution, McpRegistry, type McpServerRecord } from '@app/mcp-registry';
+import { createUpstreamTransport } from './upstream-client.js';
+import { guardedNetwork, OPEN_NETWORK, type UpstreamNetwork } from './upstream-network.js';
+
+/** A dial the gateway's policy forbids; its message says which setting decides. */
+export class DialRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DialRefusedError';
+  }
+}
+
+/**
+ * The one place upstream transports are made (shared and per-client connections, health probes, test
+ * connections), so that the dial-time rules hold for every one of them: with MCP_BLOCK_PRIVATE_URLS on,
+ * every HTTP connection, redirect hop and reconnect is checked against the private-address rule on the
+ * addresses it actually connects to (config-file servers with `allow_private_url: true` excepted); stdio
+ * servers stored in the database start only while general_settings.allow_stdio_from_api is on.
+ */
+@Injectable()
+export class UpstreamDialer {
+  private readonly guarded: UpstreamNetwork | null;
+
+  constructor(
+    private readonly registry: McpRegistry,
+    hosts: HostResolution,
+  ) {
+    this.guarded = registry.policy.blockPrivateUrls ? guardedNetwork(hosts.resolve) : null;
+  }
+
+  networkFor(server: McpServerRecord): UpstreamNetwork {
+    if (!this.guarded || (server.source === 'config' && server.allowPrivateUrl)) return OPEN_NETWORK;
+    return this.guarded;
+  }
+
+  /** A new (not yet started) transport to the server; throws DialRefusedError when policy forbids it. */
+  transport(server: McpServerRecord, headers: Record<string, string> = {}): Transport {
+    if (server.transport === 'stdio' && server.source === 'db' && !this.registry.policy.allowStdioFromApi)
+      throw new DialRefusedError(
+        `stdio server ${server.serverName} is stored in the database and general_settings.allow_stdio_from_api is off: define it in the config file`,
+      );
+    return createUpstreamTransport(server, headers, this.networkFor(server));
+  }
+}
