@@ -323,7 +323,13 @@ describe('virtual keys, teams and team-scoped access (e2e)', () => {
     it('any key can read its own info, but not another key', async () => {
       const own = seen(await api().get('/key/info').set(as(a2)).expect(200));
       expect(own.body.info).toMatchObject({ key_alias: 'a2', team_id: 'team-a' });
-      seen(await api().get('/key/info?key=a1').set(as(a2)).expect(403));
+      // Another key and a missing one answer alike (issue 15, item 8: no existence oracle).
+      const other = seen(await api().get('/key/info?key=a1').set(as(a2)).expect(404));
+      const missing = seen(await api().get('/key/info?key=a9').set(as(a2)).expect(404));
+      expect(other.body.error.code).toBe(missing.body.error.code);
+      expect(other.body.error.message.replace('a1', 'a9')).toBe(missing.body.error.message);
+      const keyShaped = seen(await api().get('/key/info?key=%20sk-abcdef0123456789').set(as(a2)).expect(404));
+      expect(keyShaped.text).not.toContain('sk-abcdef0123456789');
       const byAdmin = seen(await api().get('/key/info?key=a1').set(master).expect(200));
       expect(byAdmin.body.info.key_alias).toBe('a1');
     });

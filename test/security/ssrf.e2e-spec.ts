@@ -99,7 +99,10 @@ mcp_servers:
 
   const api = () => request(t.url);
   const health = async (name: string) =>
-    (await api().get(`/v1/mcp/server/${name}`).set(master).expect(200)).body;
+    (await api().get(`/v1/mcp/server/${name}`).set(master).expect(200)).body as {
+      status: string;
+      health_check_error: string | null;
+    };
 
   it('logs the exemption of a config server at boot', () => {
     expect(t.logs.text()).toContain(

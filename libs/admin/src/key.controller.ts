@@ -2,11 +2,12 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import {
   AdminOnly,
   AnyKey,
-  assertAdminAccess,
   Auth,
   type AuthContext,
+  canReadAll,
   DeleteKeysDto,
   GenerateKeyDto,
+  KeyNotFoundError,
   KeyRefDto,
   KeyService,
   UpdateKeyDto,
@@ -79,7 +80,8 @@ export class KeyController {
       ref = auth.keyId;
     }
     const row = await this.keys.find(ref);
-    if (row.keyId !== auth.keyId) assertAdminAccess(auth, 'GET');
+    // Another key is "not found" to a caller who may not read it, exactly as a missing one: no existence oracle.
+    if (row.keyId !== auth.keyId && !canReadAll(auth)) throw new KeyNotFoundError([ref]);
     return { key: row.tokenHash, info: toKeyResponse(row) };
   }
 

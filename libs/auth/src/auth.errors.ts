@@ -1,9 +1,9 @@
-import { AppError, maskSecret } from '@app/core';
+import { AppError, maskKeysIn, maskSecret } from '@app/core';
 import type { GrantProblem } from './access-policy.js';
 
 /** Shows a key reference in a message: masked when it is the key itself. */
 export function displayKeyRef(ref: string): string {
-  return ref.startsWith('sk-') ? maskSecret(ref) : JSON.stringify(ref);
+  return ref.startsWith('sk-') ? maskSecret(ref) : JSON.stringify(maskKeysIn(ref.slice(0, 100)));
 }
 
 export class KeyNotFoundError extends AppError {

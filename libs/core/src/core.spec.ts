@@ -1,4 +1,4 @@
-import { maskSecret, redactUrl } from './redact.js';
+import { maskKeysIn, maskSecret, redactUrl } from './redact.js';
 import { currentRequestId, resolveRequestId, runWithRequestContext } from './request-context.js';
 import { AppError } from './app-error.js';
 
@@ -45,5 +45,14 @@ describe('AppError', () => {
     const error = new WidgetNotFoundError('w1');
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ code: 'NOT_FOUND', param: 'id', name: 'WidgetNotFoundError' });
+  });
+});
+
+describe('maskKeysIn', () => {
+  it('masks every key-shaped token, wherever it is', () => {
+    expect(maskKeysIn('no such key: " sk-abcdefghijklmnop", or Bearer sk-zyxwvutsrqp123')).toBe(
+      'no such key: " sk-...mnop", or Bearer sk-...p123',
+    );
+    expect(maskKeysIn('sk-short and task-listing-all')).toBe('sk-short and task-listing-all');
   });
 });

@@ -11,5 +11,5 @@ export {
   resolveRequestId,
   PUBLIC_ROUTE,
 } from './request-context.js';
-export { redactUrl, maskSecret } from './redact.js';
+export { redactUrl, maskSecret, maskKeysIn } from './redact.js';
 export { packageInfo } from './package-info.js';

@@ -19,3 +19,11 @@ export function maskSecret(secret: string): string {
   const prefix = secret.startsWith('sk-') ? 'sk-' : '';
   return `${prefix}...${secret.slice(-4)}`;
 }
+
+/** Key-shaped tokens (`sk-` and at least six more characters) anywhere in a text. */
+const KEY_TOKEN = /(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-.~+/=]{6,}/g;
+
+/** The text with every key-shaped token masked (`sk-...wxyz`): for messages that quote what a caller sent. */
+export function maskKeysIn(text: string): string {
+  return text.replace(KEY_TOKEN, (token) => maskSecret(token));
+}

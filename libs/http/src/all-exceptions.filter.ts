@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AppError, currentRequestId, type ErrorCode } from '@app/core';
+import { AppError, currentRequestId, type ErrorCode, maskKeysIn } from '@app/core';
 import { codeForStatus, ERROR_STATUS, type ErrorBody, errorTypeForStatus } from './error-status.js';
 import { redactPath } from './request-id.middleware.js';
 
@@ -63,7 +63,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     const body: ErrorBody = {
       error: {
-        message: mapped.message,
+        // Messages may quote what the caller sent (a name, a path): a key in there is masked, whatever route.
+        message: maskKeysIn(mapped.message),
         type: errorTypeForStatus(mapped.status),
         param: mapped.param,
         code: mapped.code,

@@ -1,5 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AllExceptionsFilter } from './all-exceptions.filter.js';
+import { answerClientErrors } from './client-error.js';
+import { InputGuardInterceptor } from './input-guard.js';
 import { requestIdMiddleware } from './request-id.middleware.js';
 import { createValidationPipe } from './validation.js';
 
@@ -18,7 +20,9 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT, extended: true });
   app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalInterceptors(new InputGuardInterceptor());
   app.useGlobalPipes(createValidationPipe());
+  answerClientErrors(app.getHttpServer());
   app.disable('x-powered-by');
   app.set('etag', false);
   return app;

@@ -4,7 +4,13 @@ import { parseConfigServers } from './config-servers.js';
 import type { McpServerEntity } from './mcp-server.entity.js';
 import { McpServerRepository } from './mcp-server.repository.js';
 import { SecretKeyMissingError } from './mcp-server.errors.js';
-import { DEFAULT_STDIO_COMMANDS, hasSecrets, type RegistryPolicy } from './mcp-server.rules.js';
+import {
+  DEFAULT_STDIO_COMMANDS,
+  EMPTY_SECRETS,
+  hasSecrets,
+  type RegistryPolicy,
+  splitUserinfo,
+} from './mcp-server.rules.js';
 import type { McpServerRecord, McpServerSecrets } from './mcp-server.types.js';
 import { SecretCipher, SecretDecryptionError } from './secret-cipher.js';
 
@@ -38,6 +44,8 @@ export class McpRegistry implements OnModuleInit {
   private readonly listeners = new Set<RegistryListener>();
   private configServers: McpServerRecord[] = [];
   private snapshot: RegistrySnapshot = buildSnapshot(0, []);
+  /** Servers whose stored URL still holds userinfo in plain text (written before issue 15, item 11). */
+  readonly plainUserinfo = new Set<string>();
   readonly policy: RegistryPolicy;
   readonly cipher: SecretCipher | null;
 
@@ -140,13 +148,20 @@ export class McpRegistry implements OnModuleInit {
   }
 
   private fromEntity(row: McpServerEntity): McpServerRecord {
+    // A row written before userinfo moved into the credentials: moved here, and rewritten at boot.
+    const legacy = splitUserinfo(row.url);
+    const secrets = this.decryptSecrets(row);
+    if (legacy.userinfo) {
+      secrets.urlUserinfo ??= legacy.userinfo;
+      this.plainUserinfo.add(row.serverId);
+    } else this.plainUserinfo.delete(row.serverId);
     return {
       serverId: row.serverId,
       serverName: row.serverName,
       alias: row.alias,
       description: row.description,
       transport: row.transport,
-      url: row.url,
+      url: legacy.url,
       command: row.command,
       args: row.args,
       authType: row.authType,
@@ -158,7 +173,7 @@ export class McpRegistry implements OnModuleInit {
       timeoutMs: row.timeoutMs,
       sessionMode: row.sessionMode,
       mcpInfo: row.mcpInfo,
-      secrets: this.decryptSecrets(row),
+      secrets,
       source: 'db',
       allowPrivateUrl: false,
       createdAt: row.createdAt,
@@ -169,7 +184,7 @@ export class McpRegistry implements OnModuleInit {
   }
 
   private decryptSecrets(row: McpServerEntity): McpServerSecrets {
-    const empty: McpServerSecrets = { authValue: null, staticHeaders: {}, env: {} };
+    const empty: McpServerSecrets = { ...EMPTY_SECRETS };
     if (!row.credentials) return empty;
     try {
       if (!this.cipher) throw new SecretDecryptionError();

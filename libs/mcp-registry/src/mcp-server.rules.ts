@@ -64,7 +64,40 @@ export function configServerId(name: string, transport: McpTransport, target: st
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-const EMPTY_SECRETS: McpServerSecrets = { authValue: null, staticHeaders: {}, env: {} };
+export const EMPTY_SECRETS: McpServerSecrets = {
+  authValue: null,
+  staticHeaders: {},
+  env: {},
+  urlUserinfo: null,
+};
+
+/** A URL without its userinfo, and the userinfo (`user:password`, as written); the URL as is if unparsable. */
+export function splitUserinfo(url: string | null): { url: string | null; userinfo: string | null } {
+  if (!url) return { url, userinfo: null };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { url, userinfo: null };
+  }
+  if (!parsed.username && !parsed.password) return { url, userinfo: null };
+  const userinfo = parsed.password ? `${parsed.username}:${parsed.password}` : parsed.username;
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.href, userinfo };
+}
+
+/** The URL the gateway dials: the stored one with its userinfo put back. */
+export function dialUrl(server: Pick<McpServerRecord, 'url' | 'secrets'>): string {
+  const url = server.url ?? '';
+  const userinfo = server.secrets.urlUserinfo;
+  if (!userinfo) return url;
+  const parsed = new URL(url);
+  const colon = userinfo.indexOf(':');
+  parsed.username = colon === -1 ? userinfo : userinfo.slice(0, colon);
+  if (colon !== -1) parsed.password = userinfo.slice(colon + 1);
+  return parsed.href;
+}
 
 /**
  * Applies a definition (create) or a partial update (fields present change, `null` clears) onto a record.
@@ -78,7 +111,9 @@ export function applyServerInput(
   // A field is "sent" when it is not undefined: DTO instances carry every declared field, unset ones undefined.
   const has = <K extends keyof McpServerInput>(key: K) => input[key] !== undefined;
   const serverName = input.server_name ?? prev?.serverName ?? '';
-  const url = has('url') ? (input.url ?? null) : (prev?.url ?? null);
+  // Userinfo moves out of the URL into the (encrypted) secrets; a URL sent again replaces it.
+  const sent = has('url') ? splitUserinfo(input.url ?? null) : null;
+  const url = sent ? sent.url : (prev?.url ?? null);
   const command = has('command') ? (input.command ?? null) : (prev?.command ?? null);
   const transport =
     input.transport ??
@@ -110,6 +145,7 @@ export function applyServerInput(
       authValue: has('auth_value') ? (input.auth_value ?? null) : secrets.authValue,
       staticHeaders: input.static_headers ?? secrets.staticHeaders,
       env: input.env ?? secrets.env,
+      urlUserinfo: sent ? sent.userinfo : secrets.urlUserinfo,
     },
     createdAt: prev?.createdAt ?? null,
     createdBy: prev?.createdBy ?? null,
@@ -127,7 +163,8 @@ export function hasSecrets(secrets: McpServerSecrets): boolean {
   return (
     secrets.authValue !== null ||
     Object.keys(secrets.staticHeaders).length > 0 ||
-    Object.keys(secrets.env).length > 0
+    Object.keys(secrets.env).length > 0 ||
+    secrets.urlUserinfo !== null
   );
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { McpRegistry } from './mcp-registry.js';
 import type { McpServerEntity } from './mcp-server.entity.js';
 import {
@@ -24,7 +24,7 @@ export interface ServerWriter {
 
 /** Writes to the registry (DB-defined servers only), validated with the same rules as config servers. */
 @Injectable()
-export class McpServerService {
+export class McpServerService implements OnApplicationBootstrap {
   private readonly logger = new Logger(McpServerService.name);
 
   constructor(
@@ -32,6 +32,33 @@ export class McpServerService {
     private readonly repository: McpServerRepository,
     private readonly hosts: HostResolution,
   ) {}
+
+  /**
+   * Rows written before URL userinfo moved into the encrypted credentials are rewritten once, so that no
+   * password stays in the `url` column (issue 15, item 11).
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const ids = [...this.registry.plainUserinfo];
+    if (!ids.length) return;
+    if (!this.registry.cipher) {
+      this.logger.warn(
+        `${ids.length} stored server URL(s) hold credentials in plain text and cannot be encrypted: set SALT_KEY or a master key`,
+      );
+      return;
+    }
+    for (const id of ids) {
+      const record = this.registry.current().byId.get(id);
+      if (!record) continue;
+      await this.repository.replace(
+        this.toEntity(record, { createdBy: record.createdBy, updatedBy: record.updatedBy ?? 'system' }),
+      );
+      this.logger.log({
+        msg: 'moved URL credentials into the encrypted credentials',
+        server: record.serverName,
+      });
+    }
+    await this.registry.reload();
+  }
 
   list(): readonly McpServerRecord[] {
     return this.registry.current().servers;

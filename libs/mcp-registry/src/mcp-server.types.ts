@@ -24,6 +24,11 @@ export interface McpServerSecrets {
   authValue: string | null;
   staticHeaders: Record<string, string>;
   env: Record<string, string>;
+  /**
+   * `user:password` of an upstream URL (as written in it, percent-encoded), kept here rather than in `url` so
+   * that it is encrypted at rest and never shown (issue 15, item 11); put back into the URL only to dial.
+   */
+  urlUserinfo: string | null;
 }
 
 /** One upstream MCP server as the rest of the gateway sees it, from the config file or the database. */

@@ -2,7 +2,9 @@ import type { McpServerRecord } from './mcp-server.types.js';
 
 /** The headers an HTTP/SSE upstream gets from its stored credential and static headers. */
 export function upstreamHeaders(
-  server: Pick<McpServerRecord, 'authType' | 'secrets'>,
+  server: Pick<McpServerRecord, 'authType'> & {
+    secrets: Pick<McpServerRecord['secrets'], 'authValue' | 'staticHeaders'>;
+  },
 ): Record<string, string> {
   const headers: Record<string, string> = { ...server.secrets.staticHeaders };
   const value = server.secrets.authValue;

@@ -5,7 +5,14 @@ import { type AccessMap, accessFor, type AuthContext, toolAllowed } from '@app/a
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { McpRegistry, type McpServerRecord } from '@app/mcp-registry';
 import { McpCatalog } from './catalog.js';
-import { exposedName, NameIndex, PREFIX_SEPARATOR, splitExposedName } from './naming.js';
+import {
+  exposedName,
+  type NamedEntry,
+  NameIndex,
+  PREFIX_SEPARATOR,
+  splitExposedName,
+  uniqueExposedNames,
+} from './naming.js';
 import type {
   CallerScope,
   CatalogResult,
@@ -117,6 +124,10 @@ export class GatewayView {
     return scope.prefixed ? exposedName(alias, name, this.config.mcp.maxToolNameLength) : name;
   }
 
+  private unique<E extends NamedEntry<unknown> & { exposed: string }>(entries: E[]): E[] {
+    return uniqueExposedNames(entries, this.config.mcp.maxToolNameLength);
+  }
+
   async tools(scope: CallerScope): Promise<ToolListing> {
     // The hot path (every tools/call resolves its name here): reuse the listing while the caller's access
     // and every catalog behind it are the very same objects.
@@ -144,16 +155,18 @@ export class GatewayView {
 
   private async listTools(scope: CallerScope): Promise<ToolListing & { ok: CatalogResult[] }> {
     const { ok, errors } = await this.catalogs(scope);
-    const entries = ok.flatMap(({ visible: { server, filter }, catalog }) =>
-      catalog.tools
-        .filter((tool) => toolAllowed(filter, tool.name))
-        .map((tool) => ({
-          serverId: server.serverId,
-          alias: server.alias,
-          name: tool.name,
-          item: tool,
-          exposed: this.name(scope, server.alias, tool.name),
-        })),
+    const entries = this.unique(
+      ok.flatMap(({ visible: { server, filter }, catalog }) =>
+        catalog.tools
+          .filter((tool) => toolAllowed(filter, tool.name))
+          .map((tool) => ({
+            serverId: server.serverId,
+            alias: server.alias,
+            name: tool.name,
+            item: tool,
+            exposed: this.name(scope, server.alias, tool.name),
+          })),
+      ),
     );
     return {
       items: entries.map((e) => ({ ...e.item, name: e.exposed })),
@@ -165,14 +178,16 @@ export class GatewayView {
 
   async prompts(scope: CallerScope): Promise<Listing<Prompt> & { index: NameIndex<Prompt> }> {
     const { ok, errors } = await this.catalogs(scope);
-    const entries = ok.flatMap(({ visible: { server }, catalog }) =>
-      catalog.prompts.map((prompt) => ({
-        serverId: server.serverId,
-        alias: server.alias,
-        name: prompt.name,
-        item: prompt,
-        exposed: this.name(scope, server.alias, prompt.name),
-      })),
+    const entries = this.unique(
+      ok.flatMap(({ visible: { server }, catalog }) =>
+        catalog.prompts.map((prompt) => ({
+          serverId: server.serverId,
+          alias: server.alias,
+          name: prompt.name,
+          item: prompt,
+          exposed: this.name(scope, server.alias, prompt.name),
+        })),
+      ),
     );
     return {
       items: entries.map((e) => ({ ...e.item, name: e.exposed })),

@@ -1,4 +1,4 @@
-import { exposedName, NameIndex, splitExposedName } from './naming.js';
+import { exposedName, NameIndex, splitExposedName, uniqueExposedNames } from './naming.js';
 
 describe('exposedName', () => {
   it('prefixes with the alias and a dash', () =>
@@ -51,5 +51,49 @@ describe('NameIndex', () => {
   it('uses upstream names on a single-server (unprefixed) index', () => {
     const single = new NameIndex([entry('a', 'echo')], false);
     expect(single.resolve('echo')).toMatchObject({ entry: { name: 'echo' } });
+  });
+});
+
+describe('uniqueExposedNames (issue 15, item 10)', () => {
+  const entry = (serverId: string, alias: string, name: string, max = 24) => ({
+    serverId,
+    alias,
+    name,
+    exposed: exposedName(alias, name, max),
+  });
+
+  it('a tool named like another tool shortened form: both listed, under two names, each reaching its own', () => {
+    const long = entry('s1', 'srv', 'a_very_long_tool_name_indeed');
+    const literal = entry('s1', 'srv', long.exposed.slice('srv-'.length));
+    expect(literal.exposed).toBe(long.exposed);
+    const named = uniqueExposedNames([long, literal], 24);
+    expect(named.map((e) => e.name)).toEqual([long.name, literal.name]);
+    // The literal name keeps itself; the shortened one moves.
+    expect(named[1].exposed).toBe(literal.exposed);
+    expect(named[0].exposed).not.toBe(literal.exposed);
+    expect(named[0].exposed.length).toBeLessThanOrEqual(24);
+    expect(new Set(named.map((e) => e.exposed)).size).toBe(2);
+    // The same in the other order gives the same names.
+    const reversed = uniqueExposedNames([literal, long], 24);
+    expect(reversed.find((e) => e.name === long.name)?.exposed).toBe(named[0].exposed);
+  });
+
+  it('a name an upstream lists twice is listed once', () => {
+    const named = uniqueExposedNames(
+      [entry('s1', 'srv', 'echo'), entry('s1', 'srv', 'echo'), entry('s2', 'b', 'echo')],
+      24,
+    );
+    expect(named.map((e) => e.exposed)).toEqual(['srv-echo', 'b-echo']);
+  });
+
+  it('unprefixed listings (one server) are unique too', () => {
+    const named = uniqueExposedNames(
+      [
+        { serverId: 's1', alias: 'srv', name: 'echo', exposed: 'echo' },
+        { serverId: 's1', alias: 'srv', name: 'echo', exposed: 'echo' },
+      ],
+      24,
+    );
+    expect(named).toHaveLength(1);
   });
 });

@@ -16,6 +16,40 @@ export function exposedName(alias: string, name: string, maxLength: number): str
   return `${full.slice(0, maxLength - HASH_LENGTH - 1)}_${hash}`;
 }
 
+/**
+ * Makes the exposed names of one listing unique (issue 15, item 10): an upstream that lists a name twice keeps
+ * the first; a name taken literally (an upstream tool named like another's shortened form) keeps it, and the
+ * shortened one gets another hash, so every listed name reaches exactly one tool. Deterministic for a given
+ * listing, so every replica and restart agrees.
+ */
+export function uniqueExposedNames<
+  E extends { serverId: string; alias: string; name: string; exposed: string },
+>(entries: readonly E[], maxLength: number): E[] {
+  const seen = new Set<string>();
+  const distinct = entries.filter((e) => {
+    const key = `${e.serverId}\n${e.name}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const literal = (e: E) => e.exposed === e.name || e.exposed === `${e.alias}${PREFIX_SEPARATOR}${e.name}`;
+  const taken = new Set<string>();
+  const named = new Map<E, string>();
+  for (const e of distinct.filter(literal)) {
+    if (taken.has(e.exposed)) continue;
+    taken.add(e.exposed);
+    named.set(e, e.exposed);
+  }
+  for (const e of distinct) {
+    if (named.has(e)) continue;
+    let exposed = e.exposed;
+    for (let n = 1; taken.has(exposed); n++) exposed = exposedName(e.alias, `${e.name}~${n}`, maxLength);
+    taken.add(exposed);
+    named.set(e, exposed);
+  }
+  return distinct.map((e) => ({ ...e, exposed: named.get(e)! }));
+}
+
 /** `{alias}-{rest}` split on the first separator; null without one. */
 export function splitExposedName(exposed: string): { alias: string; name: string } | null {
   const at = exposed.indexOf(PREFIX_SEPARATOR);

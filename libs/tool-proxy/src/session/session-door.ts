@@ -11,6 +11,7 @@ import { GatewayView } from '../catalog/gateway-view.js';
 import type { CallerScope } from '../catalog/view.types.js';
 import { GatewayDrainingError, UnknownMcpServerError } from '../tool-proxy.errors.js';
 import type { GatewaySession } from './gateway-session.js';
+import { checkMessage } from './jsonrpc-checks.js';
 import { checkOrigin } from './origin-check.js';
 import { McpSessionManager } from './session-manager.js';
 import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
@@ -31,6 +32,39 @@ export function jsonRpcError(res: ServerResponse, status: number, code: number, 
   res
     .writeHead(status, { 'Content-Type': 'application/json' })
     .end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+/**
+ * What the SDK's legacy SSE transport would answer in plain text (`Invalid message: [object Object]`), answered
+ * as a JSON-RPC error instead (issue 15, item 9): a body that is not JSON, not one JSON-RPC message (no batches
+ * on this transport), or one the SDK would drop unanswered. True when it answered.
+ */
+function refuseSseMessage(req: IncomingMessage, res: ServerResponse, body: unknown): boolean {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') {
+    jsonRpcError(res, 415, -32600, 'Invalid Request: the body must be JSON (Content-Type: application/json)');
+    return true;
+  }
+  if (Array.isArray(body)) {
+    jsonRpcError(
+      res,
+      400,
+      -32600,
+      'Invalid Request: the HTTP+SSE transport takes one message per POST, not a batch',
+    );
+    return true;
+  }
+  const refusal = checkMessage(body);
+  if (!refusal) return false;
+  if (res.headersSent) return true;
+  res.writeHead(400, { 'Content-Type': 'application/json' }).end(
+    JSON.stringify({
+      jsonrpc: '2.0',
+      error: { code: refusal.code, message: refusal.message },
+      id: refusal.id,
+    }),
+  );
+  return true;
 }
 
 /**
@@ -102,8 +136,10 @@ export class SessionDoor {
     body: unknown,
   ): Promise<void> {
     const { transport } = session;
-    if (transport instanceof SSEServerTransport) await transport.handlePostMessage(req, res, body);
-    else await (transport as NodeStreamableHttpServerTransport).handleRequest(req, res, body);
+    if (transport instanceof SSEServerTransport) {
+      if (refuseSseMessage(req, res, body)) return;
+      await transport.handlePostMessage(req, res, body);
+    } else await (transport as NodeStreamableHttpServerTransport).handleRequest(req, res, body);
   }
 
   /** The caller's scope for a door: narrowed by the path's selection, and further by `x-mcp-servers`. */

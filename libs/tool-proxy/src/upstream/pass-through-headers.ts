@@ -22,7 +22,7 @@ export function passThroughHeaders(
       out,
       upstreamHeaders({
         authType: server.authType === 'none' ? 'authorization' : server.authType,
-        secrets: { authValue: auth, staticHeaders: {}, env: {} },
+        secrets: { authValue: auth, staticHeaders: {} },
       }),
     );
   const prefix = `x-mcp-${server.alias.toLowerCase()}-`;

@@ -1,5 +1,5 @@
 import type { McpServerRecord } from '@app/mcp-registry';
-import { upstreamHeaders } from '@app/mcp-registry';
+import { dialUrl, upstreamHeaders } from '@app/mcp-registry';
 
 /** What a secret becomes in any text that leaves the gateway. */
 export const REDACTED = '[REDACTED]';
@@ -33,9 +33,18 @@ export function secretsOf(server: McpServerRecord): string[] {
   for (const value of [...Object.values(staticHeaders), ...Object.values(env)]) values.add(value);
   if (server.url) {
     try {
-      const url = new URL(server.url);
-      if (url.username) values.add(decodeURIComponent(url.username));
-      if (url.password) values.add(decodeURIComponent(url.password));
+      const url = new URL(dialUrl(server));
+      for (const part of [url.username, url.password].filter(Boolean)) {
+        values.add(part);
+        values.add(decodeURIComponent(part));
+      }
+      // As the Authorization header node:http makes of it.
+      if (url.username || url.password)
+        values.add(
+          Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString(
+            'base64',
+          ),
+        );
     } catch {
       // Not a URL: nothing to take from it.
     }

@@ -12,7 +12,7 @@ import type {
 import { packageInfo } from '@app/core';
 import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
 import { OPEN_NETWORK, type UpstreamNetwork } from './upstream-network.js';
-import { forwardableHeaders, type McpServerRecord, upstreamHeaders } from '@app/mcp-registry';
+import { dialUrl, forwardableHeaders, type McpServerRecord, upstreamHeaders } from '@app/mcp-registry';
 
 /** A client transport for the server's kind of upstream (not yet started). */
 export function createUpstreamTransport(
@@ -28,7 +28,7 @@ export function createUpstreamTransport(
       stderr: 'pipe',
     });
   }
-  const url = new URL(server.url ?? '');
+  const url = new URL(dialUrl(server));
   // Only end-to-end headers, whatever was stored before the rules existed or a caller sent (issue 15).
   const headers = forwardableHeaders({ ...upstreamHeaders(server), ...extraHeaders });
   if (server.transport === 'sse') {

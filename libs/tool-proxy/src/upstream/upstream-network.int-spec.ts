@@ -49,7 +49,14 @@ describe('guarded upstream network', () => {
   };
 
   const get = async (network: UpstreamNetwork, url: string): Promise<number> => {
-    const res = await sendOnce(new URL(url), 'GET', {}, undefined, { started() {}, ended() {} }, network.agents);
+    const res = await sendOnce(
+      new URL(url),
+      'GET',
+      {},
+      undefined,
+      { started() {}, ended() {} },
+      network.agents,
+    );
     res.resume();
     return res.statusCode ?? 0;
   };
