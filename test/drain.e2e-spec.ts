@@ -80,7 +80,16 @@ describe('graceful drain on SIGTERM (e2e, built gateway process)', () => {
       }),
     });
     expect(fresh.status).toBe(503);
-    expect(((await fresh.json()) as { error: { code: string } }).error.code).toBe('GATEWAY_DRAINING');
+    // An MCP route: a JSON-RPC error, the API's error object as its data, and when to come back.
+    expect(fresh.headers.get('retry-after')).toBe('5');
+    const refused = (await fresh.json()) as {
+      jsonrpc: string;
+      error: { code: number; data: { code: string } };
+    };
+    expect(refused).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: -32000, data: { code: 'GATEWAY_DRAINING' } },
+    });
 
     const result = (await call) as CallToolResult;
     expect(result.isError).toBeFalsy();

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '@app/core';
 import { secretsEqual } from './api-key.js';
 import { KeyExpiredError, KeyRefusedError, UnauthorizedError } from './auth.errors.js';
 import { type AuthContext, MASTER_KEY_CONTEXT } from './auth-context.js';
@@ -8,9 +9,11 @@ import { hashApiKey } from './key-secret.js';
 import { TtlCache } from './key-cache.js';
 import { KeyRepository } from './key.repository.js';
 
-/** How long a key lookup (found or not) is trusted before the database is asked again. */
-export const KEY_CACHE_TTL_MS = 30_000;
 const KEY_CACHE_MAX_ENTRIES = 50_000;
+/** A key lookup the database has not answered by then counts as the database being unavailable. */
+export const KEY_LOOKUP_TIMEOUT_MS = 3000;
+/** How long after a failed lookup the database is not asked again. */
+const OUTAGE_BACKOFF_MS = 1000;
 /** `last_used_at` is written at most this often per key, in one batched UPDATE. */
 export const LAST_USED_FLUSH_MS = 60_000;
 
@@ -28,7 +31,11 @@ interface CachedKey {
 @Injectable()
 export class KeyAuthenticator implements OnModuleDestroy {
   private readonly logger = new Logger('Auth');
-  readonly cache = new TtlCache<CachedKey | null>(KEY_CACHE_TTL_MS, KEY_CACHE_MAX_ENTRIES);
+  readonly cache: TtlCache<CachedKey | null>;
+  /** Logged once per outage, not once per request. */
+  private servingStale = false;
+  /** Until then the database is taken as unavailable without asking it (set after a failed lookup). */
+  private unavailableUntil = 0;
   private readonly pendingLastUsed = new Map<string, Date>();
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> | null = null;
@@ -37,6 +44,12 @@ export class KeyAuthenticator implements OnModuleDestroy {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly keys: KeyRepository,
   ) {
+    this.cache = new TtlCache(
+      config.auth.keyCacheTtlMs,
+      KEY_CACHE_MAX_ENTRIES,
+      Date.now,
+      config.auth.outageGraceMs,
+    );
     this.timer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
     this.timer.unref();
   }
@@ -59,11 +72,7 @@ export class KeyAuthenticator implements OnModuleDestroy {
     }
     const hash = hashApiKey(presented);
     let entry = this.cache.get(hash);
-    if (entry === undefined) {
-      const generation = this.cache.generation;
-      entry = await this.load(hash);
-      this.cache.set(hash, entry, generation);
-    }
+    if (entry === undefined) entry = await this.lookup(hash);
     if (entry === null) {
       throw new UnauthorizedError(
         master === null
@@ -90,6 +99,38 @@ export class KeyAuthenticator implements OnModuleDestroy {
     }
     this.pendingLastUsed.set(context.keyId as string, new Date(now));
     return context;
+  }
+
+  /**
+   * The key from the database, cached; while the database is unavailable, what was cached within the grace
+   * period (general_settings.database_outage_grace_seconds), else 503 (never a 500).
+   */
+  private async lookup(hash: string): Promise<CachedKey | null> {
+    const generation = this.cache.generation;
+    let entry: CachedKey | null;
+    try {
+      // Right after a failure the database is not asked again for a moment: a flood of requests during an
+      // outage fails fast instead of piling up behind timeouts.
+      if (Date.now() < this.unavailableUntil) throw new DatabaseUnavailableError('this API key');
+      entry = await withDeadline(this.load(hash), KEY_LOOKUP_TIMEOUT_MS);
+    } catch (error) {
+      if (!(error instanceof DatabaseUnavailableError) && !isDatabaseUnavailable(error)) throw error;
+      if (!(error instanceof DatabaseUnavailableError))
+        this.unavailableUntil = Date.now() + OUTAGE_BACKOFF_MS;
+      const stale = this.cache.stale(hash);
+      if (!stale) throw new DatabaseUnavailableError('this API key');
+      if (!this.servingStale)
+        this.logger.warn({
+          msg: 'database unavailable: keys verified recently are served from the cache for the grace period',
+          grace_s: this.config.auth.outageGraceMs / 1000,
+        });
+      this.servingStale = true;
+      return stale;
+    }
+    if (this.servingStale) this.logger.log({ msg: 'database reachable again: keys are verified against it' });
+    this.servingStale = false;
+    this.cache.set(hash, entry, generation);
+    return entry;
   }
 
   /** When this process last saw each key, not yet written (so key listings can show it now). */
@@ -148,4 +189,20 @@ export class KeyAuthenticator implements OnModuleDestroy {
   forget(keyIds: string[]): void {
     for (const id of keyIds) this.pendingLastUsed.delete(id);
   }
+}
+
+/** The promise's value, or an ETIMEDOUT error once `ms` have passed (the work itself is left to finish). */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          Object.assign(new Error(`no answer from the database within ${ms} ms`), { code: 'ETIMEDOUT' }),
+        ),
+      ms,
+    );
+  });
+  work.catch(() => undefined);
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -10,6 +10,8 @@ export class TtlCache<V> {
     private readonly ttlMs: number,
     private readonly maxEntries: number,
     private readonly now: () => number = Date.now,
+    /** How long past its TTL an entry may still be served by `stale()`. */
+    private readonly graceMs = 0,
   ) {}
 
   get generation(): number {
@@ -24,11 +26,19 @@ export class TtlCache<V> {
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.until <= this.now()) {
-      this.entries.delete(key);
+    const now = this.now();
+    if (entry.until <= now) {
+      // Kept through the grace period, for `stale()` while the source is away.
+      if (entry.until + this.graceMs <= now) this.entries.delete(key);
       return undefined;
     }
     return entry.value;
+  }
+
+  /** An expired value still within the grace period (the source of truth cannot be asked); else undefined. */
+  stale(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    return entry && entry.until + this.graceMs > this.now() ? entry.value : undefined;
   }
 
   /** Stores the value unless the cache was cleared since `generation` was read. */

@@ -83,6 +83,18 @@ export class GeneralSettingsSchema {
   @Min(0, { message: 'expected a number of seconds from 0 to 3600' })
   @Max(3600, { message: 'expected a number of seconds from 0 to 3600' })
   shutdown_grace_seconds?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'expected a number of seconds from 0 to 86400' })
+  @Min(0, { message: 'expected a number of seconds from 0 to 86400' })
+  @Max(86_400, { message: 'expected a number of seconds from 0 to 86400' })
+  database_outage_grace_seconds?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'expected a number of seconds from 1 to 3600' })
+  @Min(1, { message: 'expected a number of seconds from 1 to 3600' })
+  @Max(3600, { message: 'expected a number of seconds from 1 to 3600' })
+  key_cache_ttl_seconds?: number;
 }
 
 /** The config file, as far as the foundation knows it; later modules validate their own sections. */

@@ -29,6 +29,13 @@ export interface GatewayConfig {
     masterKey: string | null;
     /** Secret: never log it. Key material for encrypting upstream credentials. */
     saltKey: string | null;
+    /**
+     * While the database is unavailable, a key verified less than this long ago keeps working from the cache
+     * (general_settings.database_outage_grace_seconds); others get 503 with Retry-After.
+     */
+    outageGraceMs: number;
+    /** How long a key lookup is trusted before the database is asked again (general_settings.key_cache_ttl_seconds). */
+    keyCacheTtlMs: number;
   };
   database: {
     /** Secret (holds a password): log only through `redactUrl`. Null means the embedded database. */

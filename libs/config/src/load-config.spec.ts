@@ -24,7 +24,12 @@ describe('loadConfig', () => {
     expect(config.configPath).toBeNull();
     expect(config.server).toEqual({ port: 4000, host: '0.0.0.0', shutdownGraceMs: 30_000 });
     expect(config.log).toEqual({ level: 'info', format: 'json' });
-    expect(config.auth).toEqual({ masterKey: null, saltKey: null });
+    expect(config.auth).toEqual({
+      masterKey: null,
+      saltKey: null,
+      outageGraceMs: 300_000,
+      keyCacheTtlMs: 30_000,
+    });
     expect(config.database).toEqual({
       url: null,
       embeddedDir: path.join(cwd, 'data/pglite'),
@@ -54,6 +59,21 @@ describe('loadConfig', () => {
       'general_settings:\n  max_tool_name_length: 8\n  session_idle_timeout: 1\n  max_sessions_per_key: 0\n  shutdown_grace_seconds: -1\n';
     expect(() => loadConfig({ env: {}, cwd, fileContent: { path: 'config.yaml', text: bad } })).toThrow(
       /max_tool_name_length: expected an integer from 16 to 256[\s\S]*session_idle_timeout[\s\S]*max_sessions_per_key[\s\S]*shutdown_grace_seconds: expected a number of seconds from 0 to 3600/,
+    );
+  });
+
+  it('reads the security settings (issue 15) and refuses bad values', () => {
+    const text =
+      'general_settings:\n  allow_stdio_from_api: true\n  database_outage_grace_seconds: 60\n  key_cache_ttl_seconds: 5\n';
+    const config = loadConfig({ env: {}, cwd, fileContent: { path: 'config.yaml', text } });
+    expect(config.mcp.allowStdioFromApi).toBe(true);
+    expect(config.auth).toMatchObject({ outageGraceMs: 60_000, keyCacheTtlMs: 5000 });
+    expect(config.warnings).toEqual([]);
+    expect(loadConfig({ env: {}, cwd }).mcp.allowStdioFromApi).toBe(false);
+    const bad =
+      'general_settings:\n  allow_stdio_from_api: "yes"\n  database_outage_grace_seconds: -1\n  key_cache_ttl_seconds: 0\n';
+    expect(() => loadConfig({ env: {}, cwd, fileContent: { path: 'config.yaml', text: bad } })).toThrow(
+      /allow_stdio_from_api: expected true or false[\s\S]*database_outage_grace_seconds: expected a number of seconds from 0 to 86400[\s\S]*key_cache_ttl_seconds: expected a number of seconds from 1 to 3600/,
     );
   });
 
@@ -162,7 +182,12 @@ general_settings:
     });
     expect(config.server).toEqual({ port: 5001, host: '127.0.0.1', shutdownGraceMs: 30_000 });
     expect(config.log).toEqual({ level: 'debug', format: 'pretty' });
-    expect(config.auth).toEqual({ masterKey: 'sk-from-env', saltKey: 'salty' });
+    expect(config.auth).toEqual({
+      masterKey: 'sk-from-env',
+      saltKey: 'salty',
+      outageGraceMs: 300_000,
+      keyCacheTtlMs: 30_000,
+    });
     expect(config.database).toEqual({
       url: 'postgresql://env@h/db',
       embeddedDir: 'memory://',

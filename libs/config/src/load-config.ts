@@ -34,6 +34,8 @@ export const KNOWN_GENERAL_SETTINGS = new Set([
   'max_sessions_per_key',
   'mcp_allowed_origins',
   'shutdown_grace_seconds',
+  'database_outage_grace_seconds',
+  'key_cache_ttl_seconds',
 ]);
 
 const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
@@ -233,6 +235,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
     auth: {
       masterKey: runtime.MASTER_KEY ?? stringOrUndefined(general.master_key) ?? null,
       saltKey: runtime.SALT_KEY ?? null,
+      outageGraceMs: numberOr(general.database_outage_grace_seconds, 300) * 1000,
+      keyCacheTtlMs: numberOr(general.key_cache_ttl_seconds, 30) * 1000,
     },
     database: {
       url: runtime.DATABASE_URL ?? stringOrUndefined(general.database_url) ?? null,

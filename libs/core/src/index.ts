@@ -13,3 +13,8 @@ export {
 } from './request-context.js';
 export { redactUrl, maskSecret, maskKeysIn } from './redact.js';
 export { packageInfo } from './package-info.js';
+export {
+  DATABASE_RETRY_AFTER_S,
+  DatabaseUnavailableError,
+  isDatabaseUnavailable,
+} from './database-unavailable.js';

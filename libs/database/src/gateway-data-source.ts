@@ -52,6 +52,12 @@ export interface OpenDatabaseOptions {
 }
 
 /** Builds the DataSource options for a real Postgres URL or an already-started embedded server. */
+/**
+ * Pool limits: a connection that cannot be made within 3 s, or a query without an answer within 30 s, fails
+ * (a hung database gives 503 in bounded time rather than a request that waits forever).
+ */
+const POOL_LIMITS_WITH = (max: number) => ({ max, connectionTimeoutMillis: 3000, query_timeout: 30_000 });
+
 function dataSourceOptions(
   target: { url: string } | { embedded: EmbeddedPostgres },
   options: OpenDatabaseOptions,
@@ -72,7 +78,7 @@ function dataSourceOptions(
     applicationName: 'mcp-gateway',
   };
   if ('url' in target) {
-    return { ...common, url: target.url, extra: { max: 10, connectionTimeoutMillis: 5000 } };
+    return { ...common, url: target.url, extra: POOL_LIMITS_WITH(10) };
   }
   return {
     ...common,
@@ -80,7 +86,7 @@ function dataSourceOptions(
     port: target.embedded.port,
     username: 'postgres',
     database: 'postgres',
-    extra: { max: EMBEDDED_MAX_CONNECTIONS, connectionTimeoutMillis: 5000 },
+    extra: POOL_LIMITS_WITH(EMBEDDED_MAX_CONNECTIONS),
   };
 }
 

@@ -13,3 +13,4 @@ export { DatabaseHealthService, type DatabaseHealth } from './database-health.se
 export { DatabaseModule, type DatabaseModuleOptions } from './database.module.js';
 export { AuditedEntity } from './audited.entity.js';
 export { isForeignKeyViolation, isUniqueViolation } from './pg-errors.js';
+export { EmbeddedPostgres } from './embedded-postgres.js';

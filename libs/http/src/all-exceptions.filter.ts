@@ -1,6 +1,14 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AppError, currentRequestId, type ErrorCode, maskKeysIn } from '@app/core';
+import {
+  AppError,
+  currentRequestId,
+  DATABASE_RETRY_AFTER_S,
+  DatabaseUnavailableError,
+  type ErrorCode,
+  isDatabaseUnavailable,
+  maskKeysIn,
+} from '@app/core';
 import { codeForStatus, ERROR_STATUS, type ErrorBody, errorTypeForStatus } from './error-status.js';
 import { redactPath } from './request-id.middleware.js';
 
@@ -72,7 +80,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
         ...(mapped.details ? { details: mapped.details } : {}),
       },
     };
-    res.status(mapped.status).json(body);
+    // Unavailable for now (database away, draining): say when to try again.
+    if (mapped.status === 503) res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
+    res.status(mapped.status).json(this.render(mapped.status, body));
+  }
+
+  /** The body sent for an error; routes that speak another protocol (MCP: JSON-RPC) override it. */
+  protected render(_status: number, body: ErrorBody): unknown {
+    return body;
   }
 
   private map(exception: unknown, req: Request): Mapped {
@@ -108,6 +123,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
         param: 'body',
       };
     }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn({ msg: 'database unavailable', error: describeCause(exception) });
+      return {
+        status: 503,
+        code: 'SERVICE_UNAVAILABLE',
+        message: new DatabaseUnavailableError().message,
+        param: null,
+      };
+    }
     this.logger.error({ msg: 'unhandled error', err: exception });
     return {
       status: 500,
@@ -130,4 +154,8 @@ function httpExceptionMessage(exception: HttpException): string {
   const message = (response as { message?: unknown }).message;
   if (Array.isArray(message)) return message.join('; ');
   return typeof message === 'string' ? message : exception.message;
+}
+
+function describeCause(error: unknown): string {
+  return error instanceof Error ? error.message.split('\n')[0].slice(0, 200) : String(error).slice(0, 200);
 }

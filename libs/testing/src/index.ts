@@ -3,3 +3,4 @@ export { type TestApp, createTestApp } from './test-app.js';
 export { type McpFixture, startMcpFixture, startSseMcpFixture, closedPort } from './mcp-fixture.js';
 export { LONG_TOOL_NAME, type RichFixture, startRichFixture } from './rich-fixture.js';
 export { waitFor } from './wait-for.js';
+export { type DatabaseProxy, type ProxyMode, startDatabaseProxy } from './database-proxy.js';

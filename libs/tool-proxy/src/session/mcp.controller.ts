@@ -1,6 +1,7 @@
-import { All, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { All, Controller, Get, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AdminOnly, AnyKey, Auth, type AuthContext } from '@app/auth';
+import { McpErrorFilter } from './mcp-error.filter.js';
 import { SessionDoor, SSE_MESSAGES_PATH, type Selection } from './session-door.js';
 import { McpSessionManager } from './session-manager.js';
 
@@ -13,6 +14,7 @@ const opensSse = (req: Request) => req.method === 'GET' && !req.headers['mcp-ses
  */
 @Controller()
 @AnyKey()
+@UseFilters(McpErrorFilter)
 export class McpController {
   constructor(
     private readonly door: SessionDoor,
