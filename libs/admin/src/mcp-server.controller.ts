@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { accessFor, AdminOnly, AnyKey, Auth, type AuthContext, canReadAll } from '@app/auth';
 import {
   CreateMcpServerDto,
@@ -10,7 +10,7 @@ import {
   TestMcpServerDto,
   UpdateMcpServerDto,
 } from '@app/mcp-registry';
-import { McpHealthService, type ServerHealth } from '@app/tool-proxy';
+import { McpHealthService, type ServerHealth, UpstreamOriginGuard } from '@app/tool-proxy';
 import {
   type McpServerResponse,
   type ScopedMcpServerResponse,
@@ -63,6 +63,7 @@ export class McpServerController {
   /** `?server_ids=a&server_ids=b` (ids, names or aliases); all visible servers when absent. */
   @Get('server/health')
   @AnyKey()
+  @UseGuards(UpstreamOriginGuard)
   async healthOf(
     @Auth() auth: AuthContext,
     @Query('server_ids') ids?: string | string[],
@@ -75,6 +76,7 @@ export class McpServerController {
 
   @Get('server/:id')
   @AnyKey()
+  @UseGuards(UpstreamOriginGuard)
   async get(@Auth() auth: AuthContext, @Param('id') id: string) {
     const server = this.visibleOne(auth, id);
     return this.view(auth, server, await this.health.check(server));
@@ -104,6 +106,7 @@ export class McpServerController {
   /** Tries a definition without saving it: connects, initializes, lists tools. Admins only (it dials out). */
   @Post('server/test')
   @AdminOnly()
+  @UseGuards(UpstreamOriginGuard)
   @HttpCode(200)
   async test(@Auth() auth: AuthContext, @Body() dto: TestMcpServerDto) {
     const draft = await this.servers.draft(dto, writerOf(auth));

@@ -14,3 +14,4 @@ export { SKIPPED_META_KEY } from './session/session-handlers.js';
 export { REQUEST_CANCELLED } from './session/jsonrpc-checks.js';
 export { McpHealthService, type ServerHealth } from './upstream/mcp-health.service.js';
 export { probeMcpServer, type ProbeResult } from './upstream/mcp-probe.js';
+export { UpstreamOriginGuard } from './session/origin-check.js';

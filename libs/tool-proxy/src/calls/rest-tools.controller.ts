@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AnyKey, Auth, type AuthContext } from '@app/auth';
+import { UpstreamOriginGuard } from '../session/origin-check.js';
 import { SessionDoor } from '../session/session-door.js';
 import { RestToolsService } from './rest-tools.service.js';
 import { RestToolCallDto, ToolCallDto } from './tool-call.dto.js';
@@ -14,8 +15,12 @@ function disconnectSignal(res: Response): AbortSignal {
   return controller.signal;
 }
 
-/** The REST twins of the MCP endpoint, for clients that do not speak MCP (same scoping, same call path). */
+/**
+ * The REST twins of the MCP endpoint, for clients that do not speak MCP (same scoping, same call path). The
+ * origin rule runs as a guard, before the body is even validated.
+ */
 @Controller()
+@UseGuards(UpstreamOriginGuard)
 @AnyKey()
 export class RestToolsController {
   constructor(
@@ -30,14 +35,12 @@ export class RestToolsController {
 
   @Get(['mcp/tools/list', 'mcp-rest/tools/list'])
   list(@Auth() auth: AuthContext, @Req() req: Request, @Query('server_id') serverId?: string) {
-    this.door.checkOrigin(req.headers);
     const selection = serverId ? { kind: 'servers' as const, names: [serverId] } : { kind: 'all' as const };
     return this.rest.list(this.door.scope(auth, req.headers, selection));
   }
 
   @Get('v1/mcp/tools')
   async v1Tools(@Auth() auth: AuthContext, @Req() req: Request) {
-    this.door.checkOrigin(req.headers);
     const { tools } = await this.rest.list(this.door.scope(auth, req.headers, { kind: 'all' }));
     return { tools };
   }
@@ -50,7 +53,6 @@ export class RestToolsController {
     @Res({ passthrough: true }) res: Response,
     @Body() dto: ToolCallDto,
   ) {
-    this.door.checkOrigin(req.headers);
     const scope = this.door.scope(auth, req.headers, { kind: 'all' });
     return this.rest.call(scope, dto.name, dto.arguments, req.headers, disconnectSignal(res));
   }
@@ -64,7 +66,6 @@ export class RestToolsController {
     @Body() dto: RestToolCallDto,
   ) {
     if (!dto.server_id) return this.call(auth, req, res, dto);
-    this.door.checkOrigin(req.headers);
     const scope = {
       ...this.door.scope(auth, req.headers, { kind: 'servers', names: [dto.server_id] }),
       prefixed: false,

@@ -1,3 +1,6 @@
+import type { IncomingMessage } from 'node:http';
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { AppError } from '@app/core';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -43,4 +46,26 @@ export function checkOrigin(
     `Origin ${JSON.stringify(origin)} is not allowed on the MCP endpoint (DNS-rebinding protection); add it to general_settings.mcp_allowed_origins`,
     { param: 'origin' },
   );
+}
+
+/**
+ * The same rule as a guard, for the admin routes that dial upstreams (health checks, the test route): a page
+ * on a rebinding domain must not make the gateway probe servers on its behalf.
+ */
+@Injectable()
+export class UpstreamOriginGuard implements CanActivate {
+  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const { headers } = context.switchToHttp().getRequest<IncomingMessage>();
+    checkOrigin(
+      { origin: firstOf(headers.origin), host: firstOf(headers.host) },
+      { allowedOrigins: this.config.mcp.allowedOrigins, listenHost: this.config.server.host },
+    );
+    return true;
+  }
+}
+
+function firstOf(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
