@@ -29,6 +29,7 @@ const CANARY = {
   env: 'canary-env-57c0d9e2',
   userinfo: 'canary-userinfo-a61f04bb',
   testRoute: 'canary-test-route-7b2e91d4',
+  passed: 'canary-passed-header-c3d5e7f9',
 };
 
 type Access = 'public' | 'any_key' | 'admin' | 'admin_read';
@@ -119,9 +120,18 @@ describe('security matrix (e2e)', () => {
   async function send(
     method: string,
     route: string,
-    options: { key?: string | null; body?: string; type?: string; origin?: string } = {},
+    options: {
+      key?: string | null;
+      body?: string;
+      type?: string;
+      origin?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<Sent> {
-    const headers: Record<string, string> = { Accept: 'application/json, text/event-stream' };
+    const headers: Record<string, string> = {
+      Accept: 'application/json, text/event-stream',
+      ...options.headers,
+    };
     if (options.key) headers.Authorization = `Bearer ${options.key}`;
     if (options.type) headers['Content-Type'] = options.type;
     if (options.origin) headers.Origin = options.origin;
@@ -492,6 +502,13 @@ mcp_servers:
           key,
           body: JSON.stringify({ name: 'canary_http-anything', arguments: {} }),
           type: 'application/json',
+        });
+        // A credential the caller passes through to the upstream (which echoes it).
+        await send('POST', '/mcp/tools/call', {
+          key,
+          body: JSON.stringify({ name: 'canary_http-anything', arguments: {} }),
+          type: 'application/json',
+          headers: { 'x-mcp-canary_http-authorization': `Bearer ${CANARY.passed}` },
         });
         await send('POST', '/mcp-rest/tools/call', {
           key,

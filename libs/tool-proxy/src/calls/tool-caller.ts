@@ -220,7 +220,8 @@ export class ToolCaller {
     const name = server.serverName;
     // Anything the upstream wrote may carry its own credentials back: every server secret is replaced, and
     // callers without admin rights get its first line only (issue 15).
-    const safe = (text: string) => summariseForCaller(server, text, options.admin === true);
+    const passed = Object.values(passThroughHeaders(server, options.headers));
+    const safe = (text: string) => summariseForCaller(server, text, options.admin === true, passed);
     if (options.signal?.aborted)
       return { outcome: 'cancelled', failure: { kind: 'cancelled', message: `${what} was cancelled` } };
     if (isTimeout(error))
@@ -243,7 +244,7 @@ export class ToolCaller {
             code: error.code,
             message: safe(error.message.replace(/^MCP error -?\d+: /, '')),
             // Structured data is relayed to admins only, and only when no secret could hide in it.
-            data: options.admin ? redactedData(server, error.data) : undefined,
+            data: options.admin ? redactedData(server, error.data, passed) : undefined,
           },
         },
       };
@@ -265,10 +266,10 @@ class CallTimeoutError extends Error {
 }
 
 /** An upstream error's data, when it carries no secret of the server (else nothing: it is not ours to edit). */
-function redactedData(server: McpServerRecord, data: unknown): unknown {
+function redactedData(server: McpServerRecord, data: unknown, passed: readonly string[]): unknown {
   if (data === undefined) return undefined;
   const text = JSON.stringify(data);
-  return text === undefined || redactSecrets(server, text) !== text ? undefined : data;
+  return text === undefined || redactSecrets(server, text, passed) !== text ? undefined : data;
 }
 
 function isTimeout(error: unknown): boolean {

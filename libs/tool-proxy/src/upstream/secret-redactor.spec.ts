@@ -53,3 +53,18 @@ describe('secret redaction of upstream text', () => {
     expect(summariseForCaller(bearer, text, true)).toContain('second line');
   });
 });
+
+describe('values passed through from the caller', () => {
+  it('are replaced too, whole and as the token of a header', () => {
+    const plain = server({});
+    const out = redactSecrets(plain, 'echo: Bearer passed-token-1234 and passed-token-1234', [
+      'Bearer passed-token-1234',
+    ]);
+    expect(out).not.toContain('passed-token-1234');
+    expect(summariseForCaller(plain, 'x-api: passed-key-77', false, ['passed-key-77'])).toBe(
+      `x-api: ${REDACTED}`,
+    );
+    // Too short to be a credential: left alone.
+    expect(redactSecrets(plain, 'a b c', ['b'])).toBe('a b c');
+  });
+});

@@ -54,10 +54,22 @@ export function secretsOf(server: McpServerRecord): string[] {
   return secrets;
 }
 
-/** The text with every secret value of the server replaced, whatever the upstream put around it. */
-export function redactSecrets(server: McpServerRecord, text: string): string {
+/**
+ * The text with every secret value of the server replaced, whatever the upstream put around it; `passed` are
+ * the values of headers passed through from a caller (`x-mcp-{alias}-*`, `x-mcp-auth`, extra_headers), which
+ * are credentials too.
+ */
+export function redactSecrets(server: McpServerRecord, text: string, passed: readonly string[] = []): string {
   let out = text;
   for (const secret of secretsOf(server)) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  for (const value of passed) {
+    if (value.length < MIN_SECRET_LENGTH) continue;
+    if (out.includes(value)) out = out.split(value).join(REDACTED);
+    // As a bearer or basic header carries it.
+    const space = value.indexOf(' ');
+    const bare = space > 0 ? value.slice(space + 1) : '';
+    if (bare.length >= MIN_SECRET_LENGTH && out.includes(bare)) out = out.split(bare).join(REDACTED);
+  }
   return out;
 }
 
@@ -65,8 +77,13 @@ export function redactSecrets(server: McpServerRecord, text: string): string {
  * What a caller without admin rights sees of an upstream's error: its first line, capped, secrets replaced (an
  * error body is the upstream's to write and may carry anything; admins get the whole redacted text).
  */
-export function summariseForCaller(server: McpServerRecord, text: string, admin: boolean): string {
-  const safe = redactSecrets(server, text);
+export function summariseForCaller(
+  server: McpServerRecord,
+  text: string,
+  admin: boolean,
+  passed: readonly string[] = [],
+): string {
+  const safe = redactSecrets(server, text, passed);
   if (admin) return safe;
   const first = safe.split('\n')[0];
   return first.length > 200 ? `${first.slice(0, 200)}...` : first;

@@ -188,7 +188,7 @@ export class UpstreamConnection {
             this.logger.debug({
               msg: 'upstream stderr',
               server: serverName,
-              line: redactSecrets(this.server, line.slice(0, 2000)),
+              line: redactSecrets(this.server, line.slice(0, 2000), Object.values(this.headers)),
             });
       });
     }
@@ -216,7 +216,7 @@ export class UpstreamConnection {
     this.failures++;
     const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 1));
     this.retryAt = Date.now() + backoff * (0.5 + Math.random() / 2);
-    this.lastError = redactSecrets(this.server, describeError(error));
+    this.lastError = redactSecrets(this.server, describeError(error), Object.values(this.headers));
     this.logger.warn({
       msg: 'upstream connect failed',
       server: this.server.serverName,
