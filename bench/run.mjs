@@ -135,7 +135,11 @@ async function main() {
 
   // The gateway, from the production build (and the baseline's, when asked for), with the same servers and keys.
   const config = path.join(work, 'config.yaml');
-  writeFileSync(config, `general_settings:\n  master_key: ${MASTER_KEY}\n  max_sessions_per_key: 20000\n`);
+  // The stdio server is registered through the API below, with the master key: that needs the opt-in.
+  writeFileSync(
+    config,
+    `general_settings:\n  master_key: ${MASTER_KEY}\n  max_sessions_per_key: 20000\n  allow_stdio_from_api: true\n`,
+  );
   const servers = [
     { server_name: 'echo', url: echoUrl },
     {
