@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HostResolver, ResolvedAddress } from '@app/mcp-registry';
@@ -109,6 +110,17 @@ describe('guarded upstream network', () => {
     await expect(get(network, `http://nowhere.test:${port}/`)).rejects.toThrow(
       'upstream host nowhere.test does not resolve',
     );
+  });
+
+  it('the SSE fetch leaves no listener on a signal it was given once the request is over', async () => {
+    const controller = new AbortController();
+    const listeners = () => getEventListeners(controller.signal, 'abort').length;
+    for (let i = 0; i < 3; i++) {
+      const res = await OPEN_NETWORK.fetch(`http://127.0.0.1:${port}/`, { signal: controller.signal });
+      await res.text();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(listeners()).toBe(0);
   });
 
   it('the open network dials without checks (MCP_BLOCK_PRIVATE_URLS off)', async () => {

@@ -144,6 +144,7 @@ export function agentFetch(agents: UpstreamAgents): FetchLike {
           agent: agents[url.protocol === 'https:' ? 'https:' : 'http:'],
         },
         (res) => {
+          res.once('end', release);
           const headers = new Headers();
           for (const [name, value] of Object.entries(res.headers))
             for (const one of [value ?? []].flat()) headers.append(name, one);
@@ -167,7 +168,11 @@ export function agentFetch(agents: UpstreamAgents): FetchLike {
           }
         },
       );
-      signal?.addEventListener('abort', () => req.destroy(new Error('aborted')), { once: true });
+      // The SDK passes one long-lived signal with every request: the listener goes when the request does.
+      const onAbort = () => req.destroy(new Error('aborted'));
+      const release = () => signal?.removeEventListener('abort', onAbort);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.once('close', release);
       req.on('error', reject);
       req.end(init.body ?? undefined);
     });
