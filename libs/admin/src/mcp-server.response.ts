@@ -24,6 +24,7 @@ export interface McpServerResponse {
   /** Effective mode: the configured one or the transport's default. */
   session_mode: string;
   mcp_info: Record<string, unknown>;
+  spec_version: string | null;
   source: 'config' | 'db';
   created_at: string | null;
   created_by: string | null;
@@ -56,6 +57,7 @@ export function toMcpServerResponse(server: McpServerRecord, health?: ServerHeal
     timeout_ms: server.timeoutMs,
     session_mode: effectiveSessionMode(server),
     mcp_info: server.mcpInfo,
+    spec_version: server.specVersion,
     source: server.source,
     created_at: server.createdAt?.toISOString() ?? null,
     created_by: server.createdBy,

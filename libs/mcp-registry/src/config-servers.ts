@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { flattenValidationErrors } from '@app/config';
+import { fromLiteLlmShapes } from './litellm-shapes.js';
 import { McpServerFieldsDto } from './mcp-server.dto.js';
 import {
   applyServerInput,
@@ -10,9 +11,6 @@ import {
   type RegistryPolicy,
 } from './mcp-server.rules.js';
 import { type McpServerRecord, SERVER_NAME_PATTERN, SERVER_NAME_RULE } from './mcp-server.types.js';
-
-/** Keys of a LiteLLM `mcp_servers` entry that this gateway accepts and ignores. */
-const IGNORED_KEYS = new Set(['spec_version']);
 
 export interface ConfigServersResult {
   servers: McpServerRecord[];
@@ -45,14 +43,19 @@ export function parseConfigServers(
       problems.push(`${where}.allow_private_url: expected true or false`);
       continue;
     }
-    const fields = Object.fromEntries(Object.entries(rest).filter(([k]) => !IGNORED_KEYS.has(k)));
+    const fields = rest;
     const dto = plainToInstance(McpServerFieldsDto, fields);
     const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length) {
       problems.push(...flattenValidationErrors(errors).map((line) => `${where}.${line}`));
       continue;
     }
-    const input = { ...(fields as McpServerFieldsDto), server_name: name };
+    const shaped = fromLiteLlmShapes({ ...(fields as McpServerFieldsDto), server_name: name });
+    if (shaped.problems.length) {
+      problems.push(...shaped.problems.map((p) => `${where}.${p.param}: ${p.message}`));
+      continue;
+    }
+    const input = shaped.input;
     const transport = inferTransport(input);
     const serverId = configServerId(name, transport, input.url ?? input.command ?? '');
     const record = {

@@ -161,7 +161,7 @@ describe('parseConfigServers', () => {
       'gw.yaml',
     );
     expect(problems).toEqual([
-      expect.stringMatching(/^gw\.yaml: mcp_servers\.bad-name: the server name must be 1 to 32/),
+      expect.stringMatching(/^gw\.yaml: mcp_servers\.bad-name: the server name must be 1 to 64/),
       'gw.yaml: mcp_servers.a.command: a stdio server needs command (and optionally args and env)',
       'gw.yaml: mcp_servers.b.colour: property colour should not exist',
       'gw.yaml: mcp_servers.c: expected a mapping (url, transport, command, ...)',

@@ -173,6 +173,7 @@ export class McpRegistry implements OnModuleInit {
       timeoutMs: row.timeoutMs,
       sessionMode: row.sessionMode,
       mcpInfo: row.mcpInfo,
+      specVersion: row.specVersion,
       secrets,
       source: 'db',
       allowPrivateUrl: false,

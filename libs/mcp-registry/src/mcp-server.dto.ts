@@ -8,7 +8,7 @@ import {
   IsObject,
   IsOptional,
   IsString,
-  IsUUID,
+  IsNumber,
   Matches,
   Max,
   MaxLength,
@@ -26,11 +26,15 @@ import {
   type McpServerInput,
   type McpTransport,
   MIN_TIMEOUT_MS,
+  SERVER_ID_PATTERN,
+  SERVER_ID_RULE,
   SERVER_NAME_PATTERN,
   SERVER_NAME_RULE,
   SESSION_MODES,
   type SessionMode,
+  SPEC_VERSIONS,
 } from './mcp-server.types.js';
+import type { LiteLlmServerFields } from './litellm-shapes.js';
 
 /** A mapping of string keys to string values (headers, environment). */
 function IsStringRecord(keyPattern: RegExp, what: string, options?: ValidationOptions) {
@@ -54,7 +58,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const nullable = (_: object, value: unknown) => value !== null;
 
 /** Every field an upstream server definition may carry (API body or config entry), snake_case. */
-export class McpServerFieldsDto implements McpServerInput {
+export class McpServerFieldsDto implements McpServerInput, LiteLlmServerFields {
   @IsOptional()
   @Matches(SERVER_NAME_PATTERN, { message: `alias must be ${SERVER_NAME_RULE}` })
   alias?: string;
@@ -153,22 +157,63 @@ export class McpServerFieldsDto implements McpServerInput {
   @IsOptional()
   @IsObject()
   mcp_info?: Record<string, unknown>;
+
+  /** LiteLLM's `spec_version`: kept and shown; the protocol version is negotiated with the upstream. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsIn(SPEC_VERSIONS, { message: `spec_version must be one of ${SPEC_VERSIONS.join(', ')}` })
+  spec_version?: string | null;
+
+  // LiteLLM's names for fields above (litellm-shapes.ts turns them into this gateway's).
+
+  /** `{"auth_value": "..."}`, as LiteLLM's API takes the credential. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsObject({ message: 'credentials must be an object such as {"auth_value": "..."}' })
+  credentials?: Record<string, unknown> | null;
+
+  /** Seconds (LiteLLM's unit); `timeout_ms` says the same in milliseconds. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsNumber({}, { message: 'timeout must be a number of seconds' })
+  timeout?: number | null;
+
+  /** LiteLLM's config name for auth_value. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(8000)
+  authentication_token?: string | null;
+
+  /** LiteLLM's config name for mcp_access_groups. */
+  @IsOptional()
+  @IsArray()
+  @Matches(/^[A-Za-z0-9_.:]{1,64}$/, {
+    each: true,
+    message: 'access_groups must be names of 1 to 64 letters, digits, "_", "." or ":"',
+  })
+  access_groups?: string[];
 }
 
 export class CreateMcpServerDto extends McpServerFieldsDto {
-  /** Optional: a client may choose the id (the product page allows it); otherwise one is generated. */
+  /** Optional: a client may choose the id (the product page and LiteLLM exports do); otherwise a UUID. */
   @IsOptional()
-  @IsUUID('all', { message: 'server_id must be a UUID' })
+  @Matches(SERVER_ID_PATTERN, { message: `server_id must be ${SERVER_ID_RULE}` })
   server_id?: string;
 
-  @IsString()
+  /** Defaults to the alias (the product page's body names a server by its alias only). */
+  @ValidateIf((dto: CreateMcpServerDto) => dto.server_name !== undefined || dto.alias === undefined)
+  @IsString({ message: 'server_name (or alias) is required' })
   @Matches(SERVER_NAME_PATTERN, { message: `server_name must be ${SERVER_NAME_RULE}` })
-  server_name: string;
+  server_name?: string;
 }
 
 /** Partial update: only the fields sent change; `null` clears a nullable field. */
 export class UpdateMcpServerDto extends McpServerFieldsDto {
-  @IsUUID('all', { message: 'server_id must be the UUID of the server to update' })
+  @Matches(SERVER_ID_PATTERN, {
+    message: `server_id must be the id of the server to update (${SERVER_ID_RULE})`,
+  })
   server_id: string;
 
   @IsOptional()

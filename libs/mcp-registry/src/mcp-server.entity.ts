@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { AuditedEntity } from '@app/database';
 
 import type { McpAuthType, McpTransport, SessionMode } from './mcp-server.types.js';
@@ -6,7 +6,8 @@ import type { McpAuthType, McpTransport, SessionMode } from './mcp-server.types.
 /** An upstream MCP server stored in the database (DESIGN.md §3). Persistence only: no behaviour here. */
 @Entity({ name: 'mcp_server' })
 export class McpServerEntity extends AuditedEntity {
-  @PrimaryGeneratedColumn('uuid')
+  /** A UUID when the gateway picks it; any id a client (or a LiteLLM export) chose otherwise. */
+  @PrimaryColumn({ type: 'text' })
   serverId: string;
 
   @Column({ type: 'text', unique: true })
@@ -67,4 +68,7 @@ export class McpServerEntity extends AuditedEntity {
 
   @Column({ type: 'jsonb', default: () => "'{}'" })
   mcpInfo: Record<string, unknown>;
+
+  @Column({ type: 'text', nullable: true })
+  specVersion: string | null;
 }

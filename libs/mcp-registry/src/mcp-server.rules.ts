@@ -141,6 +141,7 @@ export function applyServerInput(
     timeoutMs: has('timeout_ms') ? (input.timeout_ms ?? null) : (prev?.timeoutMs ?? null),
     sessionMode: has('session_mode') ? (input.session_mode ?? null) : (prev?.sessionMode ?? null),
     mcpInfo: input.mcp_info ?? prev?.mcpInfo ?? {},
+    specVersion: has('spec_version') ? (input.spec_version ?? null) : (prev?.specVersion ?? null),
     secrets: {
       authValue: has('auth_value') ? (input.auth_value ?? null) : secrets.authValue,
       staticHeaders: input.static_headers ?? secrets.staticHeaders,

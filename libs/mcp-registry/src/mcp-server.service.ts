@@ -14,7 +14,15 @@ import {
 import { isUniqueViolation, McpServerRepository } from './mcp-server.repository.js';
 import { applyServerInput, checkServerRecord, evalArgumentProblem, hasSecrets } from './mcp-server.rules.js';
 import type { McpServerInput, McpServerRecord } from './mcp-server.types.js';
+import { fromLiteLlmShapes, type LiteLlmServerFields } from './litellm-shapes.js';
 import { checkUrlNotPrivate, HostResolution } from './url-safety.js';
+
+/** A body in this gateway's fields, LiteLLM's names turned into them; refuses what they leave ambiguous. */
+function ourShape(raw: McpServerInput & LiteLlmServerFields): McpServerInput {
+  const { input, problems } = fromLiteLlmShapes(raw);
+  if (problems.length) throw new McpServerInvalidError(problems);
+  return input;
+}
 
 /** Who writes through the admin API: `actor` is recorded, `masterKey` decides what only the master key may do. */
 export interface ServerWriter {
@@ -75,11 +83,12 @@ export class McpServerService implements OnApplicationBootstrap {
   }
 
   async create(
-    input: McpServerInput & { server_id?: string },
+    raw: McpServerInput & LiteLlmServerFields & { server_id?: string },
     writer: ServerWriter,
   ): Promise<McpServerRecord> {
     const { actor } = writer;
-    const serverId = input.server_id ?? randomUUID();
+    const input = ourShape(raw);
+    const serverId = raw.server_id ?? randomUUID();
     const existing = this.registry.current().byId.get(serverId);
     if (existing) throw new McpServerConflictError('server_id', serverId, existing.serverName);
     const record = applyServerInput(input, null, { serverId, source: 'db' });
@@ -99,11 +108,13 @@ export class McpServerService implements OnApplicationBootstrap {
   }
 
   async update(
-    input: McpServerInput & { server_id: string },
+    raw: McpServerInput & LiteLlmServerFields & { server_id: string },
     writer: ServerWriter,
   ): Promise<McpServerRecord> {
     const { actor } = writer;
-    const existing = this.writable(input.server_id);
+    const existing = this.writable(raw.server_id);
+    // An update that names no server_name keeps it (the alias is not a rename).
+    const input = ourShape({ ...raw, server_name: raw.server_name ?? existing.serverName });
     const record = applyServerInput(input, existing, { serverId: existing.serverId, source: 'db' });
     await this.validate(record, writer);
     let stored: McpServerEntity | null;
@@ -114,7 +125,7 @@ export class McpServerService implements OnApplicationBootstrap {
     } catch (error) {
       throw this.translateWriteError(error, record);
     }
-    if (!stored) throw new McpServerNotFoundError(input.server_id);
+    if (!stored) throw new McpServerNotFoundError(raw.server_id);
     this.logger.log({
       msg: 'MCP server updated',
       server_id: record.serverId,
@@ -138,8 +149,8 @@ export class McpServerService implements OnApplicationBootstrap {
   }
 
   /** Validates a definition that is not saved (`POST /v1/mcp/server/test`). */
-  async draft(input: McpServerInput, writer: ServerWriter): Promise<McpServerRecord> {
-    const record = applyServerInput({ server_name: 'draft', ...input }, null, {
+  async draft(raw: McpServerInput & LiteLlmServerFields, writer: ServerWriter): Promise<McpServerRecord> {
+    const record = applyServerInput({ server_name: 'draft', ...ourShape(raw) }, null, {
       serverId: randomUUID(),
       source: 'db',
     });
@@ -238,6 +249,7 @@ export class McpServerService implements OnApplicationBootstrap {
       timeoutMs: record.timeoutMs,
       sessionMode: record.sessionMode,
       mcpInfo: record.mcpInfo,
+      specVersion: record.specVersion,
       createdBy: audit.createdBy,
       updatedBy: audit.updatedBy,
     };

@@ -1,6 +1,6 @@
 export const MCP_TRANSPORTS = ['http', 'sse', 'stdio'] as const;
 export type McpTransport = (typeof MCP_TRANSPORTS)[number];
-export const MCP_AUTH_TYPES = ['none', 'bearer_token', 'api_key', 'basic', 'authorization'] as const;
+export const MCP_AUTH_TYPES = ['none', 'bearer_token', 'api_key', 'basic', 'authorization', 'token'] as const;
 export type McpAuthType = (typeof MCP_AUTH_TYPES)[number];
 export type McpServerSource = 'config' | 'db';
 /**
@@ -11,9 +11,12 @@ export const SESSION_MODES = ['per_client', 'shared'] as const;
 export type SessionMode = (typeof SESSION_MODES)[number];
 
 /** Names and aliases: no `-`, which separates the server prefix from the tool name (`{alias}-{tool}`). */
-export const SERVER_NAME_PATTERN = /^[A-Za-z0-9_]{1,32}$/;
+export const SERVER_NAME_PATTERN = /^[A-Za-z0-9_]{1,64}$/;
 export const SERVER_NAME_RULE =
-  '1 to 32 letters, digits or underscores (no "-": it separates the alias from the tool name)';
+  '1 to 64 letters, digits or underscores (no "-": it separates the alias from the tool name)';
+/** Server ids a client may choose (LiteLLM's are free strings): no spaces, slashes or control characters. */
+export const SERVER_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const SERVER_ID_RULE = '1 to 128 letters, digits, "_", ".", ":" or "-"';
 /** HTTP header names (RFC 9110 token). */
 export const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 export const MIN_TIMEOUT_MS = 1;
@@ -51,6 +54,8 @@ export interface McpServerRecord {
   /** Null: the transport's default (see SESSION_MODES). */
   sessionMode: SessionMode | null;
   mcpInfo: Record<string, unknown>;
+  /** LiteLLM's `spec_version`, kept and shown; the protocol version itself is negotiated with the upstream. */
+  specVersion: string | null;
   secrets: McpServerSecrets;
   source: McpServerSource;
   /**
@@ -85,4 +90,8 @@ export interface McpServerInput {
   timeout_ms?: number | null;
   session_mode?: SessionMode | null;
   mcp_info?: Record<string, unknown>;
+  spec_version?: string | null;
 }
+
+/** Spec versions LiteLLM's `spec_version` takes (and this gateway's upstreams negotiate). */
+export const SPEC_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'] as const;

@@ -23,6 +23,9 @@ export function upstreamHeaders(
     case 'authorization':
       headers.Authorization = value;
       break;
+    case 'token':
+      headers.Authorization = `token ${value}`;
+      break;
     case 'none':
       break;
   }

@@ -26,7 +26,13 @@ export class RestToolsService {
           name: entry.exposed,
           description: entry.item.description ?? '',
           inputSchema: entry.item.inputSchema,
-          mcp_info: { server_name: server?.serverName, server_id: entry.serverId, alias: entry.alias },
+          // The server's own mcp_info (logo_url, description…) as LiteLLM returns it, then what names the tool.
+          mcp_info: {
+            ...server?.mcpInfo,
+            server_name: server?.serverName,
+            server_id: entry.serverId,
+            alias: entry.alias,
+          },
         };
       }),
       errors: errors.map((e) => ({ server_id: e.server_id, server_name: e.server_name, message: e.message })),

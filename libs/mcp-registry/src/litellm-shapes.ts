@@ -1,0 +1,68 @@
+import type { Problem } from './mcp-server.rules.js';
+import { MAX_TIMEOUT_MS, type McpServerInput } from './mcp-server.types.js';
+
+/**
+ * The ways a LiteLLM config entry or `NewMCPServerRequest` says what this gateway calls otherwise (issue 14):
+ * a `credentials` object, `timeout` in seconds, `authentication_token`, `access_groups`, a body without
+ * `server_name` (the alias names it).
+ */
+export interface LiteLlmServerFields {
+  credentials?: Record<string, unknown> | null;
+  timeout?: number | null;
+  authentication_token?: string | null;
+  access_groups?: string[];
+}
+
+/** Keys of LiteLLM's `credentials` this gateway takes today; the OAuth2 ones arrive with upstream OAuth. */
+const CREDENTIAL_KEYS = new Set(['auth_value']);
+
+/**
+ * One definition in this gateway's fields, from either vocabulary, or the problems (field named) where the two
+ * disagree or a LiteLLM field asks for something not supported yet. Never guesses between two values.
+ */
+export function fromLiteLlmShapes<T extends McpServerInput & LiteLlmServerFields>(
+  raw: T,
+): { input: McpServerInput; problems: Problem[] } {
+  const { credentials, timeout, authentication_token: token, access_groups: groups, ...input } = raw;
+  const out: McpServerInput = { ...input };
+  const problems: Problem[] = [];
+  const auth = (value: string | null | undefined, from: string) => {
+    if (value === undefined) return;
+    if (out.auth_value !== undefined && out.auth_value !== value)
+      problems.push({ param: from, message: `${from} and auth_value disagree: send one of them` });
+    else out.auth_value = value;
+  };
+  if (credentials !== undefined && credentials !== null) {
+    for (const key of Object.keys(credentials).filter((k) => !CREDENTIAL_KEYS.has(k)))
+      problems.push({
+        param: `credentials.${key}`,
+        message: `credentials.${key} is not supported yet (only credentials.auth_value; OAuth2 client credentials arrive with upstream OAuth)`,
+      });
+    const value = credentials.auth_value;
+    if (value !== undefined && value !== null && typeof value !== 'string')
+      problems.push({ param: 'credentials.auth_value', message: 'credentials.auth_value must be a string' });
+    else auth(value, 'credentials.auth_value');
+  }
+  auth(token ?? undefined, 'authentication_token');
+  if (timeout !== undefined) {
+    const ms = timeout === null ? null : Math.round(timeout * 1000);
+    if (ms !== null && (ms < 1 || ms > MAX_TIMEOUT_MS))
+      problems.push({
+        param: 'timeout',
+        message: `timeout must be from 0.001 to ${MAX_TIMEOUT_MS / 1000} seconds`,
+      });
+    else if (out.timeout_ms !== undefined && out.timeout_ms !== ms)
+      problems.push({
+        param: 'timeout',
+        message: 'timeout (seconds) and timeout_ms disagree: send one of them',
+      });
+    else out.timeout_ms = ms;
+  }
+  if (groups !== undefined) {
+    if (out.mcp_access_groups !== undefined)
+      problems.push({ param: 'access_groups', message: 'send access_groups or mcp_access_groups, not both' });
+    else out.mcp_access_groups = groups;
+  }
+  if (out.server_name === undefined && out.alias !== undefined) out.server_name = out.alias;
+  return { input: out, problems };
+}
