@@ -7,8 +7,14 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { callOpenAiTool, loadMcpTools, toolResultToOpenAiMessage } from '@app/openai-bridge';
-import { GATEWAY_URL, gatewayKey } from './env.js';
+import { GATEWAY_URL, gatewayKey, required } from './env.js';
 
+// Every variable is checked before anything connects: a missing one is one line, not a stack trace.
+const key = gatewayKey();
+required(
+  'OPENAI_API_KEY',
+  'the key of an OpenAI-compatible API (with OPENAI_BASE_URL for another provider), e.g. OPENAI_API_KEY=sk-... npm run example:chat',
+);
 const question = process.argv[2] ?? "Use a tool to echo 'hello from the model', then tell me what it said.";
 const model = process.env.OPENAI_MODEL ?? 'gpt-4o-mini';
 
@@ -16,7 +22,7 @@ const model = process.env.OPENAI_MODEL ?? 'gpt-4o-mini';
 const mcp = new Client({ name: 'example-chat', version: '1.0.0' });
 await mcp.connect(
   new StreamableHTTPClientTransport(new URL(`${GATEWAY_URL}/mcp`), {
-    requestInit: { headers: { Authorization: `Bearer ${gatewayKey()}` } },
+    requestInit: { headers: { Authorization: `Bearer ${key}` } },
   }),
 );
 const tools = await loadMcpTools(mcp, { format: 'openai' });

@@ -2,13 +2,21 @@
 export const GATEWAY_URL = (process.env.GATEWAY_URL ?? 'http://localhost:4000').replace(/\/+$/, '');
 
 export function gatewayKey(): string {
-  const key = process.env.GATEWAY_KEY;
-  if (!key) {
-    console.error(
-      'GATEWAY_KEY is not set: export a virtual key (POST /key/generate) or the master key, e.g.\n' +
-        '  GATEWAY_KEY=sk-... npm run example:list-tools',
-    );
+  return required(
+    'GATEWAY_KEY',
+    'export a virtual key (POST /key/generate) or the master key, e.g. GATEWAY_KEY=sk-... npm run example:list-tools',
+  );
+}
+
+/**
+ * A variable an example needs, or one line naming it and how to set it, then exit 2 (no stack trace).
+ * Checked before anything connects, so a missing one is the only thing said.
+ */
+export function required(name: string, hint: string): string {
+  const value = process.env[name];
+  if (!value) {
+    console.error(`${name} is not set: ${hint}`);
     process.exit(2);
   }
-  return key;
+  return value;
 }

@@ -152,11 +152,21 @@ describe('examples (e2e)', () => {
     expect(out).toContain('web:via rest');
   });
 
-  it('says what to do when GATEWAY_KEY is missing', async () => {
-    const failed = await run(process.execPath, [path.resolve('dist/examples/list-tools.js')], {
-      env: { PATH: process.env.PATH },
-    }).catch((error: { code: number; stderr: string }) => error);
-    expect(failed).toMatchObject({ code: 2 });
-    expect((failed as { stderr: string }).stderr).toContain('GATEWAY_KEY is not set');
+  it('every example says in one line which variable is missing (exit 2, no stack trace)', async () => {
+    const cases: [string, Record<string, string>, string][] = [
+      ['list-tools', {}, 'GATEWAY_KEY is not set'],
+      ['openai-tools', {}, 'GATEWAY_KEY is not set'],
+      ['rest-tools', {}, 'GATEWAY_KEY is not set'],
+      ['chat-with-mcp-tools', {}, 'GATEWAY_KEY is not set'],
+      ['chat-with-mcp-tools', { GATEWAY_KEY: 'sk-any-key-0000' }, 'OPENAI_API_KEY is not set'],
+    ];
+    for (const [name, env, line] of cases) {
+      const failed = await run(process.execPath, [path.resolve(`dist/examples/${name}.js`)], {
+        env: { PATH: process.env.PATH, ...env },
+      }).catch((error: { code: number; stderr: string }) => error);
+      expect([name, (failed as { code: number }).code]).toEqual([name, 2]);
+      const stderr = (failed as { stderr: string }).stderr.trim();
+      expect([name, stderr.split('\n').length, stderr.startsWith(line)]).toEqual([name, 1, true]);
+    }
   });
 });

@@ -156,8 +156,8 @@ export class RuntimeSettingsSchema {
   MCP_BLOCK_PRIVATE_URLS?: boolean;
 
   @IsOptional()
-  @Matches(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/, {
-    message: 'expected a comma-separated list of command names',
+  @Matches(/^[A-Za-z0-9._/\\:-]+(,[A-Za-z0-9._/\\:-]+)*$/, {
+    message: 'expected a comma-separated list of command names or exact paths',
   })
   MCP_STDIO_EXTRA_COMMANDS?: string;
 }

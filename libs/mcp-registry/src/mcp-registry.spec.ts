@@ -7,6 +7,7 @@ import {
   DEFAULT_STDIO_COMMANDS,
   inferTransport,
   type RegistryPolicy,
+  stdioCommandProblem,
 } from './mcp-server.rules.js';
 import { SecretCipher, SecretDecryptionError } from './secret-cipher.js';
 import { checkUrlNotPrivate, isPrivateAddress } from './url-safety.js';
@@ -109,11 +110,23 @@ describe('checkServerRecord', () => {
     ]);
     expect(problems({ server_name: 'a', url: 'http://h', env: { A: 'b' } })).toEqual(['env']);
   });
-  it('allows only allowlisted stdio commands, by base name', () => {
-    expect(problems({ server_name: 'a', command: '/usr/bin/node' })).toEqual([]);
+  it('allows only allowlisted stdio commands: bare names, or paths listed exactly (issue 14)', () => {
+    expect(problems({ server_name: 'a', command: 'node' })).toEqual([]);
     expect(problems({ server_name: 'a', command: 'bash' })).toEqual(['command']);
-    const extended = { ...policy, stdioCommands: new Set([...policy.stdioCommands, 'bash']) };
+    // A path is not its base name: /opt/evil/node is not node.
+    expect(problems({ server_name: 'a', command: '/opt/evil/node' })).toEqual(['command']);
+    expect(problems({ server_name: 'a', command: '/usr/bin/node' })).toEqual(['command']);
+    expect(problems({ server_name: 'a', command: './node' })).toEqual(['command']);
+    expect(stdioCommandProblem('/opt/evil/node', policy)).toContain('is a path');
+    const extended = {
+      ...policy,
+      stdioCommands: new Set([...policy.stdioCommands, 'bash', '/usr/local/bin/node']),
+    };
     expect(problems({ server_name: 'a', command: 'bash' }, extended)).toEqual([]);
+    expect(problems({ server_name: 'a', command: '/usr/local/bin/node' }, extended)).toEqual([]);
+    expect(problems({ server_name: 'a', command: '/usr/local/bin/../bin/node' }, extended)).toEqual([
+      'command',
+    ]);
   });
   it('checks url scheme and the allowlist', () => {
     expect(problems({ server_name: 'a', url: 'file:///etc/passwd' })).toEqual(['url']);

@@ -179,13 +179,8 @@ export function checkServerRecord(record: McpServerRecord, policy: RegistryPolic
         message: 'a stdio server needs command (and optionally args and env)',
       });
     } else {
-      const name = path.basename(record.command);
-      if (!policy.stdioCommands.has(name)) {
-        problems.push({
-          param: 'command',
-          message: `command ${JSON.stringify(name)} is not allowed for stdio servers; allowed: ${[...policy.stdioCommands].sort().join(', ')} (add more with MCP_STDIO_EXTRA_COMMANDS)`,
-        });
-      }
+      const problem = stdioCommandProblem(record.command, policy);
+      if (problem) problems.push({ param: 'command', message: problem });
     }
     if (record.url) problems.push({ param: 'url', message: 'a stdio server takes command, not url' });
     if (record.extraHeaders.length || Object.keys(record.secrets.staticHeaders).length) {
@@ -299,4 +294,17 @@ export function evalArgumentProblem(args: readonly string[]): string | null {
       return `args may not contain a ${value.split(':')[0].replace(/^.*=/, '')}: URL: it makes the command run code given inline`;
   }
   return null;
+}
+
+/**
+ * A stdio command is a bare name from the allowlist (looked up on the gateway's PATH), or a path listed exactly
+ * in MCP_STDIO_EXTRA_COMMANDS: `/opt/evil/node` is not `node` (issue 14).
+ */
+export function stdioCommandProblem(command: string, policy: RegistryPolicy): string | null {
+  if (policy.stdioCommands.has(command)) return null;
+  const allowed = [...policy.stdioCommands].sort().join(', ');
+  const isPath = command.includes('/') || command.includes(path.sep);
+  if (isPath && policy.stdioCommands.has(path.basename(command)))
+    return `command ${JSON.stringify(command)} is a path: stdio servers run an allowed command by its bare name (${JSON.stringify(path.basename(command))}, found on the gateway's PATH), or a path listed exactly in MCP_STDIO_EXTRA_COMMANDS`;
+  return `command ${JSON.stringify(isPath ? command : path.basename(command))} is not allowed for stdio servers; allowed: ${allowed} (add more with MCP_STDIO_EXTRA_COMMANDS)`;
 }
