@@ -17,8 +17,10 @@ describe('boot (e2e, built gateway process)', () => {
     const gw = startGatewayProcess(args, { EMBEDDED_DB_DIR: 'memory://', ...env }, dir);
     const code = await gw.exited;
     expect(code).not.toBe(0);
-    expect(gw.lines).toHaveLength(1);
+    // The problem, then one last line saying nothing started (issue 14).
+    expect(gw.lines).toHaveLength(2);
     expect(gw.lines[0]).toMatch(expected);
+    expect(gw.lines[1]).toBe('startup failed: 1 configuration problem (above); nothing was started');
   }
 
   it('stops with one line naming a missing os.environ variable', async () => {
@@ -59,6 +61,10 @@ describe('boot (e2e, built gateway process)', () => {
       'config error: servers.yaml: mcp_servers.local.command: a stdio server needs command (and optionally args and env)',
       'config error: servers.yaml: mcp_servers.web.url: url must start with http:// or https://',
     ]);
+    // Nothing after the problems but the last line; none of Nest's route mapping at all.
+    expect(gw.lines.at(-1)).toBe('startup failed: 2 configuration problems (above); nothing was started');
+    expect(gw.lines.filter((l) => /Mapped \{|RoutesResolver|RouterExplorer/.test(l))).toEqual([]);
+    expect(gw.lines.indexOf(errors[0])).toBe(gw.lines.length - 3);
   });
 
   async function startAndProbe(env: Record<string, string>): Promise<string[]> {
@@ -87,6 +93,23 @@ describe('boot (e2e, built gateway process)', () => {
     expect((await startAndProbe({ EMBEDDED_DB_DIR: dataDir })).some((l) => l.includes(dataDir))).toBe(true);
     const third = migrationLines(await startAndProbe({ EMBEDDED_DB_DIR: dataDir }));
     expect(third).toEqual({ applied: [], upToDate: [expect.any(String)] });
+  });
+
+  it('refuses a second process on the same embedded data directory, naming it; the first keeps serving', async () => {
+    const dataDir = path.join(dir, 'locked');
+    const first = startGatewayProcess([], { PORT: '0', HOST: '127.0.0.1', EMBEDDED_DB_DIR: dataDir }, dir);
+    const port = (JSON.parse(await first.waitForLine(/MCP gateway listening/)) as { port: number }).port;
+    const second = startGatewayProcess([], { PORT: '0', HOST: '127.0.0.1', EMBEDDED_DB_DIR: dataDir }, dir);
+    expect(await second.exited).toBe(2);
+    expect(second.lines.filter((l) => l.startsWith('config error: '))).toEqual([
+      `config error: EMBEDDED_DB_DIR: the embedded database in ${dataDir} is in use by another process (pid ${first.child.pid}); stop it, or point EMBEDDED_DB_DIR (or DATABASE_URL) elsewhere`,
+    ]);
+    expect(second.lines.at(-1)).toMatch(/^startup failed: /);
+    await request(`http://127.0.0.1:${port}`).get('/health/readiness').expect(200);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // Released on exit: the next process takes it.
+    await startAndProbe({ EMBEDDED_DB_DIR: dataDir });
   });
 
   it('runs on the Postgres of DATABASE_URL, logged without its password, and migrates only once', async () => {

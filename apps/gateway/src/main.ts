@@ -14,10 +14,22 @@ function readConfig(): GatewayConfig {
     return loadConfig({ argv: process.argv.slice(2) });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    // One line per problem, no stack trace: this is the operator's to fix, not ours.
-    for (const problem of error.problems) console.error(`config error: ${problem}`);
-    process.exit(2);
+    configFailure(error);
   }
+}
+
+/**
+ * One line per problem, no stack trace (the operator's to fix, not ours), then one last line saying nothing
+ * started; exit code 2. `logger` is flushed first, so that nothing it buffered comes after.
+ */
+function configFailure(error: ConfigError, logger?: PinoLoggerService): never {
+  logger?.flush();
+  for (const problem of error.problems) console.error(`config error: ${problem}`);
+  const count = error.problems.length;
+  console.error(
+    `startup failed: ${count} configuration problem${count === 1 ? '' : 's'} (above); nothing was started`,
+  );
+  process.exit(2);
 }
 
 async function bootstrap(): Promise<void> {
@@ -39,15 +51,10 @@ async function bootstrap(): Promise<void> {
     // Module init (database, migrations, registry) runs here, so that its errors are reported as such.
     await app.init();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      // Problems found by a module at startup (mcp_servers entries): same one-line-per-problem output.
-      for (const problem of error.problems) console.error(`config error: ${problem}`);
-      process.exit(2);
-    }
-    logger.fatal(
-      { msg: `startup failed: ${error instanceof Error ? error.message : String(error)}` },
-      'Bootstrap',
-    );
+    // Problems found by a module at startup (mcp_servers entries): same one-line-per-problem output.
+    if (error instanceof ConfigError) configFailure(error, logger);
+    logger.flush();
+    console.error(`startup failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
     process.exit(1);
   }
 
@@ -99,11 +106,11 @@ async function bootstrap(): Promise<void> {
   try {
     await app.listen(config.server.port, config.server.host);
   } catch (error) {
-    logger.fatal(
-      { msg: `cannot listen on ${config.server.host}:${config.server.port}: ${String(error)}` },
-      'Bootstrap',
-    );
     await app.close();
+    logger.flush();
+    console.error(
+      `startup failed: cannot listen on ${config.server.host}:${config.server.port}: ${String(error)}`,
+    );
     process.exit(1);
   }
   const { port } = app.getHttpServer().address() as { port: number };

@@ -37,8 +37,18 @@ export const TRUSTED_CONTEXTS = new Set(['Access', 'Audit']);
  * Nest's LoggerService on pino: JSON lines (or pretty ones with LOG_FORMAT=pretty), each carrying the current
  * request id and the logging class as `context`.
  */
+/** Contexts of NestJS's own start-up lines (modules loaded, routes mapped, application started). */
+const FRAMEWORK_CONTEXTS = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+]);
+
 export class PinoLoggerService implements LoggerService {
   readonly pino: Pino;
+  private readonly stream: NodeJS.WritableStream | { flushSync?: () => void };
   /** Same output, no redaction: only for TRUSTED_CONTEXTS. */
   private readonly trusted: Pino;
 
@@ -60,8 +70,19 @@ export class PinoLoggerService implements LoggerService {
         : // Asynchronous: lines written while a write is in flight go out together, off the request path
           // (pino flushes what is pending when the process exits).
           (options.destination ?? pino.destination({ sync: false }));
+    this.stream = stream;
     this.pino = pino(base, stream);
     this.trusted = pino({ ...base, redact: undefined }, stream);
+  }
+
+  /** Writes out what is still buffered (before a message printed on stderr directly, then exit). */
+  flush(): void {
+    const stream = this.stream as { flushSync?: () => void };
+    try {
+      stream.flushSync?.();
+    } catch {
+      // Nothing written yet (the file descriptor is still opening): nothing to flush.
+    }
   }
 
   log(message: unknown, ...rest: unknown[]): void {
@@ -92,9 +113,13 @@ export class PinoLoggerService implements LoggerService {
     message: unknown,
     rest: unknown[],
   ) {
-    if (!this.pino.isLevelEnabled(level)) return;
     const strings = rest.filter((r): r is string => typeof r === 'string');
     const context = strings.length ? strings[strings.length - 1] : undefined;
+    // A configuration problem is the operator's: main.ts prints it as one line, without Nest's stack dump.
+    if (context === 'ExceptionHandler' && message instanceof Error && message.name === 'ConfigError') return;
+    // Nest's own boot chatter (a line per module and per route) is debug: at info the log says what matters.
+    if (level === 'info' && context !== undefined && FRAMEWORK_CONTEXTS.has(context)) level = 'debug';
+    if (!this.pino.isLevelEnabled(level)) return;
     const stack = level === 'error' && strings.length > 1 ? strings[strings.length - 2] : undefined;
     const fields: Record<string, unknown> = context ? { context } : {};
     if (stack) fields.stack = stack;
