@@ -126,6 +126,59 @@ mcp_servers:
     expect(authHeaders()).toContain('token gh-token-998877');
   });
 
+  it("the README's connect flow: a team with all-proxy-mcpservers, a key of that team, tools on /mcp", async () => {
+    await api()
+      .post('/team/new')
+      .set(master)
+      .send({ team_id: 'agents', object_permission: { mcp_servers: ['all-proxy-mcpservers'] } })
+      .expect(200);
+    const key = (
+      await api()
+        .post('/key/generate')
+        .set(master)
+        .send({ key_alias: 'my-agent', team_id: 'agents' })
+        .expect(200)
+    ).body.key as string;
+    const listed = await api()
+      .get('/mcp/tools/list')
+      .set({ Authorization: `Bearer ${key}` })
+      .expect(200);
+    const names = (listed.body.tools as { name: string }[]).map((x) => x.name);
+    expect(names).toEqual(expect.arrayContaining(['from_config-echo', 'zapier-echo']));
+    // A key of that team that opts out, and one that inherits the team's list.
+    const none = (
+      await api()
+        .post('/key/generate')
+        .set(master)
+        .send({ team_id: 'agents', object_permission: { mcp_servers: ['no-mcp-servers'] } })
+        .expect(200)
+    ).body.key as string;
+    const refused = await api()
+      .get('/mcp/tools/list')
+      .set({ Authorization: `Bearer ${none}` })
+      .expect(403);
+    expect(refused.body.error.code).toBe('NO_MCP_ACCESS');
+    const inherits = (
+      await api()
+        .post('/key/generate')
+        .set(master)
+        .send({ team_id: 'agents', object_permission: { mcp_servers: ['all-team-mcpservers'] } })
+        .expect(200)
+    ).body.key as string;
+    const same = await api()
+      .get('/mcp/tools/list')
+      .set({ Authorization: `Bearer ${inherits}` })
+      .expect(200);
+    expect((same.body.tools as unknown[]).length).toBe(names.length);
+    // Without any grant: 403 saying so (the README says it).
+    const bare = (await api().post('/key/generate').set(master).send({}).expect(200)).body.key as string;
+    const noGrant = await api()
+      .get('/mcp/tools/list')
+      .set({ Authorization: `Bearer ${bare}` })
+      .expect(403);
+    expect(noGrant.body.error.message).toContain('no MCP server is granted');
+  });
+
   it('refuses what two vocabularies say differently, or what is not supported yet, naming the field', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ timeout: 2, timeout_ms: 5000 }, 'timeout'],

@@ -200,3 +200,41 @@ describe('accessFor', () => {
     expect([...after.keys()]).toEqual(['id-pub']);
   });
 });
+
+describe("LiteLLM's grant sentinels (issue 14)", () => {
+  it.each<[string, AccessSubject, string[]]>([
+    [
+      'team all-proxy-mcpservers: every server',
+      user({}, { mcpServers: ['all-proxy-mcpservers'] }),
+      ['a', 'b', 'c', 'd', 'pub'],
+    ],
+    [
+      'key all-team-mcpservers: the team list',
+      user({ mcpServers: ['all-team-mcpservers'] }, { mcpServers: ['a', 'b'] }),
+      ['a', 'b', 'pub'],
+    ],
+    [
+      'key all-team-mcpservers with names: those, within the team',
+      user({ mcpServers: ['all-team-mcpservers', 'a', 'd'] }, { mcpServers: ['a', 'b'] }),
+      ['a', 'pub'],
+    ],
+    [
+      'key no-mcp-servers: nothing, not even allow_all_keys',
+      user({ mcpServers: ['no-mcp-servers', 'a'] }),
+      [],
+    ],
+    ['admin key no-mcp-servers: nothing', admin({ mcpServers: ['no-mcp-servers'] }), []],
+    [
+      'key no-mcp-servers in a team that has everything: nothing',
+      user({ mcpServers: ['no-mcp-servers'] }, { mcpServers: ['all-proxy-mcpservers'] }),
+      [],
+    ],
+  ])('%s', (_, subject, expected) => expect(names(subject)).toEqual(expected));
+
+  it('are valid grants, and within any team', () => {
+    for (const sentinel of ['all-proxy-mcpservers', 'all-team-mcpservers', 'no-mcp-servers']) {
+      expect(unknownServerRef({ mcpServers: [sentinel] }, SERVERS)).toBeNull();
+      expect(grantOutsideTeam({ mcpServers: [sentinel] }, { mcpServers: ['a'] }, SERVERS)).toBeNull();
+    }
+  });
+});

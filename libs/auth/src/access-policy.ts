@@ -50,6 +50,22 @@ function lookup(servers: readonly PolicyServer[]) {
   return (ref: string) => byRef.get(ref) ?? byRef.get(ref.toLowerCase());
 }
 
+/**
+ * LiteLLM's grant sentinels, with LiteLLM's meaning, in `mcp_servers`: every server; the key's team's servers
+ * (as if the key named none); no server at all, whatever else is granted (admins and allow_all_keys too).
+ */
+export const ALL_SERVERS = 'all-proxy-mcpservers';
+export const TEAM_SERVERS = 'all-team-mcpservers';
+export const NO_SERVERS = 'no-mcp-servers';
+const SENTINELS = new Set([ALL_SERVERS, TEAM_SERVERS, NO_SERVERS]);
+
+/** A key's grants with `all-team-mcpservers` applied: the sentinel goes, and a list left empty is unset. */
+function withoutTeamSentinel(grants: Grants): Grants {
+  if (!grants.mcpServers?.includes(TEAM_SERVERS)) return grants;
+  const rest = grants.mcpServers.filter((ref) => ref !== TEAM_SERVERS);
+  return { ...grants, mcpServers: rest.length ? rest : null };
+}
+
 function isSet(grants: Grants | null): boolean {
   return !!grants && (grants.mcpServers != null || grants.mcpAccessGroups != null);
 }
@@ -61,6 +77,7 @@ function grantedIds(
   find: ReturnType<typeof lookup>,
 ): Set<string> {
   const ids = new Set<string>();
+  if (grants.mcpServers?.includes(ALL_SERVERS)) return new Set(servers.map((s) => s.serverId));
   for (const ref of grants.mcpServers ?? []) {
     const server = find(ref);
     if (server) ids.add(server.serverId);
@@ -95,6 +112,9 @@ function intersect(a: ReadonlySet<string> | null, b: ReadonlySet<string> | null)
  * names none), plus `allow_all_keys` servers. Nothing granted means nothing.
  */
 export function resolveAccess(subject: AccessSubject, servers: readonly PolicyServer[]): AccessMap {
+  if (subject.key.mcpServers?.includes(NO_SERVERS)) return new Map();
+  if (subject.key.mcpServers?.includes(TEAM_SERVERS))
+    subject = { ...subject, key: withoutTeamSentinel(subject.key) };
   const find = lookup(servers);
   let visible: Set<string>;
   if (subject.isAdmin) {
@@ -144,6 +164,8 @@ export function grantOutsideTeam(
   const find = lookup(servers);
   const teamIds = isSet(team) ? grantedIds(team, servers, find) : new Set<string>();
   for (const ref of key.mcpServers ?? []) {
+    // The sentinels stay within the team by construction (the key's servers are intersected with the team's).
+    if (SENTINELS.has(ref)) continue;
     const server = find(ref);
     if (!server || !teamIds.has(server.serverId)) return { field: 'mcp_servers', ref };
   }
@@ -167,7 +189,7 @@ export function grantOutsideTeam(
 export function unknownServerRef(grants: Grants, servers: readonly PolicyServer[]): string | null {
   const find = lookup(servers);
   const refs = [...(grants.mcpServers ?? []), ...Object.keys(grants.mcpToolPermissions ?? {})];
-  return refs.find((ref) => !find(ref)) ?? null;
+  return refs.find((ref) => !SENTINELS.has(ref) && !find(ref)) ?? null;
 }
 
 /**
