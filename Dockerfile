@@ -1,11 +1,12 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build: compile with the dev toolchain, then ship only the runtime dependencies and dist/.
 
+# The Node the README states (22.13 or newer, an LTS).
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY apps apps
 COPY libs libs
 COPY migrations migrations

