@@ -278,7 +278,7 @@ general_settings:
       const res = await create({ server_name: 'stdio_two', command: '/bin/sh', args: ['-c', 'id'] }).expect(
         400,
       );
-      expect(res.body.error.message).toContain('"sh" is not allowed');
+      expect(res.body.error.message).toContain('"/bin/sh" is not allowed');
     });
 
     it('refuses an http server without an http(s) url (400)', async () => {
