@@ -5,10 +5,12 @@ import { CreateMcpServer1795612097708 } from './1795612097708-CreateMcpServer.js
 import { CreateTeamAndVirtualKey1795613890952 } from './1795613890952-CreateTeamAndVirtualKey.js';
 import { AddMcpServerSessionMode1795615816250 } from './1795615816250-AddMcpServerSessionMode.js';
 import { McpServerFreeIdAndSpecVersion1796079515297 } from './1796079515297-McpServerFreeIdAndSpecVersion.js';
+import { KeyAndTeamLimits1796080667040 } from './1796080667040-KeyAndTeamLimits.js';
 
 export const ALL_MIGRATIONS: MigrationClass[] = [
   CreateMcpServer1795612097708,
   CreateTeamAndVirtualKey1795613890952,
   AddMcpServerSessionMode1795615816250,
   McpServerFreeIdAndSpecVersion1796079515297,
+  KeyAndTeamLimits1796080667040,
 ];

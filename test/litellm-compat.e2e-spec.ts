@@ -179,6 +179,76 @@ mcp_servers:
     expect(noGrant.body.error.message).toContain('no MCP server is granted');
   });
 
+  it('teams and keys with LiteLLM budget, limit, model and user fields: stored and returned', async () => {
+    const team = await api()
+      .post('/team/new')
+      .set(master)
+      .send({
+        team_id: 'budgeted',
+        team_alias: 'Budgeted',
+        models: ['gpt-4o', 'gpt-4o-mini'],
+        max_budget: 100.5,
+        budget_duration: '30d',
+        tpm_limit: 100000,
+        rpm_limit: 600,
+        metadata: { cost_center: 'cc-1' },
+        object_permission: { mcp_servers: ['all-proxy-mcpservers'] },
+      })
+      .expect(200);
+    expect(team.body).toMatchObject({
+      models: ['gpt-4o', 'gpt-4o-mini'],
+      max_budget: 100.5,
+      budget_duration: '30d',
+      tpm_limit: 100000,
+      rpm_limit: 600,
+      spend: 0,
+      metadata: { cost_center: 'cc-1' },
+    });
+    const key = await api()
+      .post('/key/generate')
+      .set(master)
+      .send({
+        team_id: 'budgeted',
+        key_alias: 'budget-key',
+        user_id: 'alice@example.com',
+        models: ['gpt-4o-mini'],
+        max_budget: 10,
+        budget_duration: '1mo',
+        rpm_limit: 60,
+        duration: '30d',
+        metadata: { owner: 'alice' },
+      })
+      .expect(200);
+    expect(key.body).toMatchObject({
+      user_id: 'alice@example.com',
+      models: ['gpt-4o-mini'],
+      max_budget: 10,
+      budget_duration: '1mo',
+      rpm_limit: 60,
+      tpm_limit: null,
+      spend: 0,
+    });
+    const updated = await api()
+      .post('/key/update')
+      .set(master)
+      .send({ key: 'budget-key', max_budget: null, tpm_limit: 5000 })
+      .expect(200);
+    expect(updated.body).toMatchObject({ max_budget: null, tpm_limit: 5000, rpm_limit: 60 });
+    const info = await api().get('/key/info?key=budget-key').set(master).expect(200);
+    expect(info.body.info).toMatchObject({ user_id: 'alice@example.com', tpm_limit: 5000 });
+    const teamInfo = await api().get('/team/info?team_id=budgeted').set(master).expect(200);
+    expect(JSON.stringify(teamInfo.body)).toContain('"max_budget":100.5');
+    for (const [body, param] of [
+      [{ spend: 5 }, 'spend'],
+      [{ max_budget: -1 }, 'max_budget'],
+      [{ budget_duration: 'monthly' }, 'budget_duration'],
+      [{ rpm_limit: 1.5 }, 'rpm_limit'],
+    ] as const) {
+      const res = await api().post('/team/new').set(master).send(body).expect(400);
+      expect([param, res.text]).toEqual([param, expect.stringContaining(param)]);
+    }
+  });
+
   it('refuses what two vocabularies say differently, or what is not supported yet, naming the field', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ timeout: 2, timeout_ms: 5000 }, 'timeout'],

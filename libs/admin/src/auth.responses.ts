@@ -1,7 +1,14 @@
-import { type ObjectPermission, objectPermissionOf, type TeamEntity, type VirtualKeyEntity } from '@app/auth';
+import {
+  type LimitsResponse,
+  limitsResponse,
+  type ObjectPermission,
+  objectPermissionOf,
+  type TeamEntity,
+  type VirtualKeyEntity,
+} from '@app/auth';
 
 /** What the API shows of a key: never the key itself, only its hash (`token`) and masked name. */
-export interface KeyResponse {
+export interface KeyResponse extends LimitsResponse {
   key_id: string;
   token: string;
   key_name: string;
@@ -12,6 +19,7 @@ export interface KeyResponse {
   expires: string | null;
   blocked: boolean;
   last_used_at: string | null;
+  user_id: string | null;
   metadata: Record<string, unknown>;
   created_at: string;
   created_by: string | null;
@@ -31,7 +39,9 @@ export function toKeyResponse(row: VirtualKeyEntity): KeyResponse {
     expires: row.expiresAt?.toISOString() ?? null,
     blocked: row.blocked,
     last_used_at: row.lastUsedAt?.toISOString() ?? null,
+    user_id: row.userId,
     metadata: row.metadata,
+    ...limitsResponse(row),
     created_at: row.createdAt.toISOString(),
     created_by: row.createdBy,
     updated_at: row.updatedAt.toISOString(),
@@ -39,7 +49,7 @@ export function toKeyResponse(row: VirtualKeyEntity): KeyResponse {
   };
 }
 
-export interface TeamResponse {
+export interface TeamResponse extends LimitsResponse {
   team_id: string;
   team_alias: string | null;
   blocked: boolean;
@@ -58,6 +68,7 @@ export function toTeamResponse(row: TeamEntity): TeamResponse {
     blocked: row.blocked,
     object_permission: objectPermissionOf(row),
     metadata: row.metadata,
+    ...limitsResponse(row),
     created_at: row.createdAt.toISOString(),
     created_by: row.createdBy,
     updated_at: row.updatedAt.toISOString(),

@@ -6,18 +6,25 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
+  IsInt,
   IsNotEmpty,
+  IsNumber,
   IsObject,
   IsOptional,
   IsString,
   Matches,
   MaxLength,
+  Min,
   ValidateBy,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { AUTH_ROLES, type AuthRole } from './auth-context.js';
 import { DURATION_PATTERN, DURATION_RULE } from './key-secret.js';
+
+/** LiteLLM's budget periods: `30s`, `30m`, `24h`, `30d`, `1mo`. */
+const BUDGET_DURATION_PATTERN = /^[1-9][0-9]{0,5}(s|m|h|d|mo)$/;
+const BUDGET_DURATION_RULE = 'a number and a unit: s, m, h, d or mo ("30d", "1mo")';
 
 const nullable = (_: object, value: unknown) => value !== null;
 const GROUP_NAME = /^[A-Za-z0-9_.:]{1,64}$/;
@@ -86,6 +93,47 @@ class GrantFieldsDto {
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown>;
+
+  // LiteLLM's budget and rate-limit fields: stored and returned, not enforced yet (docs/API.md).
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  @MaxLength(256, { each: true })
+  models?: string[];
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'max_budget must be a number' })
+  @Min(0, { message: 'max_budget must be 0 or more' })
+  max_budget?: number | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @Matches(BUDGET_DURATION_PATTERN, { message: `budget_duration must be ${BUDGET_DURATION_RULE}, or null` })
+  budget_duration?: string | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsInt({ message: 'tpm_limit must be a whole number of tokens per minute' })
+  @Min(0)
+  tpm_limit?: number | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsInt({ message: 'rpm_limit must be a whole number of requests per minute' })
+  @Min(0)
+  rpm_limit?: number | null;
+
+  /** Read-only: counted by the gateway. */
+  @IsOptional()
+  @ValidateBy({
+    name: 'readOnly',
+    validator: { validate: () => false, defaultMessage: () => 'spend is read-only: the gateway counts it' },
+  })
+  spend?: unknown;
 }
 
 class KeyFieldsDto extends GrantFieldsDto {
@@ -103,6 +151,14 @@ class KeyFieldsDto extends GrantFieldsDto {
   @IsOptional()
   @IsIn(AUTH_ROLES, { message: `role must be one of ${AUTH_ROLES.join(', ')}` })
   role?: AuthRole;
+
+  /** LiteLLM's `user_id`: who the key is for. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  user_id?: string | null;
 
   /** From now; null = never expires. */
   @IsOptional()

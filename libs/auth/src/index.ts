@@ -20,3 +20,4 @@ export { KeyService } from './key.service.js';
 export type { TeamEntity } from './team.entity.js';
 export { TeamService } from './team.service.js';
 export type { VirtualKeyEntity } from './virtual-key.entity.js';
+export { type LimitsResponse, limitsResponse } from './limits.js';

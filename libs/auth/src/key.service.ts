@@ -12,6 +12,7 @@ import {
 } from './auth.errors.js';
 import { grantsOf, mergeGrants, NO_GRANTS, type StoredGrants } from './grants.js';
 import { KeyAuthenticator } from './key-authenticator.js';
+import { limitsFrom, type StoredLimits } from './limits.js';
 import { KeyRepository, type NewKeyRow } from './key.repository.js';
 import { generateApiKey, hashApiKey, parseDuration } from './key-secret.js';
 import { checkServerRefs, TeamService } from './team.service.js';
@@ -74,6 +75,8 @@ export class KeyService {
       blocked: false,
       lastUsedAt: null,
       metadata: dto.metadata ?? {},
+      userId: dto.user_id ?? null,
+      ...(limitsFrom(dto, true) as StoredLimits),
       createdBy: actor,
       updatedBy: actor,
     };
@@ -114,6 +117,8 @@ export class KeyService {
         ...(expiresAt !== undefined ? { expiresAt } : {}),
         ...(dto.blocked !== undefined ? { blocked: dto.blocked } : {}),
         ...(dto.metadata !== undefined ? { metadata: dto.metadata } : {}),
+        ...(dto.user_id !== undefined ? { userId: dto.user_id } : {}),
+        ...limitsFrom(dto, false),
         updatedBy: actor,
       });
     } catch (error) {

@@ -1,9 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { GrantedEntity } from './granted.entity.js';
+import { LimitedEntity } from './limits.js';
 
 /** A team: the unit that owns virtual keys and bounds what they may be granted (DESIGN.md §3). */
 @Entity({ name: 'team' })
-export class TeamEntity extends GrantedEntity {
+export class TeamEntity extends LimitedEntity {
   /** Chosen by the admin or a generated uuid. */
   @PrimaryColumn({ type: 'text' })
   teamId: string;

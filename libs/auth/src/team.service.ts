@@ -13,6 +13,7 @@ import {
 import { grantsOf, mergeGrants, NO_GRANTS } from './grants.js';
 import { KeyAuthenticator } from './key-authenticator.js';
 import { KeyRepository } from './key.repository.js';
+import { limitsFrom, type StoredLimits } from './limits.js';
 import type { TeamEntity } from './team.entity.js';
 import { TeamRepository } from './team.repository.js';
 import type { VirtualKeyEntity } from './virtual-key.entity.js';
@@ -61,6 +62,7 @@ export class TeamService {
         blocked: dto.blocked ?? false,
         ...grants,
         metadata: dto.metadata ?? {},
+        ...(limitsFrom(dto, true) as StoredLimits),
         createdBy: actor,
         updatedBy: actor,
       });
@@ -81,6 +83,7 @@ export class TeamService {
       ...(dto.team_alias !== undefined ? { teamAlias: dto.team_alias } : {}),
       ...(dto.blocked !== undefined ? { blocked: dto.blocked } : {}),
       ...(dto.metadata !== undefined ? { metadata: dto.metadata } : {}),
+      ...limitsFrom(dto, false),
       ...grants,
       updatedBy: actor,
     });

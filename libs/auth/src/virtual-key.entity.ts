@@ -1,5 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
-import { GrantedEntity } from './granted.entity.js';
+import { LimitedEntity } from './limits.js';
 import type { AuthRole } from './auth-context.js';
 import { TeamEntity } from './team.entity.js';
 
@@ -8,7 +8,7 @@ import { TeamEntity } from './team.entity.js';
  * its masked form (`sk-...wxyz`) for display. Persistence only: no behaviour here.
  */
 @Entity({ name: 'virtual_key' })
-export class VirtualKeyEntity extends GrantedEntity {
+export class VirtualKeyEntity extends LimitedEntity {
   @PrimaryGeneratedColumn('uuid')
   keyId: string;
 
@@ -48,4 +48,8 @@ export class VirtualKeyEntity extends GrantedEntity {
 
   @Column({ type: 'jsonb', default: () => "'{}'" })
   metadata: Record<string, unknown>;
+
+  /** LiteLLM's `user_id`: who the key is for (stored and returned). */
+  @Column({ type: 'text', nullable: true })
+  userId: string | null;
 }

@@ -1,0 +1,82 @@
+import { Column } from 'typeorm';
+import { GrantedEntity } from './granted.entity.js';
+
+/**
+ * LiteLLM's budget and rate-limit fields of keys and teams (issue 14): accepted, validated, stored and returned
+ * so that an admin script written for LiteLLM works unchanged. Not enforced yet: budgets and spend by the
+ * observability issue, rate limits by the replicas issue (docs/API.md says which).
+ */
+export interface StoredLimits {
+  /** Model names the key or team may use (empty: all); read by the OpenAI-compatible endpoints. */
+  models: string[];
+  maxBudget: number | null;
+  /** How often the budget resets (`30d`, `1h`…). */
+  budgetDuration: string | null;
+  tpmLimit: number | null;
+  rpmLimit: number | null;
+  /** Counted by the gateway, never set through the API. */
+  spend: number;
+}
+
+/** The columns of StoredLimits, shared by keys and teams. */
+export abstract class LimitedEntity extends GrantedEntity implements StoredLimits {
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  models: string[];
+
+  @Column({ type: 'double precision', nullable: true })
+  maxBudget: number | null;
+
+  @Column({ type: 'text', nullable: true })
+  budgetDuration: string | null;
+
+  @Column({ type: 'integer', nullable: true })
+  tpmLimit: number | null;
+
+  @Column({ type: 'integer', nullable: true })
+  rpmLimit: number | null;
+
+  @Column({ type: 'double precision', default: 0 })
+  spend: number;
+}
+
+/** The limit fields of a request, snake_case as on the wire (validated by the DTOs). */
+export interface LimitInput {
+  models?: string[];
+  max_budget?: number | null;
+  budget_duration?: string | null;
+  tpm_limit?: number | null;
+  rpm_limit?: number | null;
+}
+
+/** The fields a request sets (absent ones are left as they are); for a new row, the defaults for the rest. */
+export function limitsFrom(input: LimitInput, fresh: boolean): Partial<StoredLimits> {
+  const out: Partial<StoredLimits> = fresh
+    ? { models: [], maxBudget: null, budgetDuration: null, tpmLimit: null, rpmLimit: null, spend: 0 }
+    : {};
+  if (input.models !== undefined) out.models = [...new Set(input.models)];
+  if (input.max_budget !== undefined) out.maxBudget = input.max_budget;
+  if (input.budget_duration !== undefined) out.budgetDuration = input.budget_duration;
+  if (input.tpm_limit !== undefined) out.tpmLimit = input.tpm_limit;
+  if (input.rpm_limit !== undefined) out.rpmLimit = input.rpm_limit;
+  return out;
+}
+
+export interface LimitsResponse {
+  models: string[];
+  max_budget: number | null;
+  budget_duration: string | null;
+  tpm_limit: number | null;
+  rpm_limit: number | null;
+  spend: number;
+}
+
+export function limitsResponse(row: StoredLimits): LimitsResponse {
+  return {
+    models: row.models,
+    max_budget: row.maxBudget,
+    budget_duration: row.budgetDuration,
+    tpm_limit: row.tpmLimit,
+    rpm_limit: row.rpmLimit,
+    spend: row.spend,
+  };
+}
