@@ -6,6 +6,7 @@ import { CreateTeamAndVirtualKey1795613890952 } from './1795613890952-CreateTeam
 import { AddMcpServerSessionMode1795615816250 } from './1795615816250-AddMcpServerSessionMode.js';
 import { McpServerFreeIdAndSpecVersion1796079515297 } from './1796079515297-McpServerFreeIdAndSpecVersion.js';
 import { KeyAndTeamLimits1796080667040 } from './1796080667040-KeyAndTeamLimits.js';
+import { McpServerLimits1796081335334 } from './1796081335334-McpServerLimits.js';
 
 export const ALL_MIGRATIONS: MigrationClass[] = [
   CreateMcpServer1795612097708,
@@ -13,4 +14,5 @@ export const ALL_MIGRATIONS: MigrationClass[] = [
   AddMcpServerSessionMode1795615816250,
   McpServerFreeIdAndSpecVersion1796079515297,
   KeyAndTeamLimits1796080667040,
+  McpServerLimits1796081335334,
 ];

@@ -25,6 +25,10 @@ export interface McpServerResponse {
   session_mode: string;
   mcp_info: Record<string, unknown>;
   spec_version: string | null;
+  max_concurrent_requests: number | null;
+  allow_sampling: boolean | null;
+  allow_elicitation: boolean | null;
+  allowed_params: Record<string, string[]> | null;
   source: 'config' | 'db';
   created_at: string | null;
   created_by: string | null;
@@ -58,6 +62,10 @@ export function toMcpServerResponse(server: McpServerRecord, health?: ServerHeal
     session_mode: effectiveSessionMode(server),
     mcp_info: server.mcpInfo,
     spec_version: server.specVersion,
+    max_concurrent_requests: server.maxConcurrentRequests,
+    allow_sampling: server.allowSampling,
+    allow_elicitation: server.allowElicitation,
+    allowed_params: server.allowedParams,
     source: server.source,
     created_at: server.createdAt?.toISOString() ?? null,
     created_by: server.createdBy,

@@ -164,6 +164,45 @@ export class McpServerFieldsDto implements McpServerInput, LiteLlmServerFields {
   @IsIn(SPEC_VERSIONS, { message: `spec_version must be one of ${SPEC_VERSIONS.join(', ')}` })
   spec_version?: string | null;
 
+  /** Calls in flight to this server at once (per gateway process); more wait their turn. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsInt({ message: 'max_concurrent_requests must be a whole number from 1 to 10000, or null' })
+  @Min(1, { message: 'max_concurrent_requests must be a whole number from 1 to 10000, or null' })
+  @Max(10_000, { message: 'max_concurrent_requests must be a whole number from 1 to 10000, or null' })
+  max_concurrent_requests?: number | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsBoolean()
+  allow_sampling?: boolean | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsBoolean()
+  allow_elicitation?: boolean | null;
+
+  /** Per tool (its upstream name), the argument names a call may carry. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @ValidateBy({
+    name: 'isParamLists',
+    validator: {
+      validate: (value: unknown) =>
+        value !== null &&
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        Object.values(value).every(
+          (list) =>
+            Array.isArray(list) &&
+            list.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 256),
+        ),
+      defaultMessage: () =>
+        'allowed_params must map tool names to lists of argument names, e.g. {"create_issue": ["title", "body"]}',
+    },
+  })
+  allowed_params?: Record<string, string[]> | null;
+
   // LiteLLM's names for fields above (litellm-shapes.ts turns them into this gateway's).
 
   /** `{"auth_value": "..."}`, as LiteLLM's API takes the credential. */

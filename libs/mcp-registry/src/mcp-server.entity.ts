@@ -71,4 +71,16 @@ export class McpServerEntity extends AuditedEntity {
 
   @Column({ type: 'text', nullable: true })
   specVersion: string | null;
+
+  @Column({ type: 'integer', nullable: true })
+  maxConcurrentRequests: number | null;
+
+  @Column({ type: 'boolean', nullable: true })
+  allowSampling: boolean | null;
+
+  @Column({ type: 'boolean', nullable: true })
+  allowElicitation: boolean | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  allowedParams: Record<string, string[]> | null;
 }

@@ -142,6 +142,14 @@ export function applyServerInput(
     sessionMode: has('session_mode') ? (input.session_mode ?? null) : (prev?.sessionMode ?? null),
     mcpInfo: input.mcp_info ?? prev?.mcpInfo ?? {},
     specVersion: has('spec_version') ? (input.spec_version ?? null) : (prev?.specVersion ?? null),
+    maxConcurrentRequests: has('max_concurrent_requests')
+      ? (input.max_concurrent_requests ?? null)
+      : (prev?.maxConcurrentRequests ?? null),
+    allowSampling: has('allow_sampling') ? (input.allow_sampling ?? null) : (prev?.allowSampling ?? null),
+    allowElicitation: has('allow_elicitation')
+      ? (input.allow_elicitation ?? null)
+      : (prev?.allowElicitation ?? null),
+    allowedParams: has('allowed_params') ? (input.allowed_params ?? null) : (prev?.allowedParams ?? null),
     secrets: {
       authValue: has('auth_value') ? (input.auth_value ?? null) : secrets.authValue,
       staticHeaders: input.static_headers ?? secrets.staticHeaders,

@@ -250,6 +250,10 @@ export class McpServerService implements OnApplicationBootstrap {
       sessionMode: record.sessionMode,
       mcpInfo: record.mcpInfo,
       specVersion: record.specVersion,
+      maxConcurrentRequests: record.maxConcurrentRequests,
+      allowSampling: record.allowSampling,
+      allowElicitation: record.allowElicitation,
+      allowedParams: record.allowedParams,
       createdBy: audit.createdBy,
       updatedBy: audit.updatedBy,
     };

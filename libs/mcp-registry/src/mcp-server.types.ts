@@ -56,6 +56,14 @@ export interface McpServerRecord {
   mcpInfo: Record<string, unknown>;
   /** LiteLLM's `spec_version`, kept and shown; the protocol version itself is negotiated with the upstream. */
   specVersion: string | null;
+  /** Calls in flight to this server at once, per gateway process; more wait their turn. Null: no limit. */
+  maxConcurrentRequests: number | null;
+  /** `false`: the server's sampling requests are refused (explained); null/true: relayed to the client. */
+  allowSampling: boolean | null;
+  /** `false`: the server's elicitation requests are refused (explained); null/true: relayed to the client. */
+  allowElicitation: boolean | null;
+  /** Per tool, the argument names a call may carry; a call with others is refused. Null: no restriction. */
+  allowedParams: Record<string, string[]> | null;
   secrets: McpServerSecrets;
   source: McpServerSource;
   /**
@@ -91,6 +99,10 @@ export interface McpServerInput {
   session_mode?: SessionMode | null;
   mcp_info?: Record<string, unknown>;
   spec_version?: string | null;
+  max_concurrent_requests?: number | null;
+  allow_sampling?: boolean | null;
+  allow_elicitation?: boolean | null;
+  allowed_params?: Record<string, string[]> | null;
 }
 
 /** Spec versions LiteLLM's `spec_version` takes (and this gateway's upstreams negotiate). */

@@ -67,6 +67,8 @@ export function richServer(name: string, stats: RichStats, extraTools: readonly 
         return { content: [{ type: 'text', text: String(counter) }] };
       case 'sleep':
         stats.sleeping++;
+        stats.awake++;
+        stats.peak = Math.max(stats.peak, stats.awake);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Number(args.ms ?? 0));
           extra.signal.addEventListener('abort', () => {
@@ -75,6 +77,7 @@ export function richServer(name: string, stats: RichStats, extraTools: readonly 
             resolve();
           });
         });
+        stats.awake--;
         return { content: [{ type: 'text', text: 'slept' }] };
       case LONG_TOOL_NAME:
         return { content: [{ type: 'text', text: `long:${name}` }] };
@@ -116,6 +119,9 @@ export interface RichStats {
   sleeping: number;
   /** `sleep` calls the client cancelled (the upstream saw `notifications/cancelled`). */
   cancelled: number;
+  /** `sleep` calls running now, and the most that ever ran at once. */
+  awake: number;
+  peak: number;
 }
 
 export interface RichFixture {
@@ -138,7 +144,7 @@ export async function startRichFixture(name: string, transport: 'http' | 'sse'):
   // Every change of a counter is an event, so tests wait for it instead of polling.
   const events = new EventEmitter();
   const stats = new Proxy<RichStats>(
-    { sessions: 0, ended: 0, sleeping: 0, cancelled: 0 },
+    { sessions: 0, ended: 0, sleeping: 0, cancelled: 0, awake: 0, peak: 0 },
     {
       set(target, key, value: number) {
         target[key as keyof RichStats] = value;

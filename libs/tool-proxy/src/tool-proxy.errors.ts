@@ -22,6 +22,17 @@ export class ToolNotFoundError extends AppError {
   }
 }
 
+/** Arguments a server's `allowed_params` does not list for the tool (issue 14): refused, not dropped. */
+export class ToolArgumentsNotAllowedError extends AppError {
+  constructor(tool: string, server: string, refused: string[], allowed: string[]) {
+    super(
+      'TOOL_ARGUMENTS_NOT_ALLOWED',
+      `arguments ${refused.map((a) => JSON.stringify(a)).join(', ')} are not allowed for tool ${tool} of MCP server ${server} (allowed_params lists: ${allowed.join(', ') || 'none'})`,
+      { param: 'arguments', details: { refused, allowed } },
+    );
+  }
+}
+
 export class ResourceNotFoundError extends AppError {
   constructor(uri: string) {
     super('RESOURCE_NOT_FOUND', `Resource not found: ${uri}`, { param: 'uri' });

@@ -20,7 +20,12 @@ import type { UpstreamConnection } from '../upstream/upstream-connection.js';
 import { redactSecrets, summariseForCaller } from '../upstream/secret-redactor.js';
 import { describeError, isMcpError, UpstreamUnavailableError } from '../upstream/upstream-errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
-import { ResourceNotFoundError, ToolNotFoundError } from '../tool-proxy.errors.js';
+import {
+  ResourceNotFoundError,
+  ToolArgumentsNotAllowedError,
+  ToolNotFoundError,
+} from '../tool-proxy.errors.js';
+import { ServerTurns } from './server-turns.js';
 import { auditToolCall } from './audit.js';
 
 /** Default per-call timeout when the server sets none. */
@@ -73,6 +78,9 @@ type Invoke<T> = (client: Client, options: { timeout: number; signal?: AbortSign
  */
 @Injectable()
 export class ToolCaller {
+  /** Turns per server for max_concurrent_requests (per process). */
+  private readonly turns = new ServerTurns(() => new CallTimeoutError());
+
   constructor(
     private readonly view: GatewayView,
     private readonly pool: UpstreamPool,
@@ -95,6 +103,12 @@ export class ToolCaller {
       throw error;
     }
     const tool = target.name;
+    const allowed = target.server.allowedParams?.[tool];
+    const refused = allowed ? Object.keys(args ?? {}).filter((arg) => !allowed.includes(arg)) : [];
+    if (allowed && refused.length) {
+      auditToolCall(scope.auth, target.server, tool, 'denied', started, options.via);
+      throw new ToolArgumentsNotAllowedError(tool, target.server.serverName, refused, allowed);
+    }
     const settled = await this.run<CallToolResult>(
       target.server,
       tool,
@@ -169,7 +183,16 @@ export class ToolCaller {
       options.connection ?? ((s: McpServerRecord, h: Record<string, string>) => this.pool.sharedFor(s, h));
     const done = this.drain.start();
     const untrack = options.track?.(server.serverId);
+    let release: (() => void) | null = null;
     try {
+      // max_concurrent_requests: wait for a turn, within the call's own deadline and cancellation.
+      if (server.maxConcurrentRequests !== null) {
+        try {
+          release = await this.turns.take(server, deadline, options.signal);
+        } catch (error) {
+          return this.failure(server, what, timeout, error, options);
+        }
+      }
       for (let attempt = 0; ; attempt++) {
         try {
           const connection = connect(server, headers);
@@ -184,6 +207,7 @@ export class ToolCaller {
         }
       }
     } finally {
+      release?.();
       untrack?.();
       done();
     }

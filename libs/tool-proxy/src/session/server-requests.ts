@@ -20,13 +20,29 @@ export function routeServerRequests(session: GatewaySession, server: McpServerRe
   const caps = session.forwardedCapabilities();
   const downstream = session.server;
   const options = (signal: AbortSignal) => ({ signal, ...session.related(server.serverId) });
+  // A server the operator set allow_sampling / allow_elicitation: false on is told so, whatever the client
+  // supports (LiteLLM's fields; unset means relayed, as before them).
+  const refuse = (what: string, field: string) => () =>
+    Promise.reject(
+      protocolError(
+        ErrorCode.InvalidRequest,
+        `${what} requests from MCP server ${server.serverName} are not allowed by the gateway (${field}: false on this server)`,
+      ),
+    );
+  // (The SDK lets a client handle only what it declared: without the capability the fallback below answers.)
   if (caps.sampling)
-    client.setRequestHandler(CreateMessageRequestSchema, (request, extra) =>
-      downstream.createMessage(request.params, options(extra.signal)),
+    client.setRequestHandler(
+      CreateMessageRequestSchema,
+      server.allowSampling === false
+        ? refuse('sampling', 'allow_sampling')
+        : (request, extra) => downstream.createMessage(request.params, options(extra.signal)),
     );
   if (caps.elicitation)
-    client.setRequestHandler(ElicitRequestSchema, (request, extra) =>
-      downstream.elicitInput(request.params, options(extra.signal)),
+    client.setRequestHandler(
+      ElicitRequestSchema,
+      server.allowElicitation === false
+        ? refuse('elicitation', 'allow_elicitation')
+        : (request, extra) => downstream.elicitInput(request.params, options(extra.signal)),
     );
   if (caps.roots)
     client.setRequestHandler(ListRootsRequestSchema, (request, extra) =>
