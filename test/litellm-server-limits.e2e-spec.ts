@@ -57,9 +57,11 @@ async function startSampler(): Promise<{ url: string; close(): Promise<void> }> 
             return { isError: true, content: [{ type: 'text', text: (error as Error).message }] };
           }
         });
-        const created = new StreamableHTTPServerTransport({
+        const created: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
-          onsessioninitialized: (sid) => sessions.set(sid, created),
+          onsessioninitialized: (sid: string): void => {
+            sessions.set(sid, created);
+          },
         });
         await server.connect(created);
         transport = created;
