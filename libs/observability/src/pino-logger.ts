@@ -113,6 +113,8 @@ export class PinoLoggerService implements LoggerService {
     message: unknown,
     rest: unknown[],
   ) {
+    // Disabled levels return before any other work (debug lines sit on hot paths).
+    if (level !== 'info' && !this.pino.isLevelEnabled(level)) return;
     const strings = rest.filter((r): r is string => typeof r === 'string');
     const context = strings.length ? strings[strings.length - 1] : undefined;
     // A configuration problem is the operator's: main.ts prints it as one line, without Nest's stack dump.
