@@ -103,6 +103,33 @@ mcp_servers:
     expect(updated.body).toMatchObject({ server_name: 'zapier', timeout_ms: 12_000 });
   });
 
+  it('takes a dict credential: headers sent upstream as they are, never shown', async () => {
+    const created = await api()
+      .post('/v1/mcp/server')
+      .set(master)
+      .send({
+        server_name: 'dict_cred',
+        url: fixture.url,
+        credentials: { auth_value: { 'X-Api-Key': 'dict-secret-4455' } },
+      })
+      .expect(201);
+    expect(created.text).not.toContain('dict-secret-4455');
+    const res = await api().get('/v1/mcp/server/dict_cred').set(master).expect(200);
+    expect(res.body.status).toBe('healthy');
+    expect(res.text).not.toContain('dict-secret-4455');
+    expect(fixture.requestHeaders.some((h) => h['x-api-key'] === 'dict-secret-4455')).toBe(true);
+    const bad = await api()
+      .post('/v1/mcp/server')
+      .set(master)
+      .send({
+        server_name: 'dict_bad',
+        url: fixture.url,
+        credentials: { auth_value: { Host: 'evil.example' } },
+      })
+      .expect(400);
+    expect(bad.body.error.message).toContain('static_headers may not set Host');
+  });
+
   it('shows mcp_info (logo_url included) in the REST tool listing', async () => {
     const res = await api().get('/mcp-rest/tools/list').set(master).expect(200);
     const tool = (res.body.tools as { name: string; mcp_info: Record<string, unknown> }[]).find(

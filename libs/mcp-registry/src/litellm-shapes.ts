@@ -39,8 +39,13 @@ export function fromLiteLlmShapes<T extends McpServerInput & LiteLlmServerFields
         message: `credentials.${key} is not supported yet (only credentials.auth_value; OAuth2 client credentials arrive with upstream OAuth)`,
       });
     const value = credentials.auth_value;
-    if (value !== undefined && value !== null && typeof value !== 'string')
-      problems.push({ param: 'credentials.auth_value', message: 'credentials.auth_value must be a string' });
+    if (value !== null && typeof value === 'object' && !Array.isArray(value))
+      problems.push(...mergeHeaderCredential(out, value as Record<string, unknown>));
+    else if (value !== undefined && value !== null && typeof value !== 'string')
+      problems.push({
+        param: 'credentials.auth_value',
+        message: 'credentials.auth_value must be a string, or a map of header names to values',
+      });
     else auth(value, 'credentials.auth_value');
   }
   auth(token ?? undefined, 'authentication_token');
@@ -65,4 +70,31 @@ export function fromLiteLlmShapes<T extends McpServerInput & LiteLlmServerFields
   }
   if (out.server_name === undefined && out.alias !== undefined) out.server_name = out.alias;
   return { input: out, problems };
+}
+
+/**
+ * LiteLLM's dict credential (`credentials.auth_value: {"X-Api-Key": "…"}`): headers sent as they are, kept
+ * encrypted with the static headers (which they join; header rules apply) and sent before any header a caller
+ * passes through. A name given in both with different values is refused.
+ */
+function mergeHeaderCredential(out: McpServerInput, headers: Record<string, unknown>): Problem[] {
+  const problems: Problem[] = [];
+  const merged = { ...(out.static_headers ?? {}) };
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') {
+      problems.push({
+        param: 'credentials.auth_value',
+        message: `credentials.auth_value.${name} must be a string`,
+      });
+      continue;
+    }
+    if (merged[name] !== undefined && merged[name] !== value)
+      problems.push({
+        param: 'credentials.auth_value',
+        message: `credentials.auth_value.${name} and static_headers.${name} disagree: send one of them`,
+      });
+    else merged[name] = value;
+  }
+  out.static_headers = merged;
+  return problems;
 }
