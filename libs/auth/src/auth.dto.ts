@@ -19,6 +19,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { IsNameListMap } from '@app/config';
 import { AUTH_ROLES, type AuthRole } from './auth-context.js';
 import { DURATION_PATTERN, DURATION_RULE } from './key-secret.js';
 
@@ -34,24 +35,10 @@ const ALIAS_RULE =
 export const TEAM_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const TEAM_ID_RULE = '1 to 128 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
 
-function IsToolPermissions() {
-  return ValidateBy({
-    name: 'isToolPermissions',
-    validator: {
-      validate: (value: unknown) =>
-        value !== null &&
-        typeof value === 'object' &&
-        !Array.isArray(value) &&
-        Object.values(value).every(
-          (tools) =>
-            Array.isArray(tools) &&
-            tools.every((t) => typeof t === 'string' && t.length > 0 && t.length <= 256),
-        ),
-      defaultMessage: () =>
-        'mcp_tool_permissions must map a server (id, name or alias) to a list of tool names, e.g. {"github": ["create_issue"]}',
-    },
-  });
-}
+const IsToolPermissions = () =>
+  IsNameListMap(
+    'mcp_tool_permissions must map a server (id, name or alias) to a list of tool names, e.g. {"github": ["create_issue"]}',
+  );
 
 /**
  * What a key or team is granted (the product page's `object_permission`). Absent = unchanged (update) or

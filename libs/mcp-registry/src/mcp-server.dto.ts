@@ -34,6 +34,7 @@ import {
   type SessionMode,
   SPEC_VERSIONS,
 } from './mcp-server.types.js';
+import { IsNameListMap } from '@app/config';
 import type { LiteLlmServerFields } from './litellm-shapes.js';
 
 /** A mapping of string keys to string values (headers, environment). */
@@ -185,22 +186,9 @@ export class McpServerFieldsDto implements McpServerInput, LiteLlmServerFields {
   /** Per tool (its upstream name), the argument names a call may carry. */
   @IsOptional()
   @ValidateIf(nullable)
-  @ValidateBy({
-    name: 'isParamLists',
-    validator: {
-      validate: (value: unknown) =>
-        value !== null &&
-        typeof value === 'object' &&
-        !Array.isArray(value) &&
-        Object.values(value).every(
-          (list) =>
-            Array.isArray(list) &&
-            list.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 256),
-        ),
-      defaultMessage: () =>
-        'allowed_params must map tool names to lists of argument names, e.g. {"create_issue": ["title", "body"]}',
-    },
-  })
+  @IsNameListMap(
+    'allowed_params must map tool names to lists of argument names, e.g. {"create_issue": ["title", "body"]}',
+  )
   allowed_params?: Record<string, string[]> | null;
 
   // LiteLLM's names for fields above (litellm-shapes.ts turns them into this gateway's).
