@@ -55,18 +55,16 @@ interface Guard {
 }
 
 /**
- * Every connection the guarded agents open is checked: an IP literal here (`net.connect` does not look those
- * up), a name through `guardedLookup`. Redirect hops and reconnects open connections through the same agents.
+ * The agent, with every connection it opens checked: an IP literal before connecting (`net.connect` does not
+ * look those up), a name through `guardedLookup`. Redirect hops and reconnects open connections through the
+ * same agents.
  */
-function guardedConnection(
-  options: http.ClientRequestArgs,
-  callback: ConnectCallback | undefined,
-  lookup: LookupFunction,
-  connect: (options: http.ClientRequestArgs, callback?: ConnectCallback) => Duplex | null | undefined,
-  guard: Guard,
-): Duplex | null | undefined {
-  const host = (options.host ?? options.hostname ?? 'localhost').replace(/^\[|\]$/g, '');
-  if (isIP(host)) {
+function guarded<A extends http.Agent>(agent: A, guard: Guard): A {
+  const lookup = guardedLookup(guard.resolve, guard.refusal);
+  const connect = agent.createConnection.bind(agent);
+  (agent as http.Agent).createConnection = (options: http.ClientRequestArgs, callback?: ConnectCallback) => {
+    const host = (options.host ?? options.hostname ?? 'localhost').replace(/^\[|\]$/g, '');
+    if (!isIP(host)) return connect({ ...options, lookup }, callback);
     checkedAddresses(host, guard.resolve, guard.refusal).then(
       () => {
         const socket = connect(options, callback);
@@ -75,46 +73,8 @@ function guardedConnection(
       (error: Error) => callback?.(error, undefined as unknown as Duplex),
     );
     return undefined;
-  }
-  return connect({ ...options, lookup }, callback);
-}
-
-class GuardedHttpAgent extends http.Agent {
-  private readonly lookup: LookupFunction;
-
-  constructor(private readonly guard: Guard) {
-    super({ keepAlive: true });
-    this.lookup = guardedLookup(guard.resolve, guard.refusal);
-  }
-
-  override createConnection(options: http.ClientRequestArgs, callback?: ConnectCallback) {
-    return guardedConnection(
-      options,
-      callback,
-      this.lookup,
-      (o, cb) => super.createConnection(o, cb),
-      this.guard,
-    );
-  }
-}
-
-class GuardedHttpsAgent extends https.Agent {
-  private readonly lookup: LookupFunction;
-
-  constructor(private readonly guard: Guard) {
-    super({ keepAlive: true });
-    this.lookup = guardedLookup(guard.resolve, guard.refusal);
-  }
-
-  override createConnection(options: https.RequestOptions, callback?: ConnectCallback) {
-    return guardedConnection(
-      options,
-      callback,
-      this.lookup,
-      (o, cb) => super.createConnection(o, cb),
-      this.guard,
-    );
-  }
+  };
+  return agent;
 }
 
 /**
@@ -197,5 +157,11 @@ export function guardedNetwork(
   refusal: AddressRefusal = privateAddressReason,
 ): UpstreamNetwork {
   const guard = { resolve, refusal };
-  return network({ 'http:': new GuardedHttpAgent(guard), 'https:': new GuardedHttpsAgent(guard) }, true);
+  return network(
+    {
+      'http:': guarded(new http.Agent({ keepAlive: true }), guard),
+      'https:': guarded(new https.Agent({ keepAlive: true }), guard),
+    },
+    true,
+  );
 }
