@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { AppError } from '@app/core';
@@ -48,24 +48,25 @@ export function checkOrigin(
   );
 }
 
+/** The rule on a request's headers, with the gateway's settings (allowed origins, listen host). */
+export function checkRequestOrigin(headers: IncomingHttpHeaders, config: GatewayConfig): void {
+  const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+  checkOrigin(
+    { origin: first(headers.origin), host: first(headers.host) },
+    { allowedOrigins: config.mcp.allowedOrigins, listenHost: config.server.host },
+  );
+}
+
 /**
- * The same rule as a guard, for the admin routes that dial upstreams (health checks, the test route): a page
- * on a rebinding domain must not make the gateway probe servers on its behalf.
+ * The same rule as a guard, for the REST twins and the admin routes that dial upstreams (health checks, the
+ * test route): a page on a rebinding domain must not make the gateway call or probe servers on its behalf.
  */
 @Injectable()
 export class UpstreamOriginGuard implements CanActivate {
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const { headers } = context.switchToHttp().getRequest<IncomingMessage>();
-    checkOrigin(
-      { origin: firstOf(headers.origin), host: firstOf(headers.host) },
-      { allowedOrigins: this.config.mcp.allowedOrigins, listenHost: this.config.server.host },
-    );
+    checkRequestOrigin(context.switchToHttp().getRequest<IncomingMessage>().headers, this.config);
     return true;
   }
-}
-
-function firstOf(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { type AuthContext, extractApiKey, KeyAuthenticator } from '@app/auth';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { McpRegistry } from '@app/mcp-registry';
@@ -12,7 +12,7 @@ import type { CallerScope } from '../catalog/view.types.js';
 import { GatewayDrainingError, UnknownMcpServerError } from '../tool-proxy.errors.js';
 import type { GatewaySession } from './gateway-session.js';
 import { checkMessage } from './jsonrpc-checks.js';
-import { checkOrigin } from './origin-check.js';
+import { checkRequestOrigin } from './origin-check.js';
 import { McpSessionManager } from './session-manager.js';
 import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
 
@@ -27,11 +27,17 @@ export type Selection =
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
-export function jsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
+export function jsonRpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  id: RequestId | null = null,
+): void {
   if (res.headersSent) return;
   res
     .writeHead(status, { 'Content-Type': 'application/json' })
-    .end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+    .end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }));
 }
 
 /**
@@ -56,14 +62,7 @@ function refuseSseMessage(req: IncomingMessage, res: ServerResponse, body: unkno
   }
   const refusal = checkMessage(body);
   if (!refusal) return false;
-  if (res.headersSent) return true;
-  res.writeHead(400, { 'Content-Type': 'application/json' }).end(
-    JSON.stringify({
-      jsonrpc: '2.0',
-      error: { code: refusal.code, message: refusal.message },
-      id: refusal.id,
-    }),
-  );
+  jsonRpcError(res, 400, refusal.code, refusal.message, refusal.id);
   return true;
 }
 
@@ -88,10 +87,7 @@ export class SessionDoor {
 
   /** DNS-rebinding protection (403 for a foreign browser origin) on every MCP and REST tool request. */
   checkOrigin(headers: IncomingHttpHeaders): void {
-    checkOrigin(
-      { origin: first(headers.origin), host: first(headers.host) },
-      { allowedOrigins: this.config.mcp.allowedOrigins, listenHost: this.config.server.host },
-    );
+    checkRequestOrigin(headers, this.config);
   }
 
   /** The key of a request, authenticated (the global guard's authenticator: expiry, blocks, team blocks). */
