@@ -7,6 +7,7 @@ import { AddMcpServerSessionMode1795615816250 } from './1795615816250-AddMcpServ
 import { McpServerFreeIdAndSpecVersion1796079515297 } from './1796079515297-McpServerFreeIdAndSpecVersion.js';
 import { KeyAndTeamLimits1796080667040 } from './1796080667040-KeyAndTeamLimits.js';
 import { McpServerLimits1796081335334 } from './1796081335334-McpServerLimits.js';
+import { McpServerOAuth21796085226241 } from './1796085226241-McpServerOAuth2.js';
 
 export const ALL_MIGRATIONS: MigrationClass[] = [
   CreateMcpServer1795612097708,
@@ -15,4 +16,5 @@ export const ALL_MIGRATIONS: MigrationClass[] = [
   McpServerFreeIdAndSpecVersion1796079515297,
   KeyAndTeamLimits1796080667040,
   McpServerLimits1796081335334,
+  McpServerOAuth21796085226241,
 ];

@@ -283,7 +283,7 @@ mcp_servers:
         { credentials: { auth_value: 'a-123456' }, auth_value: 'b-123456', auth_type: 'bearer_token' },
         'credentials.auth_value',
       ],
-      [{ credentials: { client_id: 'x', client_secret: 'y' } }, 'credentials.client_id'],
+      [{ credentials: { client_id: 'x', client_secret: 'y' }, client_id: 'z' }, 'credentials.client_id'],
       [{ timeout: 0 }, 'timeout'],
       [{ spec_version: '1999-01-01' }, 'spec_version'],
     ];

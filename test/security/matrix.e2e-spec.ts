@@ -30,6 +30,8 @@ const CANARY = {
   userinfo: 'canary-userinfo-a61f04bb',
   testRoute: 'canary-test-route-7b2e91d4',
   passed: 'canary-passed-header-c3d5e7f9',
+  clientSecret: 'canary-client-secret-1a2b3c4d',
+  token: 'canary-oauth-token-5e6f7a8b',
 };
 
 type Access = 'public' | 'any_key' | 'admin' | 'admin_read';
@@ -150,8 +152,21 @@ describe('security matrix (e2e)', () => {
 
   beforeAll(async () => {
     fixture = await startMcpFixture();
-    // An upstream that refuses everything, quoting every header it got (as many 401/403 bodies do).
+    // An upstream that refuses everything, quoting every header it got (as many 401/403 bodies do). Its
+    // /token issues the token canary to client `good` and refuses others quoting their whole request.
     leaky = createServer((req, res) => {
+      if (req.url === '/token') {
+        let form = '';
+        req.on('data', (chunk: Buffer) => (form += chunk.toString()));
+        req.on('end', () => {
+          if (form.includes('client_id=good'))
+            res
+              .writeHead(200, { 'Content-Type': 'application/json' })
+              .end(JSON.stringify({ access_token: CANARY.token, token_type: 'Bearer' }));
+          else res.writeHead(400, { 'Content-Type': 'text/plain' }).end(`bad request: ${form}`);
+        });
+        return;
+      }
       req.resume();
       res
         .writeHead(403, { 'Content-Type': 'text/plain' })
@@ -196,6 +211,16 @@ mcp_servers:
       static_headers: { 'x-canary': CANARY.static },
       allow_all_keys: true,
     });
+    for (const client of ['good', 'bad'])
+      await admin('/v1/mcp/server', {
+        server_name: `canary_oauth_${client}`,
+        url: leakyUrl,
+        auth_type: 'oauth2',
+        client_id: client,
+        client_secret: CANARY.clientSecret,
+        token_url: leakyUrl.replace('/mcp', '/token'),
+        allow_all_keys: true,
+      });
     await admin('/team/new', { team_id: 'team_a', object_permission: { mcp_access_groups: ['team_a'] } });
     await admin('/team/new', { team_id: 'team_b', object_permission: { mcp_access_groups: ['team_b'] } });
     keys.admin = (await admin('/key/generate', { key_alias: 'm_admin', role: 'proxy_admin' })).key!;
@@ -495,6 +520,14 @@ mcp_servers:
         await send('GET', '/v1/mcp/server', { key });
         await send('GET', '/v1/mcp/server/canary_http', { key });
         await send('GET', '/v1/mcp/server/canary_stdio', { key });
+        for (const client of ['good', 'bad']) {
+          await send('GET', `/v1/mcp/server/canary_oauth_${client}`, { key });
+          await send('POST', '/mcp/tools/call', {
+            key,
+            body: JSON.stringify({ name: `canary_oauth_${client}-anything`, arguments: {} }),
+            type: 'application/json',
+          });
+        }
         await send('GET', '/v1/mcp/server/health', { key });
         await send('GET', '/mcp/tools/list', { key });
         await send('GET', '/v1/mcp/tools', { key });

@@ -4,7 +4,9 @@ import {
   createTestApp,
   type McpFixture,
   provisionTestDatabase,
+  type OAuthFixture,
   startMcpFixture,
+  startOAuthFixture,
   startSseMcpFixture,
   type TestApp,
   type TestDatabase,
@@ -27,6 +29,7 @@ describe('SSRF: the private-address rule at dial time (e2e)', () => {
   let target: McpFixture;
   let targetSse: McpFixture;
   let allowed: McpFixture;
+  let idp: OAuthFixture;
   let targetPort: string;
   const resolutions: string[] = [];
   let rebindAnswers = 0;
@@ -35,7 +38,8 @@ describe('SSRF: the private-address rule at dial time (e2e)', () => {
   /** Public once (the registration check), loopback from then on (the dial): DNS rebinding. */
   const resolver: HostResolver = (host) => {
     resolutions.push(host);
-    if (host === 'rebind.test' || host === 'rebind2.test')
+    if (host === 'public.test') return Promise.resolve([{ address: '203.0.113.9', family: 4 }]);
+    if (host === 'rebind.test' || host === 'rebind2.test' || host === 'rebind-idp.test')
       return Promise.resolve([{ address: rebindAnswers++ === 0 ? '203.0.113.7' : '127.0.0.1', family: 4 }]);
     if (host === 'localhost')
       return Promise.resolve([
@@ -54,6 +58,7 @@ describe('SSRF: the private-address rule at dial time (e2e)', () => {
     target = await startMcpFixture({ name: 'target' });
     targetSse = await startSseMcpFixture({ name: 'target_sse' });
     allowed = await startMcpFixture({ name: 'allowed' });
+    idp = await startOAuthFixture({ clients: { c: 'secret-c' } });
     targetPort = new URL(target.url).port;
     db = await provisionTestDatabase({ persistent: true });
     // Registered while the flag was off.
@@ -90,7 +95,7 @@ mcp_servers:
   afterAll(async () => {
     await t?.close();
     await db?.drop();
-    await Promise.all([target?.close(), targetSse?.close(), allowed?.close()]);
+    await Promise.all([target?.close(), targetSse?.close(), allowed?.close(), idp?.close()]);
     // The matrix's count line (issue 15: tried / refused as expected).
     process.stdout.write(
       `security matrix, SSRF: ${counts.tried} tried, ${counts.refused} refused as expected\n`,
@@ -202,6 +207,36 @@ mcp_servers:
     expect(res.body.error).toContain('rebind2.test resolves to 127.0.0.1');
     expect(target.requestHeaders.length).toBe(seen);
     expect(resolutions.filter((h) => h === 'rebind2.test').length).toBeGreaterThanOrEqual(2);
+    counts.refused++;
+  });
+
+  it('holds OAuth2 token endpoints to the rule: at registration, and when a name rebinds at dial time', async () => {
+    counts.tried += 2;
+    const idpPort = new URL(idp.tokenUrl).port;
+    const grant = { auth_type: 'oauth2', client_id: 'c', client_secret: 'secret-c' };
+    const refused = await api()
+      .post('/v1/mcp/server')
+      .set(master)
+      .send({ server_name: 'idp_private', url: 'http://public.test/mcp', ...grant, token_url: idp.tokenUrl })
+      .expect(400);
+    expect(refused.body.error).toMatchObject({ code: 'MCP_URL_BLOCKED', param: 'token_url' });
+    expect(refused.body.error.message).toMatch(/^token_url /);
+    counts.refused++;
+    rebindAnswers = 0;
+    await api()
+      .post('/v1/mcp/server')
+      .set(master)
+      .send({
+        server_name: 'idp_rebind',
+        url: 'http://public.test/mcp',
+        ...grant,
+        token_url: `http://rebind-idp.test:${idpPort}/token`,
+      })
+      .expect(201);
+    const body = await health('idp_rebind');
+    expect(body.status).toBe('unhealthy');
+    expect(body.health_check_error).toContain('rebind-idp.test resolves to 127.0.0.1');
+    expect(idp.requests).toHaveLength(0);
     counts.refused++;
   });
 });

@@ -29,6 +29,12 @@ export interface McpServerResponse {
   allow_sampling: boolean | null;
   allow_elicitation: boolean | null;
   allowed_params: Record<string, string[]> | null;
+  /** `client_credentials` when tokens come from an OAuth2 grant (auth_type oauth2), else null. */
+  oauth2_flow: 'client_credentials' | null;
+  /** Null with oauth2_flow: found from the server's OAuth metadata. */
+  token_url: string | null;
+  scopes: string[] | null;
+  token_endpoint_auth_method: string | null;
   source: 'config' | 'db';
   created_at: string | null;
   created_by: string | null;
@@ -50,7 +56,9 @@ export function toMcpServerResponse(server: McpServerRecord, health?: ServerHeal
     command: server.command,
     args: server.args,
     auth_type: server.authType,
-    has_credentials: server.secrets.authValue !== null,
+    has_credentials:
+      server.secrets.authValue !== null ||
+      (server.secrets.clientId !== null && server.secrets.clientSecret !== null),
     extra_headers: server.extraHeaders,
     static_header_names: Object.keys(server.secrets.staticHeaders),
     env_names: Object.keys(server.secrets.env),
@@ -66,6 +74,10 @@ export function toMcpServerResponse(server: McpServerRecord, health?: ServerHeal
     allow_sampling: server.allowSampling,
     allow_elicitation: server.allowElicitation,
     allowed_params: server.allowedParams,
+    oauth2_flow: server.oauth2 ? 'client_credentials' : null,
+    token_url: server.oauth2?.tokenUrl ?? null,
+    scopes: server.oauth2?.scopes ?? null,
+    token_endpoint_auth_method: server.oauth2?.tokenEndpointAuthMethod ?? null,
     source: server.source,
     created_at: server.createdAt?.toISOString() ?? null,
     created_by: server.createdBy,
@@ -89,6 +101,8 @@ const ADMIN_ONLY_FIELDS = [
   'extra_headers',
   'static_header_names',
   'env_names',
+  'token_url',
+  'token_endpoint_auth_method',
   'created_by',
   'updated_by',
   'health_check_error',

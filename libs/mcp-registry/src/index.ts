@@ -1,6 +1,6 @@
 export { type McpServerRecord } from './mcp-server.types.js';
 export { CreateMcpServerDto, UpdateMcpServerDto, TestMcpServerDto } from './mcp-server.dto.js';
-export { dialUrl, effectiveSessionMode } from './mcp-server.rules.js';
+export { applyServerInput, dialUrl, effectiveSessionMode } from './mcp-server.rules.js';
 export { McpServerNotFoundError } from './mcp-server.errors.js';
 export { upstreamHeaders } from './upstream-headers.js';
 export { type RegistrySnapshot, McpRegistry } from './mcp-registry.js';

@@ -1,5 +1,11 @@
 import type { Problem } from './mcp-server.rules.js';
-import { MAX_TIMEOUT_MS, type McpServerInput } from './mcp-server.types.js';
+import { SCOPES_RULE, validScopes } from './mcp-server.dto.js';
+import {
+  MAX_TIMEOUT_MS,
+  type McpServerInput,
+  TOKEN_ENDPOINT_AUTH_METHODS,
+  type TokenEndpointAuthMethod,
+} from './mcp-server.types.js';
 
 /**
  * The ways a LiteLLM config entry or `NewMCPServerRequest` says what this gateway calls otherwise (issue 14):
@@ -13,8 +19,17 @@ export interface LiteLlmServerFields {
   access_groups?: string[];
 }
 
-/** Keys of LiteLLM's `credentials` this gateway takes today; the OAuth2 ones arrive with upstream OAuth. */
-const CREDENTIAL_KEYS = new Set(['auth_value']);
+/** LiteLLM's `credentials` keys for an OAuth2 client credentials grant (the same names work at the top level). */
+const GRANT_KEYS = [
+  'client_id',
+  'client_secret',
+  'token_url',
+  'scopes',
+  'token_endpoint_auth_method',
+] as const;
+type GrantKey = (typeof GRANT_KEYS)[number];
+/** Keys of LiteLLM's `credentials` this gateway takes. */
+const CREDENTIAL_KEYS = new Set<string>(['auth_value', ...GRANT_KEYS]);
 
 /**
  * One definition in this gateway's fields, from either vocabulary, or the problems (field named) where the two
@@ -23,9 +38,23 @@ const CREDENTIAL_KEYS = new Set(['auth_value']);
 export function fromLiteLlmShapes<T extends McpServerInput & LiteLlmServerFields>(
   raw: T,
 ): { input: McpServerInput; problems: Problem[] } {
-  const { credentials, timeout, authentication_token: token, access_groups: groups, ...input } = raw;
+  const {
+    credentials,
+    timeout,
+    authentication_token: token,
+    access_groups: groups,
+    oauth2_flow: flow,
+    ...input
+  } = raw;
   const out: McpServerInput = { ...input };
   const problems: Problem[] = [];
+  if (flow === 'authorization_code')
+    problems.push({
+      param: 'oauth2_flow',
+      message:
+        'oauth2_flow authorization_code (a user signing in at a browser) is not supported yet: use client_credentials (client_id, client_secret, token_url), or auth_value with a token',
+    });
+  else if (flow === 'client_credentials' && out.auth_type === undefined) out.auth_type = 'oauth2';
   const auth = (value: string | null | undefined, from: string) => {
     if (value === undefined) return;
     if (out.auth_value !== undefined && out.auth_value !== value)
@@ -36,8 +65,10 @@ export function fromLiteLlmShapes<T extends McpServerInput & LiteLlmServerFields
     for (const key of Object.keys(credentials).filter((k) => !CREDENTIAL_KEYS.has(k)))
       problems.push({
         param: `credentials.${key}`,
-        message: `credentials.${key} is not supported yet (only credentials.auth_value; OAuth2 client credentials arrive with upstream OAuth)`,
+        message: `credentials.${key} is not supported (credentials takes auth_value, or ${GRANT_KEYS.join(', ')})`,
       });
+    for (const key of GRANT_KEYS)
+      if (credentials[key] !== undefined) problems.push(...grantField(out, key, credentials[key]));
     const value = credentials.auth_value;
     if (value !== null && typeof value === 'object' && !Array.isArray(value))
       problems.push(...mergeHeaderCredential(out, value as Record<string, unknown>));
@@ -70,6 +101,28 @@ export function fromLiteLlmShapes<T extends McpServerInput & LiteLlmServerFields
   }
   if (out.server_name === undefined && out.alias !== undefined) out.server_name = out.alias;
   return { input: out, problems };
+}
+
+/** One field of an OAuth2 grant given inside `credentials`: checked like the top-level field, which it fills. */
+function grantField(out: McpServerInput, key: GrantKey, value: unknown): Problem[] {
+  const param = `credentials.${key}`;
+  const wrong = (rule: string) => [{ param, message: `${param} must be ${rule}` }];
+  if (value === null) return [];
+  if (key === 'scopes') {
+    if (!validScopes(value)) return [{ param, message: SCOPES_RULE.replace(/^scopes/, param) }];
+  } else if (typeof value !== 'string' || value === '') return wrong('a non-empty string');
+  else if (
+    key === 'token_endpoint_auth_method' &&
+    !(TOKEN_ENDPOINT_AUTH_METHODS as readonly string[]).includes(value)
+  )
+    return wrong(`one of ${TOKEN_ENDPOINT_AUTH_METHODS.join(', ')}`);
+  const given = out[key];
+  if (given !== undefined && given !== null && JSON.stringify(given) !== JSON.stringify(value))
+    return [{ param, message: `${param} and ${key} disagree: send one of them` }];
+  if (key === 'scopes') out.scopes = value as string[] | string;
+  else if (key === 'token_endpoint_auth_method') out[key] = value as TokenEndpointAuthMethod;
+  else out[key] = value as string;
+  return [];
 }
 
 /**

@@ -178,6 +178,7 @@ export class McpRegistry implements OnModuleInit {
       allowSampling: row.allowSampling,
       allowElicitation: row.allowElicitation,
       allowedParams: row.allowedParams,
+      oauth2: row.oauth2,
       secrets,
       source: 'db',
       allowPrivateUrl: false,

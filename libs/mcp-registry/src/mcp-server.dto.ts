@@ -26,6 +26,7 @@ import {
   type McpServerInput,
   type McpTransport,
   MIN_TIMEOUT_MS,
+  OAUTH2_FLOWS,
   SERVER_ID_PATTERN,
   SERVER_ID_RULE,
   SERVER_NAME_PATTERN,
@@ -33,6 +34,8 @@ import {
   SESSION_MODES,
   type SessionMode,
   SPEC_VERSIONS,
+  TOKEN_ENDPOINT_AUTH_METHODS,
+  type TokenEndpointAuthMethod,
 } from './mcp-server.types.js';
 import { IsNameListMap } from '@app/config';
 import type { LiteLlmServerFields } from './litellm-shapes.js';
@@ -51,6 +54,28 @@ function IsStringRecord(keyPattern: RegExp, what: string, options?: ValidationOp
         defaultMessage: (args) => `${args?.property} must be a mapping of ${what} to string values`,
       },
     },
+    options,
+  );
+}
+
+/** OAuth scope tokens (RFC 6749 §3.3): printable ASCII without space, `"` or `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
+export const SCOPES_RULE =
+  'scopes must be a list of OAuth scopes (or one space-separated string), each printable ASCII without quotes or backslashes';
+
+/** Whether `value` is what `scopes` takes: a list of scope tokens, or one space-separated string of them. */
+export function validScopes(value: unknown): boolean {
+  const list = typeof value === 'string' ? value.split(' ').filter((s) => s !== '') : value;
+  return (
+    Array.isArray(list) &&
+    list.length <= 100 &&
+    list.every((scope) => typeof scope === 'string' && SCOPE_TOKEN.test(scope))
+  );
+}
+
+function IsScopes(options?: ValidationOptions) {
+  return ValidateBy(
+    { name: 'isScopes', validator: { validate: validScopes, defaultMessage: () => SCOPES_RULE } },
     options,
   );
 }
@@ -191,12 +216,55 @@ export class McpServerFieldsDto implements McpServerInput, LiteLlmServerFields {
   )
   allowed_params?: Record<string, string[]> | null;
 
+  /** OAuth2 client credentials (auth_type oauth2): stored encrypted, never shown. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(1000)
+  client_id?: string | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(8000)
+  client_secret?: string | null;
+
+  /** The token endpoint; when absent, found from the server's OAuth metadata. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MaxLength(4000)
+  token_url?: string | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsScopes()
+  scopes?: string[] | string | null;
+
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsIn(TOKEN_ENDPOINT_AUTH_METHODS, {
+    message: `token_endpoint_auth_method must be one of ${TOKEN_ENDPOINT_AUTH_METHODS.join(', ')}`,
+  })
+  token_endpoint_auth_method?: TokenEndpointAuthMethod | null;
+
+  /** LiteLLM's `oauth2_flow`: `client_credentials` is what runs; `authorization_code` is refused, explained. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsIn(OAUTH2_FLOWS, { message: `oauth2_flow must be one of ${OAUTH2_FLOWS.join(', ')}` })
+  oauth2_flow?: (typeof OAUTH2_FLOWS)[number] | null;
+
   // LiteLLM's names for fields above (litellm-shapes.ts turns them into this gateway's).
 
   /** `{"auth_value": "..."}`, as LiteLLM's API takes the credential. */
   @IsOptional()
   @ValidateIf(nullable)
-  @IsObject({ message: 'credentials must be an object such as {"auth_value": "..."}' })
+  @IsObject({
+    message:
+      'credentials must be an object such as {"auth_value": "..."} or {"client_id": "...", "client_secret": "...", "scopes": [...]}',
+  })
   credentials?: Record<string, unknown> | null;
 
   /** Seconds (LiteLLM's unit); `timeout_ms` says the same in milliseconds. */

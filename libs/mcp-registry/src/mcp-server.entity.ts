@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { AuditedEntity } from '@app/database';
 
-import type { McpAuthType, McpTransport, SessionMode } from './mcp-server.types.js';
+import type { McpAuthType, McpOAuth2Settings, McpTransport, SessionMode } from './mcp-server.types.js';
 
 /** An upstream MCP server stored in the database (DESIGN.md §3). Persistence only: no behaviour here. */
 @Entity({ name: 'mcp_server' })
@@ -83,4 +83,8 @@ export class McpServerEntity extends AuditedEntity {
 
   @Column({ type: 'jsonb', nullable: true })
   allowedParams: Record<string, string[]> | null;
+
+  /** OAuth2 client credentials grant (token URL, scopes, auth method); the client id and secret are in `credentials`. */
+  @Column({ type: 'jsonb', nullable: true })
+  oauth2: McpOAuth2Settings | null;
 }

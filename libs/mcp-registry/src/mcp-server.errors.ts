@@ -45,8 +45,8 @@ export class McpServerInvalidError extends AppError {
 }
 
 export class McpUrlBlockedError extends AppError {
-  constructor(message: string) {
-    super('MCP_URL_BLOCKED', message, { param: 'url' });
+  constructor(message: string, param: 'url' | 'token_url' = 'url') {
+    super('MCP_URL_BLOCKED', message, { param });
   }
 }
 
@@ -54,7 +54,7 @@ export class SecretKeyMissingError extends AppError {
   constructor() {
     super(
       'SECRET_KEY_MISSING',
-      'cannot store credentials (auth_value, static_headers, env): no key to encrypt them; set SALT_KEY or a master key',
+      'cannot store credentials (auth_value, static_headers, env, client_id, client_secret): no key to encrypt them; set SALT_KEY or a master key',
       { param: 'auth_value' },
     );
   }

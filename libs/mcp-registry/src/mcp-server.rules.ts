@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type {
+  McpAuthType,
+  McpOAuth2Settings,
   McpServerInput,
   McpServerRecord,
   McpServerSecrets,
@@ -69,6 +71,8 @@ export const EMPTY_SECRETS: McpServerSecrets = {
   staticHeaders: {},
   env: {},
   urlUserinfo: null,
+  clientId: null,
+  clientSecret: null,
 };
 
 /** A URL without its userinfo, and the userinfo (`user:password`, as written); the URL as is if unparsable. */
@@ -119,6 +123,14 @@ export function applyServerInput(
     input.transport ??
     (prev && !has('url') && !has('command') ? prev.transport : inferTransport({ url, command }));
   const secrets = prev?.secrets ?? EMPTY_SECRETS;
+  const authType: McpAuthType =
+    input.auth_type ??
+    prev?.authType ??
+    (input.client_id ? 'oauth2' : input.auth_value ? 'bearer_token' : 'none');
+  const authValue = has('auth_value') ? (input.auth_value ?? null) : secrets.authValue;
+  // Client credentials stay while the server stays oauth2; moving to another auth_type forgets them.
+  const kept = <K extends 'client_id' | 'client_secret'>(key: K, before: string | null) =>
+    has(key) ? (input[key] ?? null) : authType === 'oauth2' ? before : null;
   return {
     serverId: identity.serverId,
     source: identity.source,
@@ -132,7 +144,7 @@ export function applyServerInput(
     url,
     command,
     args: input.args ?? prev?.args ?? [],
-    authType: input.auth_type ?? prev?.authType ?? (input.auth_value ? 'bearer_token' : 'none'),
+    authType,
     extraHeaders: input.extra_headers ?? prev?.extraHeaders ?? [],
     allowedTools: has('allowed_tools') ? (input.allowed_tools ?? null) : (prev?.allowedTools ?? null),
     disallowedTools: input.disallowed_tools ?? prev?.disallowedTools ?? [],
@@ -150,17 +162,48 @@ export function applyServerInput(
       ? (input.allow_elicitation ?? null)
       : (prev?.allowElicitation ?? null),
     allowedParams: has('allowed_params') ? (input.allowed_params ?? null) : (prev?.allowedParams ?? null),
+    oauth2: oauth2Settings(input, prev, authType, authValue),
     secrets: {
-      authValue: has('auth_value') ? (input.auth_value ?? null) : secrets.authValue,
+      authValue,
       staticHeaders: input.static_headers ?? secrets.staticHeaders,
       env: input.env ?? secrets.env,
       urlUserinfo: sent ? sent.userinfo : secrets.urlUserinfo,
+      clientId: kept('client_id', secrets.clientId),
+      clientSecret: kept('client_secret', secrets.clientSecret),
     },
     createdAt: prev?.createdAt ?? null,
     createdBy: prev?.createdBy ?? null,
     updatedAt: prev?.updatedAt ?? null,
     updatedBy: prev?.updatedBy ?? null,
   };
+}
+
+/**
+ * The client credentials grant of an oauth2 server without a fixed token (auth_value), or of any definition
+ * that sends one of its fields (so that `checkServerRecord` can say they need auth_type oauth2); else null.
+ */
+function oauth2Settings(
+  input: McpServerInput,
+  prev: McpServerRecord | null,
+  authType: McpAuthType,
+  authValue: string | null,
+): McpOAuth2Settings | null {
+  const fields = ['client_id', 'client_secret', 'token_url', 'scopes', 'token_endpoint_auth_method'] as const;
+  const sent = fields.some((field) => input[field] !== undefined && input[field] !== null);
+  if (!sent && (authType !== 'oauth2' || authValue !== null)) return null;
+  const before = prev?.authType === 'oauth2' ? prev.oauth2 : null;
+  return {
+    tokenUrl: input.token_url !== undefined ? input.token_url : (before?.tokenUrl ?? null),
+    scopes: input.scopes !== undefined ? scopeList(input.scopes) : (before?.scopes ?? []),
+    tokenEndpointAuthMethod:
+      input.token_endpoint_auth_method ?? before?.tokenEndpointAuthMethod ?? 'client_secret_post',
+  };
+}
+
+/** Scopes as a list: OAuth writes them as one space-separated string, LiteLLM as a list. */
+export function scopeList(scopes: string[] | string | null): string[] {
+  if (scopes === null) return [];
+  return unique((Array.isArray(scopes) ? scopes : scopes.split(' ')).filter((s) => s !== ''));
 }
 
 function unique(values: string[]): string[] {
@@ -173,7 +216,9 @@ export function hasSecrets(secrets: McpServerSecrets): boolean {
     secrets.authValue !== null ||
     Object.keys(secrets.staticHeaders).length > 0 ||
     Object.keys(secrets.env).length > 0 ||
-    secrets.urlUserinfo !== null
+    secrets.urlUserinfo !== null ||
+    secrets.clientId !== null ||
+    secrets.clientSecret !== null
   );
 }
 
@@ -217,15 +262,72 @@ export function checkServerRecord(record: McpServerRecord, policy: RegistryPolic
   if (record.authType === 'none' && record.secrets.authValue) {
     problems.push({
       param: 'auth_type',
-      message: 'auth_value needs auth_type bearer_token, api_key, basic or authorization',
+      message: 'auth_value needs auth_type bearer_token, api_key, basic, authorization, token or oauth2',
     });
   }
+  problems.push(...oauth2Problems(record));
   const overlap = record.allowedTools?.filter((t) => record.disallowedTools.includes(t)) ?? [];
   if (overlap.length) {
     problems.push({
       param: 'disallowed_tools',
       message: `tools both allowed and disallowed: ${overlap.join(', ')}`,
     });
+  }
+  return problems;
+}
+
+/** auth_type oauth2: a fixed token (auth_value) or client credentials, complete, for an HTTP server. */
+function oauth2Problems(record: McpServerRecord): Problem[] {
+  const { authType, oauth2, transport } = record;
+  const { authValue, clientId, clientSecret } = record.secrets;
+  const usesGrant = oauth2 !== null || clientId !== null || clientSecret !== null;
+  if (authType !== 'oauth2')
+    return usesGrant
+      ? [
+          {
+            param: 'auth_type',
+            message:
+              'client_id, client_secret, token_url and scopes are for auth_type oauth2 (tokens from an OAuth2 client credentials grant)',
+          },
+        ]
+      : [];
+  if (transport === 'stdio')
+    return [{ param: 'auth_type', message: 'a stdio server has no HTTP authentication; use env instead' }];
+  if (authValue !== null)
+    return usesGrant
+      ? [
+          {
+            param: 'auth_value',
+            message:
+              'auth_type oauth2 takes auth_value (a token sent as it is) or client_id and client_secret (tokens fetched for you), not both',
+          },
+        ]
+      : [];
+  const problems: Problem[] = [];
+  for (const [param, value] of [
+    ['client_id', clientId],
+    ['client_secret', clientSecret],
+  ] as const)
+    if (value === null)
+      problems.push({
+        param,
+        message: `auth_type oauth2 needs client_id and client_secret (OAuth2 client credentials; token_url is found from the server's metadata when not given), or auth_value (a fixed token)`,
+      });
+  const tokenUrl = oauth2?.tokenUrl;
+  if (tokenUrl) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(tokenUrl);
+    } catch {
+      problems.push({ param: 'token_url', message: 'token_url is not a valid URL' });
+    }
+    if (parsed && parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+      problems.push({ param: 'token_url', message: 'token_url must start with https:// or http://' });
+    else if (parsed && (parsed.username || parsed.password))
+      problems.push({
+        param: 'token_url',
+        message: 'token_url may not carry user:password; send client_id and client_secret instead',
+      });
   }
   return problems;
 }

@@ -178,6 +178,11 @@ export class McpServerService implements OnApplicationBootstrap {
       const blocked = await checkUrlNotPrivate(record.url, this.hosts.resolve);
       if (blocked) throw new McpUrlBlockedError(blocked);
     }
+    const tokenUrl = record.oauth2?.tokenUrl;
+    if (this.registry.policy.blockPrivateUrls && tokenUrl) {
+      const blocked = await checkUrlNotPrivate(tokenUrl, this.hosts.resolve);
+      if (blocked) throw new McpUrlBlockedError(blocked.replace(/^url /, 'token_url '), 'token_url');
+    }
     if (!options.skipUniqueness) this.checkUnique(record);
     if (hasSecrets(record.secrets) && !this.registry.cipher) throw new SecretKeyMissingError();
   }
@@ -254,6 +259,7 @@ export class McpServerService implements OnApplicationBootstrap {
       allowSampling: record.allowSampling,
       allowElicitation: record.allowElicitation,
       allowedParams: record.allowedParams,
+      oauth2: record.oauth2,
       createdBy: audit.createdBy,
       updatedBy: audit.updatedBy,
     };

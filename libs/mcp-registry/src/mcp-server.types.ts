@@ -1,6 +1,14 @@
 export const MCP_TRANSPORTS = ['http', 'sse', 'stdio'] as const;
 export type McpTransport = (typeof MCP_TRANSPORTS)[number];
-export const MCP_AUTH_TYPES = ['none', 'bearer_token', 'api_key', 'basic', 'authorization', 'token'] as const;
+export const MCP_AUTH_TYPES = [
+  'none',
+  'bearer_token',
+  'api_key',
+  'basic',
+  'authorization',
+  'token',
+  'oauth2',
+] as const;
 export type McpAuthType = (typeof MCP_AUTH_TYPES)[number];
 export type McpServerSource = 'config' | 'db';
 /**
@@ -32,6 +40,26 @@ export interface McpServerSecrets {
    * that it is encrypted at rest and never shown (issue 15, item 11); put back into the URL only to dial.
    */
   urlUserinfo: string | null;
+  /** OAuth2 client credentials (auth_type oauth2): LiteLLM keeps both encrypted, and so does this gateway. */
+  clientId: string | null;
+  clientSecret: string | null;
+}
+
+/** How the client authenticates at the token endpoint (RFC 6749 §2.3; names from RFC 8414). */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_post', 'client_secret_basic'] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+/** LiteLLM's `oauth2_flow`: only the machine-to-machine flow runs in a gateway without a user at a browser. */
+export const OAUTH2_FLOWS = ['client_credentials', 'authorization_code'] as const;
+
+/**
+ * The OAuth2 client credentials grant a server's tokens come from (auth_type oauth2 with client_id and
+ * client_secret). Not secret: shown by the API; the client id and secret are in the secrets.
+ */
+export interface McpOAuth2Settings {
+  /** Null: found from the server's protected-resource and authorization-server metadata (RFC 9728, RFC 8414). */
+  tokenUrl: string | null;
+  scopes: string[];
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
 }
 
 /** One upstream MCP server as the rest of the gateway sees it, from the config file or the database. */
@@ -64,6 +92,8 @@ export interface McpServerRecord {
   allowElicitation: boolean | null;
   /** Per tool, the argument names a call may carry; a call with others is refused. Null: no restriction. */
   allowedParams: Record<string, string[]> | null;
+  /** Set when the server's tokens come from an OAuth2 client credentials grant (see McpOAuth2Settings). */
+  oauth2: McpOAuth2Settings | null;
   secrets: McpServerSecrets;
   source: McpServerSource;
   /**
@@ -103,6 +133,13 @@ export interface McpServerInput {
   allow_sampling?: boolean | null;
   allow_elicitation?: boolean | null;
   allowed_params?: Record<string, string[]> | null;
+  client_id?: string | null;
+  client_secret?: string | null;
+  token_url?: string | null;
+  /** A list, or one space-separated string as OAuth writes it. */
+  scopes?: string[] | string | null;
+  token_endpoint_auth_method?: TokenEndpointAuthMethod | null;
+  oauth2_flow?: (typeof OAUTH2_FLOWS)[number] | null;
 }
 
 /** Spec versions LiteLLM's `spec_version` takes (and this gateway's upstreams negotiate). */

@@ -11,6 +11,8 @@ export function upstreamHeaders(
   if (!value) return headers;
   switch (server.authType) {
     case 'bearer_token':
+    case 'oauth2':
+      // oauth2 with a fixed token (LiteLLM); client credentials get theirs from the grant instead.
       headers.Authorization = `Bearer ${value}`;
       break;
     case 'api_key':

@@ -20,6 +20,9 @@ export const REDACTED_KEYS = [
   'password',
   'credentials',
   'auth_value',
+  'client_secret',
+  'clientSecret',
+  'access_token',
   'database_url',
   'databaseUrl',
 ];

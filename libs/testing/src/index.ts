@@ -1,6 +1,18 @@
 export { type TestDatabase, provisionTestDatabase } from './test-database.js';
 export { type TestApp, createTestApp } from './test-app.js';
-export { type McpFixture, startMcpFixture, startSseMcpFixture, closedPort } from './mcp-fixture.js';
+export {
+  type FixtureOptions,
+  type McpFixture,
+  startMcpFixture,
+  startSseMcpFixture,
+  closedPort,
+} from './mcp-fixture.js';
+export {
+  type OAuthFixture,
+  type OAuthFixtureOptions,
+  type TokenRequest,
+  startOAuthFixture,
+} from './oauth-fixture.js';
 export { LONG_TOOL_NAME, type RichFixture, startRichFixture } from './rich-fixture.js';
 export { waitFor } from './wait-for.js';
 export { type DatabaseProxy, type ProxyMode, startDatabaseProxy } from './database-proxy.js';

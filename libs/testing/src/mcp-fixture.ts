@@ -1,4 +1,9 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
@@ -18,6 +23,44 @@ export const ECHO_TOOL: Tool = {
   description: 'Echoes its message back',
   inputSchema: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] },
 };
+
+export interface FixtureOptions {
+  tools?: Tool[];
+  name?: string;
+  /**
+   * Whether a request's Authorization header is let in; refused ones get 401 with a `WWW-Authenticate`
+   * pointing at the protected-resource metadata (which names `authorizationServer`, when given).
+   */
+  authorize?: (authorization: string | undefined) => boolean;
+  authorizationServer?: string;
+}
+
+/**
+ * Answers what is not the MCP endpoint's own business: the protected-resource metadata (RFC 9728) and a 401
+ * for a refused Authorization header. True when it answered.
+ */
+function guard(req: IncomingMessage, res: ServerResponse, options: FixtureOptions, mcpPath: string): boolean {
+  const base = `http://${req.headers.host}`;
+  if (req.method === 'GET' && req.url === `/.well-known/oauth-protected-resource${mcpPath}`) {
+    res.writeHead(options.authorizationServer ? 200 : 404, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        resource: `${base}${mcpPath}`,
+        authorization_servers: [options.authorizationServer],
+      }),
+    );
+    return true;
+  }
+  if (options.authorize && !options.authorize(req.headers.authorization)) {
+    res
+      .writeHead(401, {
+        'content-type': 'application/json',
+        'www-authenticate': `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource${mcpPath}"`,
+      })
+      .end(JSON.stringify({ error: 'invalid_token' }));
+    return true;
+  }
+  return false;
+}
 
 function fixtureServer(name: string | undefined, tools: Tool[]): Server {
   const server = new Server({ name: name ?? 'fixture', version: '1.0.0' }, { capabilities: { tools: {} } });
@@ -52,11 +95,12 @@ async function listen(
 }
 
 /** A real upstream MCP server (official SDK, Streamable HTTP, stateless) on a random loopback port. */
-export async function startMcpFixture(options: { tools?: Tool[]; name?: string } = {}): Promise<McpFixture> {
+export async function startMcpFixture(options: FixtureOptions = {}): Promise<McpFixture> {
   const tools = options.tools ?? [ECHO_TOOL];
   const requestHeaders: McpFixture['requestHeaders'] = [];
   const http: HttpServer = createServer((req, res) => {
     requestHeaders.push(req.headers);
+    if (guard(req, res, options, '/mcp')) return;
     if (req.url !== '/mcp') {
       res.writeHead(404).end();
       return;
@@ -79,14 +123,13 @@ export async function startMcpFixture(options: { tools?: Tool[]; name?: string }
 }
 
 /** The same server over the legacy HTTP+SSE transport: `GET /sse` opens the stream, `POST /messages` carries requests. */
-export async function startSseMcpFixture(
-  options: { tools?: Tool[]; name?: string } = {},
-): Promise<McpFixture> {
+export async function startSseMcpFixture(options: FixtureOptions = {}): Promise<McpFixture> {
   const tools = options.tools ?? [ECHO_TOOL];
   const requestHeaders: McpFixture['requestHeaders'] = [];
   const sessions = new Map<string, SSEServerTransport>();
   const http: HttpServer = createServer((req, res) => {
     requestHeaders.push(req.headers);
+    if (guard(req, res, options, '/sse')) return;
     const url = new URL(req.url ?? '/', 'http://fixture');
     if (req.method === 'GET' && url.pathname === '/sse') {
       const transport = new SSEServerTransport('/messages', res);

@@ -11,6 +11,7 @@ import {
 } from './http-wire.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { OPEN_NETWORK, type UpstreamAgents } from './upstream-network.js';
+import type { UpstreamCredential } from './oauth2-client-credentials.js';
 
 /** Longest error body quoted in an error message. */
 const MAX_ERROR_BODY = 500;
@@ -48,6 +49,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
     private readonly url: URL,
     private readonly headers: Record<string, string> = {},
     private readonly agents: UpstreamAgents = OPEN_NETWORK.agents,
+    /** Headers that change over time (an OAuth2 token), asked for before each request. */
+    private readonly credential?: UpstreamCredential,
   ) {
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       throw new Error(`unsupported URL scheme ${url.protocol}`);
@@ -148,15 +151,19 @@ export class NodeStreamableHttpClientTransport implements Transport {
   /**
    * One HTTP request of the session. Redirects are followed like the SDK's transport follows them: within
    * the same origin (or http to https on the same host), at most MAX_REDIRECTS, and for a POST only when the
-   * method is kept (307, 308). Others come back as they are and fail with the status.
+   * method is kept (307, 308). Others come back as they are and fail with the status. A 401 to the
+   * credential's headers is sent once more with fresh ones (the token expired or was revoked early).
    */
   private async request(
     method: string,
     headers: Record<string, string>,
     body?: string,
+    retried = false,
   ): Promise<IncomingMessage> {
+    const auth = this.credential ? await this.credential.headers() : undefined;
     const all: Record<string, string | number> = {
       ...this.headers,
+      ...auth,
       accept: method === 'GET' ? 'text/event-stream' : 'application/json, text/event-stream',
       ...headers,
     };
@@ -166,6 +173,11 @@ export class NodeStreamableHttpClientTransport implements Transport {
     let url = this.url;
     for (let redirects = 0; ; redirects++) {
       const res = await this.send1(url, method, all, body);
+      if (res.statusCode === 401 && auth && !retried) {
+        res.resume();
+        this.credential?.refused(auth);
+        return this.request(method, headers, body, true);
+      }
       const target = redirectTarget(res, url, method);
       if (!target || redirects === MAX_REDIRECTS) return res;
       res.resume();

@@ -6,7 +6,14 @@ const server = (overrides: Partial<McpServerRecord>): McpServerRecord =>
     serverName: 'x',
     url: 'http://127.0.0.1/mcp',
     authType: 'none',
-    secrets: { authValue: null, staticHeaders: {}, env: {}, urlUserinfo: null },
+    secrets: {
+      authValue: null,
+      staticHeaders: {},
+      env: {},
+      urlUserinfo: null,
+      clientId: null,
+      clientSecret: null,
+    },
     ...overrides,
   }) as McpServerRecord;
 
@@ -19,6 +26,8 @@ describe('secret redaction of upstream text', () => {
         staticHeaders: { 'x-team': 'team-token-1' },
         env: { K: 'env-value-9' },
         urlUserinfo: null,
+        clientId: null,
+        clientSecret: null,
       },
     });
     const b64 = Buffer.from('alice:s3cret-pw').toString('base64');
@@ -33,7 +42,14 @@ describe('secret redaction of upstream text', () => {
   it('covers URL userinfo, and leaves values too short to be secrets alone', () => {
     const withUser = server({
       url: 'http://svc-user:p%40ss-word@host/mcp',
-      secrets: { authValue: null, staticHeaders: { 'x-short': 'abc' }, env: {}, urlUserinfo: null },
+      secrets: {
+        authValue: null,
+        staticHeaders: { 'x-short': 'abc' },
+        env: {},
+        urlUserinfo: null,
+        clientId: null,
+        clientSecret: null,
+      },
     });
     expect(redactSecrets(withUser, 'denied svc-user with p@ss-word; abc')).toBe(
       `denied ${REDACTED} with ${REDACTED}; abc`,
@@ -43,7 +59,14 @@ describe('secret redaction of upstream text', () => {
   it('gives callers without admin rights the first line only, capped; admins the whole redacted text', () => {
     const bearer = server({
       authType: 'bearer_token',
-      secrets: { authValue: 'tok-123456', staticHeaders: {}, env: {}, urlUserinfo: null },
+      secrets: {
+        authValue: 'tok-123456',
+        staticHeaders: {},
+        env: {},
+        urlUserinfo: null,
+        clientId: null,
+        clientSecret: null,
+      },
     });
     const text = `HTTP 401: bad Bearer tok-123456 ${'x'.repeat(300)}\nsecond line`;
     const summary = summariseForCaller(bearer, text, false);

@@ -1,5 +1,6 @@
 import type { McpServerRecord } from '@app/mcp-registry';
 import { dialUrl, upstreamHeaders } from '@app/mcp-registry';
+import { issuedToken } from './oauth2-client-credentials.js';
 
 /** What a secret becomes in any text that leaves the gateway. */
 export const REDACTED = '[REDACTED]';
@@ -17,7 +18,14 @@ export function secretsOf(server: McpServerRecord): string[] {
   let secrets = cache.get(server);
   if (secrets) return secrets;
   const values = new Set<string>();
-  const { authValue, staticHeaders, env } = server.secrets;
+  const { authValue, staticHeaders, env, clientId, clientSecret } = server.secrets;
+  if (clientSecret) {
+    values.add(clientSecret);
+    // As client_secret_post sends it, form-encoded (a token endpoint may quote the request it refused).
+    values.add(new URLSearchParams({ s: clientSecret }).toString().slice(2));
+    // As client_secret_basic sends it (the grant form-encodes each part; these are the usual case).
+    if (clientId) values.add(Buffer.from(`${clientId}:${clientSecret}`).toString('base64'));
+  }
   if (authValue) {
     values.add(authValue);
     for (const value of Object.values(
@@ -62,6 +70,8 @@ export function secretsOf(server: McpServerRecord): string[] {
 export function redactSecrets(server: McpServerRecord, text: string, passed: readonly string[] = []): string {
   let out = text;
   for (const secret of secretsOf(server)) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  const token = issuedToken(server);
+  if (token && out.includes(token)) out = out.split(token).join(REDACTED);
   for (const value of passed) {
     if (value.length < MIN_SECRET_LENGTH) continue;
     if (out.includes(value)) out = out.split(value).join(REDACTED);

@@ -12,13 +12,18 @@ import type {
 import { packageInfo } from '@app/core';
 import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
 import { OPEN_NETWORK, type UpstreamNetwork } from './upstream-network.js';
+import { fetchWithCredential, type UpstreamCredential } from './oauth2-client-credentials.js';
 import { dialUrl, forwardableHeaders, type McpServerRecord, upstreamHeaders } from '@app/mcp-registry';
 
-/** A client transport for the server's kind of upstream (not yet started). */
+/**
+ * A client transport for the server's kind of upstream (not yet started); `credential` adds headers that
+ * change over time (an OAuth2 token) to every HTTP request.
+ */
 export function createUpstreamTransport(
   server: McpServerRecord,
   extraHeaders: Record<string, string> = {},
   network: UpstreamNetwork = OPEN_NETWORK,
+  credential?: UpstreamCredential,
 ): Transport {
   if (server.transport === 'stdio') {
     return new StdioClientTransport({
@@ -33,16 +38,17 @@ export function createUpstreamTransport(
   const headers = forwardableHeaders({ ...upstreamHeaders(server), ...extraHeaders });
   if (server.transport === 'sse') {
     // Both the POSTs and the SSE GET go through the network's fetch (its agents check every dial when guarded).
+    const fetch = credential ? fetchWithCredential(network.fetch, credential) : network.fetch;
     return new SSEClientTransport(url, {
       requestInit: { headers },
-      fetch: network.fetch,
+      fetch,
       // The SSE GET goes through eventSourceInit's fetch: it needs the headers too.
       eventSourceInit: {
-        fetch: (input, init) => network.fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
+        fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
       },
     });
   }
-  return new NodeStreamableHttpClientTransport(url, headers, network.agents);
+  return new NodeStreamableHttpClientTransport(url, headers, network.agents, credential);
 }
 
 /**

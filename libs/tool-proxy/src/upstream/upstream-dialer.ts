@@ -3,6 +3,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { HostResolution, McpRegistry, type McpServerRecord } from '@app/mcp-registry';
 import { createUpstreamTransport } from './upstream-client.js';
 import { guardedNetwork, OPEN_NETWORK, type UpstreamNetwork } from './upstream-network.js';
+import { grantFor } from './oauth2-client-credentials.js';
 
 /** A dial the gateway's policy forbids; its message says which setting decides. */
 export class DialRefusedError extends Error {
@@ -17,7 +18,9 @@ export class DialRefusedError extends Error {
  * connections), so that the dial-time rules hold for every one of them: with MCP_BLOCK_PRIVATE_URLS on,
  * every HTTP connection, redirect hop and reconnect is checked against the private-address rule on the
  * addresses it actually connects to (config-file servers with `allow_private_url: true` excepted); stdio
- * servers stored in the database start only while general_settings.allow_stdio_from_api is on.
+ * servers stored in the database start only while general_settings.allow_stdio_from_api is on. oauth2 servers
+ * with client credentials get their tokens here (fetched through the same network), unless the caller passes
+ * its own Authorization header through (LiteLLM's precedence: a per-request credential wins).
  */
 @Injectable()
 export class UpstreamDialer {
@@ -41,6 +44,8 @@ export class UpstreamDialer {
       throw new DialRefusedError(
         `stdio server ${server.serverName} is stored in the database and general_settings.allow_stdio_from_api is off: define it in the config file`,
       );
-    return createUpstreamTransport(server, headers, this.networkFor(server));
+    const network = this.networkFor(server);
+    const own = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+    return createUpstreamTransport(server, headers, network, own ? undefined : grantFor(server, network));
   }
 }

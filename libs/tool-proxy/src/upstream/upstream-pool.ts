@@ -8,9 +8,9 @@ import { protocolError } from './upstream-errors.js';
 
 /** What makes two definitions of a server connect differently: any change closes its connections. */
 export function connectionFingerprint(server: McpServerRecord): string {
-  const { transport, url, command, args, authType, secrets, timeoutMs } = server;
+  const { transport, url, command, args, authType, secrets, timeoutMs, oauth2 } = server;
   return createHash('sha256')
-    .update(JSON.stringify({ transport, url, command, args, authType, secrets, timeoutMs }))
+    .update(JSON.stringify({ transport, url, command, args, authType, secrets, timeoutMs, oauth2 }))
     .digest('hex');
 }
 
