@@ -10,6 +10,8 @@ import {
   type CallToolResult,
   CreateMessageRequestSchema,
   CreateMessageResultSchema,
+  ElicitRequestSchema,
+  ElicitResultSchema,
   ListToolsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import request from 'supertest';
@@ -25,7 +27,7 @@ import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 
 /**
  * Issue 14: LiteLLM's per-server `max_concurrent_requests` (calls wait their turn), `allowed_params` (other
- * arguments are refused, 403), `allow_sampling: false` (the upstream's sampling request is refused, explained).
+ * arguments are refused, 403), `allow_sampling: false` / `allow_elicitation: false` (the upstream's request is refused, explained).
  */
 const MASTER_KEY = 'sk-master-e2e-server-limits';
 const master = { Authorization: `Bearer ${MASTER_KEY}` };
@@ -40,10 +42,26 @@ async function startSampler(): Promise<{ url: string; close(): Promise<void> }> 
       if (!transport) {
         const server = new Server({ name: 'sampler', version: '1.0.0' }, { capabilities: { tools: {} } });
         server.setRequestHandler(ListToolsRequestSchema, () => ({
-          tools: [{ name: 'ask', inputSchema: { type: 'object' } }],
+          tools: [
+            { name: 'ask', inputSchema: { type: 'object' } },
+            { name: 'confirm', inputSchema: { type: 'object' } },
+          ],
         }));
-        server.setRequestHandler(CallToolRequestSchema, async (_request, extra) => {
+        server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
           try {
+            if (request.params.name === 'confirm') {
+              const answer = await extra.sendRequest(
+                {
+                  method: 'elicitation/create',
+                  params: {
+                    message: 'Proceed?',
+                    requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } } },
+                  },
+                },
+                ElicitResultSchema,
+              );
+              return { content: [{ type: 'text', text: `elicited: ${answer.action}` }] };
+            }
             const answer = await extra.sendRequest(
               {
                 method: 'sampling/createMessage',
@@ -109,6 +127,9 @@ mcp_servers:
   nosample:
     url: ${sampler.url}
     allow_sampling: false
+  noelicit:
+    url: ${sampler.url}
+    allow_elicitation: false
   sampler:
     url: ${sampler.url}
 `,
@@ -189,6 +210,28 @@ mcp_servers:
       expect(refused.isError).toBe(true);
       expect(JSON.stringify(refused.content)).toContain(
         'sampling requests from MCP server nosample are not allowed by the gateway (allow_sampling: false on this server)',
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('allow_elicitation: false refuses the upstream elicitation request with an explained error', async () => {
+    const client = new Client(
+      { name: 'eliciting-client', version: '1.0.0' },
+      { capabilities: { elicitation: {} } },
+    );
+    client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { ok: true } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${t.url}/mcp`), { requestInit: { headers: master } }),
+    );
+    try {
+      const allowed = (await client.callTool({ name: 'sampler-confirm', arguments: {} })) as CallToolResult;
+      expect(allowed.content).toEqual([{ type: 'text', text: 'elicited: accept' }]);
+      const refused = (await client.callTool({ name: 'noelicit-confirm', arguments: {} })) as CallToolResult;
+      expect(refused.isError).toBe(true);
+      expect(JSON.stringify(refused.content)).toContain(
+        'elicitation requests from MCP server noelicit are not allowed by the gateway (allow_elicitation: false on this server)',
       );
     } finally {
       await client.close();

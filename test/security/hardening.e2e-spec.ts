@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import { DataSource } from 'typeorm';
 import request from 'supertest';
 import {
@@ -154,6 +155,26 @@ general_settings:
       const res = await raw(t.url, { ...master, 'x-padding': 'p'.repeat(20_000) });
       expect(res.status).toBe(431);
       expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'HEADERS_TOO_LARGE', param: 'headers' } });
+    });
+
+    it('a malformed request line: 400 with a JSON error body', async () => {
+      const { port } = new URL(t.url);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () =>
+          socket.write('GET /v1/mcp/server HTTP/1.1 extra words\r\nHost: x\r\n\r\n'),
+        );
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(head).toContain('Content-Type: application/json');
+      expect(JSON.parse(body)).toMatchObject({
+        error: { code: 'BAD_REQUEST', message: expect.stringContaining('request line') },
+      });
     });
 
     it('a body that is not JSON on a route that reads one: 415, nothing created', async () => {
