@@ -11,7 +11,7 @@ const allowedImports = {
   http: ['core'],
   observability: ['core', 'config', 'database'],
   auth: ['core', 'config', 'database'],
-  admin: ['core', 'config', 'auth', 'mcp-registry', 'tool-proxy'],
+  admin: ['core', 'config', 'auth', 'mcp-registry', 'tool-proxy', 'observability'],
   'mcp-registry': ['core', 'config', 'database'],
   'tool-proxy': ['core', 'config', 'http', 'auth', 'mcp-registry', 'observability'],
   'openai-bridge': [],

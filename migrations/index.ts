@@ -8,6 +8,7 @@ import { McpServerFreeIdAndSpecVersion1796079515297 } from './1796079515297-McpS
 import { KeyAndTeamLimits1796080667040 } from './1796080667040-KeyAndTeamLimits.js';
 import { McpServerLimits1796081335334 } from './1796081335334-McpServerLimits.js';
 import { McpServerOAuth21796085226241 } from './1796085226241-McpServerOAuth2.js';
+import { Observability1796085997749 } from './1796085997749-Observability.js';
 
 export const ALL_MIGRATIONS: MigrationClass[] = [
   CreateMcpServer1795612097708,
@@ -17,4 +18,5 @@ export const ALL_MIGRATIONS: MigrationClass[] = [
   KeyAndTeamLimits1796080667040,
   McpServerLimits1796081335334,
   McpServerOAuth21796085226241,
+  Observability1796085997749,
 ];

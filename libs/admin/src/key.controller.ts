@@ -14,6 +14,7 @@ import {
 } from '@app/auth';
 import { AppError } from '@app/core';
 import { McpRegistry } from '@app/mcp-registry';
+import { type AdminAction, AdminEvents } from '@app/observability';
 import { type KeyResponse, toKeyResponse } from './auth.responses.js';
 
 function positiveInt(value: string | undefined, name: string, fallback: number, max: number): number {
@@ -30,7 +31,18 @@ export class KeyController {
   constructor(
     private readonly keys: KeyService,
     private readonly registry: McpRegistry,
+    private readonly events: AdminEvents,
   ) {}
+
+  private event(auth: AuthContext, keyIds: string[], action: AdminAction, body?: unknown): Promise<void> {
+    return this.events.record({
+      actor: auth.actor,
+      objectType: 'key',
+      objectIds: keyIds,
+      action,
+      changedFields: body === undefined ? [] : AdminEvents.fieldsOf(body),
+    });
+  }
 
   @Post('generate')
   @AdminOnly()
@@ -40,6 +52,7 @@ export class KeyController {
     @Body() dto: GenerateKeyDto,
   ): Promise<KeyResponse & { key: string }> {
     const issued = await this.keys.generate(dto, auth.actor, this.registry.current().servers);
+    await this.event(auth, [issued.row.keyId], 'create', dto);
     return { key: issued.key, ...toKeyResponse(issued.row) };
   }
 
@@ -47,7 +60,9 @@ export class KeyController {
   @AdminOnly()
   @HttpCode(200)
   async update(@Auth() auth: AuthContext, @Body() dto: UpdateKeyDto): Promise<KeyResponse> {
-    return toKeyResponse(await this.keys.update(dto, auth.actor, this.registry.current().servers));
+    const row = await this.keys.update(dto, auth.actor, this.registry.current().servers);
+    await this.event(auth, [row.keyId], 'update', dto);
+    return toKeyResponse(row);
   }
 
   @Post('delete')
@@ -55,6 +70,11 @@ export class KeyController {
   @HttpCode(200)
   async remove(@Auth() auth: AuthContext, @Body() dto: DeleteKeysDto) {
     const deleted = await this.keys.remove(dto, auth.actor);
+    await this.event(
+      auth,
+      deleted.map((row) => row.keyId),
+      'delete',
+    );
     return {
       deleted_keys: deleted.map((row) => ({
         key_id: row.keyId,
@@ -112,6 +132,7 @@ export class KeyController {
     @Body() dto: KeyRefDto,
   ): Promise<KeyResponse & { key: string }> {
     const issued = await this.keys.regenerate(dto.key, auth.actor);
+    await this.event(auth, [issued.row.keyId], 'regenerate');
     return { key: issued.key, ...toKeyResponse(issued.row) };
   }
 
@@ -127,13 +148,17 @@ export class KeyController {
   @AdminOnly()
   @HttpCode(200)
   async block(@Auth() auth: AuthContext, @Body() dto: KeyRefDto): Promise<KeyResponse> {
-    return toKeyResponse(await this.keys.setBlocked(dto.key, true, auth.actor));
+    const row = await this.keys.setBlocked(dto.key, true, auth.actor);
+    await this.event(auth, [row.keyId], 'block');
+    return toKeyResponse(row);
   }
 
   @Post('unblock')
   @AdminOnly()
   @HttpCode(200)
   async unblock(@Auth() auth: AuthContext, @Body() dto: KeyRefDto): Promise<KeyResponse> {
-    return toKeyResponse(await this.keys.setBlocked(dto.key, false, auth.actor));
+    const row = await this.keys.setBlocked(dto.key, false, auth.actor);
+    await this.event(auth, [row.keyId], 'unblock');
+    return toKeyResponse(row);
   }
 }

@@ -10,6 +10,7 @@ import {
   TestMcpServerDto,
   UpdateMcpServerDto,
 } from '@app/mcp-registry';
+import { AdminEvents } from '@app/observability';
 import { McpHealthService, type ServerHealth, UpstreamOriginGuard } from '@app/tool-proxy';
 import {
   type McpServerResponse,
@@ -33,6 +34,7 @@ export class McpServerController {
     private readonly servers: McpServerService,
     private readonly registry: McpRegistry,
     private readonly health: McpHealthService,
+    private readonly events: AdminEvents,
   ) {}
 
   /** The servers this caller may see: all for admins and viewers, else those its grants reach. */
@@ -85,14 +87,30 @@ export class McpServerController {
   @Post('server')
   @AdminOnly()
   async create(@Auth() auth: AuthContext, @Body() dto: CreateMcpServerDto): Promise<McpServerResponse> {
-    return toMcpServerResponse(await this.servers.create(dto, writerOf(auth)));
+    const created = await this.servers.create(dto, writerOf(auth));
+    await this.events.record({
+      actor: auth.actor,
+      objectType: 'server',
+      objectIds: [created.serverId],
+      action: 'create',
+      changedFields: AdminEvents.fieldsOf(dto),
+    });
+    return toMcpServerResponse(created);
   }
 
   @Put('server')
   @AdminOnly()
   @HttpCode(202)
   async update(@Auth() auth: AuthContext, @Body() dto: UpdateMcpServerDto): Promise<McpServerResponse> {
-    return toMcpServerResponse(await this.servers.update(dto, writerOf(auth)));
+    const updated = await this.servers.update(dto, writerOf(auth));
+    await this.events.record({
+      actor: auth.actor,
+      objectType: 'server',
+      objectIds: [updated.serverId],
+      action: 'update',
+      changedFields: AdminEvents.fieldsOf(dto),
+    });
+    return toMcpServerResponse(updated);
   }
 
   @Delete('server/:id')
@@ -100,6 +118,12 @@ export class McpServerController {
   @HttpCode(202)
   async remove(@Auth() auth: AuthContext, @Param('id') id: string) {
     const removed = await this.servers.remove(id, auth.actor);
+    await this.events.record({
+      actor: auth.actor,
+      objectType: 'server',
+      objectIds: [removed.serverId],
+      action: 'delete',
+    });
     return { deleted: true, server_id: removed.serverId, server_name: removed.serverName };
   }
 

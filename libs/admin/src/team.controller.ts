@@ -10,6 +10,7 @@ import {
 } from '@app/auth';
 import { AppError } from '@app/core';
 import { McpRegistry } from '@app/mcp-registry';
+import { AdminEvents } from '@app/observability';
 import { toKeyResponse, type TeamResponse, toTeamResponse } from './auth.responses.js';
 
 /** `/team/*`: teams own keys and bound their grants (the product page's routes). */
@@ -19,24 +20,49 @@ export class TeamController {
   constructor(
     private readonly teams: TeamService,
     private readonly registry: McpRegistry,
+    private readonly events: AdminEvents,
   ) {}
 
   @Post('new')
   @HttpCode(200)
   async create(@Auth() auth: AuthContext, @Body() dto: NewTeamDto): Promise<TeamResponse> {
-    return toTeamResponse(await this.teams.create(dto, auth.actor, this.registry.current().servers));
+    const team = await this.teams.create(dto, auth.actor, this.registry.current().servers);
+    await this.events.record({
+      actor: auth.actor,
+      objectType: 'team',
+      objectIds: [team.teamId],
+      action: 'create',
+      changedFields: AdminEvents.fieldsOf(dto),
+    });
+    return toTeamResponse(team);
   }
 
   @Post('update')
   @HttpCode(200)
   async update(@Auth() auth: AuthContext, @Body() dto: UpdateTeamDto): Promise<TeamResponse> {
-    return toTeamResponse(await this.teams.update(dto, auth.actor, this.registry.current().servers));
+    const team = await this.teams.update(dto, auth.actor, this.registry.current().servers);
+    const fields = AdminEvents.fieldsOf(dto);
+    await this.events.record({
+      actor: auth.actor,
+      objectType: 'team',
+      objectIds: [team.teamId],
+      action: fields.length === 1 && fields[0] === 'blocked' ? (dto.blocked ? 'block' : 'unblock') : 'update',
+      changedFields: fields,
+    });
+    return toTeamResponse(team);
   }
 
   @Post('delete')
   @HttpCode(200)
   async remove(@Auth() auth: AuthContext, @Body() dto: DeleteTeamsDto) {
-    return { deleted_teams: await this.teams.remove(dto.team_ids, auth.actor) };
+    const deleted = await this.teams.remove(dto.team_ids, auth.actor);
+    await this.events.record({
+      actor: auth.actor,
+      objectType: 'team',
+      objectIds: dto.team_ids,
+      action: 'delete',
+    });
+    return { deleted_teams: deleted };
   }
 
   @Get('info')

@@ -1,3 +1,4 @@
+import type { BudgetState } from '@app/core';
 import type { AccessSubject } from './access-policy.js';
 
 export const AUTH_ROLES = ['proxy_admin', 'proxy_admin_viewer', 'internal_user'] as const;
@@ -16,11 +17,15 @@ export interface AuthContext {
   keyId: string | null;
   /** `sk-...wxyz`, never the key. */
   keyName: string | null;
+  /** The first 12 hex digits of the key's SHA-256: tells keys apart in the audit log. Null: the master key. */
+  keyHash: string | null;
   keyAlias: string | null;
   teamId: string | null;
   teamAlias: string | null;
   /** The grants the access policy reads: the key's, its team's, and whether it is an admin. */
   subject: AccessSubject;
+  /** The key's and its team's budgets as loaded (the spend ledger counts from there); none for the master key. */
+  budgets: readonly BudgetState[];
 }
 
 /** Master key and `proxy_admin`: may change anything. */
@@ -39,8 +44,10 @@ export const MASTER_KEY_CONTEXT: AuthContext = Object.freeze({
   actor: 'master_key',
   keyId: null,
   keyName: null,
+  keyHash: null,
   keyAlias: null,
   teamId: null,
   teamAlias: null,
   subject: Object.freeze({ isAdmin: true, key: {}, team: null }),
+  budgets: Object.freeze([]),
 });

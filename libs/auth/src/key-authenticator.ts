@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
-import { DatabaseUnavailableError, isDatabaseUnavailable } from '@app/core';
+import { type BudgetState, DatabaseUnavailableError, isDatabaseUnavailable } from '@app/core';
 import { secretsEqual } from './api-key.js';
 import { KeyExpiredError, KeyRefusedError, UnauthorizedError } from './auth.errors.js';
 import { type AuthContext, MASTER_KEY_CONTEXT } from './auth-context.js';
@@ -8,6 +8,7 @@ import { grantsOf } from './grants.js';
 import { hashApiKey } from './key-secret.js';
 import { TtlCache } from './key-cache.js';
 import { KeyRepository } from './key.repository.js';
+import type { StoredLimits } from './limits.js';
 
 const KEY_CACHE_MAX_ENTRIES = 50_000;
 /** A key lookup the database has not answered by then counts as the database being unavailable. */
@@ -168,6 +169,7 @@ export class KeyAuthenticator implements OnModuleDestroy {
       actor: row.keyAlias ?? row.keyName,
       keyId: row.keyId,
       keyName: row.keyName,
+      keyHash: hash.slice(0, 12),
       keyAlias: row.keyAlias,
       teamId: row.teamId,
       teamAlias: team?.teamAlias ?? null,
@@ -176,6 +178,10 @@ export class KeyAuthenticator implements OnModuleDestroy {
         key: grantsOf(row),
         team: team ? grantsOf(team) : null,
       }),
+      budgets: Object.freeze([
+        budgetOf('key', row.keyId, row.keyAlias ?? row.keyName, row),
+        ...(team ? [budgetOf('team', team.teamId, team.teamId, team)] : []),
+      ]),
     });
     return {
       context,
@@ -189,6 +195,18 @@ export class KeyAuthenticator implements OnModuleDestroy {
   forget(keyIds: string[]): void {
     for (const id of keyIds) this.pendingLastUsed.delete(id);
   }
+}
+
+function budgetOf(kind: BudgetState['kind'], id: string, label: string, row: StoredLimits): BudgetState {
+  return Object.freeze({
+    kind,
+    id,
+    label,
+    maxBudget: row.maxBudget,
+    budgetDuration: row.budgetDuration,
+    spend: row.spend,
+    resetAt: row.budgetResetAt,
+  });
 }
 
 /** The promise's value, or an ETIMEDOUT error once `ms` have passed (the work itself is left to finish). */

@@ -3,8 +3,8 @@ import { GrantedEntity } from './granted.entity.js';
 
 /**
  * LiteLLM's budget and rate-limit fields of keys and teams (issue 14): accepted, validated, stored and returned
- * so that an admin script written for LiteLLM works unchanged. Not enforced yet: budgets and spend by the
- * observability issue, rate limits by the replicas issue (docs/API.md says which).
+ * so that an admin script written for LiteLLM works unchanged. Budgets and spend are enforced (issue 16: the
+ * spend ledger in @app/observability); rate limits not yet (the replicas issue; docs/API.md says which).
  */
 export interface StoredLimits {
   /** Model names the key or team may use (empty: all); read by the OpenAI-compatible endpoints. */
@@ -16,6 +16,8 @@ export interface StoredLimits {
   rpmLimit: number | null;
   /** Counted by the gateway, never set through the API. */
   spend: number;
+  /** End of the current budget period (the gateway starts one on the first call after budget_duration is set). */
+  budgetResetAt: Date | null;
 }
 
 /** The columns of StoredLimits, shared by keys and teams. */
@@ -37,6 +39,10 @@ export abstract class LimitedEntity extends GrantedEntity implements StoredLimit
 
   @Column({ type: 'double precision', default: 0 })
   spend: number;
+
+  /** When the current budget period ends (set by the gateway when it starts one; see budget_duration). */
+  @Column({ type: 'timestamptz', nullable: true })
+  budgetResetAt: Date | null;
 }
 
 /** The limit fields of a request, snake_case as on the wire (validated by the DTOs). */
@@ -51,11 +57,23 @@ export interface LimitInput {
 /** The fields a request sets (absent ones are left as they are); for a new row, the defaults for the rest. */
 export function limitsFrom(input: LimitInput, fresh: boolean): Partial<StoredLimits> {
   const out: Partial<StoredLimits> = fresh
-    ? { models: [], maxBudget: null, budgetDuration: null, tpmLimit: null, rpmLimit: null, spend: 0 }
+    ? {
+        models: [],
+        maxBudget: null,
+        budgetDuration: null,
+        tpmLimit: null,
+        rpmLimit: null,
+        spend: 0,
+        budgetResetAt: null,
+      }
     : {};
   if (input.models !== undefined) out.models = [...new Set(input.models)];
   if (input.max_budget !== undefined) out.maxBudget = input.max_budget;
-  if (input.budget_duration !== undefined) out.budgetDuration = input.budget_duration;
+  if (input.budget_duration !== undefined) {
+    out.budgetDuration = input.budget_duration;
+    // A new period length starts a new period at the next call.
+    out.budgetResetAt = null;
+  }
   if (input.tpm_limit !== undefined) out.tpmLimit = input.tpm_limit;
   if (input.rpm_limit !== undefined) out.rpmLimit = input.rpm_limit;
   return out;
@@ -65,6 +83,7 @@ export interface LimitsResponse {
   models: string[];
   max_budget: number | null;
   budget_duration: string | null;
+  budget_reset_at: string | null;
   tpm_limit: number | null;
   rpm_limit: number | null;
   spend: number;
@@ -75,6 +94,7 @@ export function limitsResponse(row: StoredLimits): LimitsResponse {
     models: row.models,
     max_budget: row.maxBudget,
     budget_duration: row.budgetDuration,
+    budget_reset_at: row.budgetResetAt?.toISOString() ?? null,
     tpm_limit: row.tpmLimit,
     rpm_limit: row.rpmLimit,
     spend: row.spend,

@@ -95,6 +95,26 @@ export class GeneralSettingsSchema {
   @Min(1, { message: 'expected a number of seconds from 1 to 3600' })
   @Max(3600, { message: 'expected a number of seconds from 1 to 3600' })
   key_cache_ttl_seconds?: number;
+
+  @IsOptional()
+  @IsBoolean({ message: 'expected true or false' })
+  metrics_public?: boolean;
+
+  @IsOptional()
+  @IsBoolean({ message: 'expected true or false' })
+  tool_call_log?: boolean;
+
+  @IsOptional()
+  @IsInt({ message: 'expected a number of days from 1 to 3650' })
+  @Min(1, { message: 'expected a number of days from 1 to 3650' })
+  @Max(3650, { message: 'expected a number of days from 1 to 3650' })
+  audit_retention_days?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'expected an integer from 100 to 1000000' })
+  @Min(100, { message: 'expected an integer from 100 to 1000000' })
+  @Max(1_000_000, { message: 'expected an integer from 100 to 1000000' })
+  audit_queue_size?: number;
 }
 
 /** The config file, as far as the foundation knows it; later modules validate their own sections. */
@@ -160,6 +180,10 @@ export class RuntimeSettingsSchema {
     message: 'expected a comma-separated list of command names or exact paths',
   })
   MCP_STDIO_EXTRA_COMMANDS?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'expected an http:// or https:// URL (the OTLP/HTTP collector)' })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
 }
 
 /** Flattens class-validator's error tree into `path: message` lines, one per failed constraint. */

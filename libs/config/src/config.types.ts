@@ -69,6 +69,18 @@ export interface GatewayConfig {
      */
     allowedOrigins: string[];
   };
+  observability: {
+    /** `GET /metrics` without a key (general_settings.metrics_public); else admin keys only. */
+    metricsPublic: boolean;
+    /** One `tool_call_log` row per tool call (general_settings.tool_call_log, default true). */
+    toolCallLog: boolean;
+    /** Rows older than this are deleted (general_settings.audit_retention_days, default 30). */
+    auditRetentionDays: number;
+    /** Rows waiting to be written at most; past it the oldest are dropped and counted (general_settings.audit_queue_size). */
+    auditQueueSize: number;
+    /** OTLP/HTTP traces endpoint (OTEL_EXPORTER_OTLP_ENDPOINT); null: no OpenTelemetry at all. */
+    otlpEndpoint: string | null;
+  };
   modelList: ModelListEntry[];
   /** Raw `mcp_servers` mapping (env references resolved); the registry validates the entries. */
   mcpServers: Record<string, Record<string, unknown>>;

@@ -36,6 +36,10 @@ export const KNOWN_GENERAL_SETTINGS = new Set([
   'shutdown_grace_seconds',
   'database_outage_grace_seconds',
   'key_cache_ttl_seconds',
+  'metrics_public',
+  'tool_call_log',
+  'audit_retention_days',
+  'audit_queue_size',
 ]);
 
 const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
@@ -159,6 +163,7 @@ const ECHO_VALUE = new Set([
   'EMBEDDED_DB_DIR',
   'MCP_BLOCK_PRIVATE_URLS',
   'MCP_STDIO_EXTRA_COMMANDS',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
 ]);
 
 /**
@@ -212,6 +217,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
       general.mcp_block_private_urls === true,
     ),
     MCP_STDIO_EXTRA_COMMANDS: envValue(env, 'MCP_STDIO_EXTRA_COMMANDS')?.replace(/\s+/g, ''),
+    OTEL_EXPORTER_OTLP_ENDPOINT: envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
   };
   const runtimeSchema = plainToInstance(RuntimeSettingsSchema, runtime);
   for (const error of validateSync(runtimeSchema)) {
@@ -254,6 +260,13 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
       allowedOrigins: Array.isArray(general.mcp_allowed_origins)
         ? (general.mcp_allowed_origins as string[])
         : [],
+    },
+    observability: {
+      metricsPublic: general.metrics_public === true,
+      toolCallLog: general.tool_call_log !== false,
+      auditRetentionDays: numberOr(general.audit_retention_days, 30),
+      auditQueueSize: numberOr(general.audit_queue_size, 10_000),
+      otlpEndpoint: runtime.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
     },
     modelList: (Array.isArray(raw.model_list) ? raw.model_list : []) as ModelListEntry[],
     mcpServers: (isRecord(raw.mcp_servers) ? raw.mcp_servers : {}) as Record<string, Record<string, unknown>>,

@@ -6,11 +6,24 @@ export {
   ValidationFailedError,
 } from './app-error.js';
 export {
+  type RequestContext,
+  type RequestObserver,
   runWithRequestContext,
+  currentRequestContext,
   currentRequestId,
+  currentTrace,
   resolveRequestId,
+  requestObserver,
+  setRequestObserver,
   PUBLIC_ROUTE,
 } from './request-context.js';
+export {
+  type TraceContext,
+  formatTraceparent,
+  newSpanId,
+  parseTraceparent,
+  traceFrom,
+} from './trace-context.js';
 export { redactUrl, maskSecret, maskKeysIn } from './redact.js';
 export { packageInfo } from './package-info.js';
 export {
@@ -18,3 +31,4 @@ export {
   DatabaseUnavailableError,
   isDatabaseUnavailable,
 } from './database-unavailable.js';
+export { type BudgetState, budgetPeriodEnd } from './budget.js';

@@ -1,8 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import type { TraceContext } from './trace-context.js';
 
 export interface RequestContext {
   requestId: string;
+  /** The W3C trace this request belongs to (the caller's, or one started here). */
+  trace?: TraceContext;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -18,6 +21,10 @@ export function currentRequestContext(): RequestContext | undefined {
 
 export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
+}
+
+export function currentTrace(): TraceContext | undefined {
+  return storage.getStore()?.trace;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -41,3 +48,20 @@ export function newRequestId(): string {
  * importing `@app/auth`, whose guard reads it.
  */
 export const PUBLIC_ROUTE = 'auth:public';
+
+/** Told of every finished HTTP request: its route template (never the raw path), method, status, seconds. */
+export type RequestObserver = (route: string, method: string, status: number, seconds: number) => void;
+
+let observer: RequestObserver | null = null;
+
+/**
+ * Installs the process's request observer (the metrics; one application per process), or removes it when
+ * `next` is null and `current` is the one installed.
+ */
+export function setRequestObserver(next: RequestObserver | null, current?: RequestObserver): void {
+  if (next !== null || observer === current) observer = next;
+}
+
+export function requestObserver(): RequestObserver | null {
+  return observer;
+}

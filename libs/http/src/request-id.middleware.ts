@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { maskSecret, resolveRequestId, runWithRequestContext } from '@app/core';
+import {
+  maskSecret,
+  type RequestContext,
+  requestObserver,
+  resolveRequestId,
+  runWithRequestContext,
+  traceFrom,
+} from '@app/core';
 
 const accessLog = new Logger('Access');
 
@@ -12,21 +19,35 @@ const accessLog = new Logger('Access');
  * the path itself masked (`/key/sk-.../regenerate`).
  */
 export function requestIdMiddleware(req: Request, res: Response, next: NextFunction): void {
-  const requestId = startRequest(req, res, req.path);
-  runWithRequestContext({ requestId }, next);
+  // The route template is known once routing matched (a path that matched nothing counts as `unmatched`).
+  const context = startRequest(req, res, req.path, () => (req.route as { path?: string } | undefined)?.path);
+  runWithRequestContext(context, next);
 }
 
 /**
- * The request id and access line of one request (for the middleware above and for handlers that run outside
- * Express, such as the MCP fast lane): sets `x-request-id` and logs one line when the response is done.
- * `path` is the path without the query string.
+ * The request id, trace and access line of one request (for the middleware above and for handlers that run
+ * outside Express, such as the MCP fast lane): sets `x-request-id`, continues the caller's W3C `traceparent` (or
+ * starts a trace), logs one line and tells the metrics when the response is done. `path` is the path without
+ * the query string; `route` gives the route template once known.
  */
-export function startRequest(req: IncomingMessage, res: ServerResponse, path: string): string {
+export function startRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  route: () => string | undefined = () => path,
+): RequestContext {
   const requestId = resolveRequestId(req.headers['x-request-id']);
+  const trace = traceFrom(req.headers.traceparent);
   res.setHeader('x-request-id', requestId);
   const started = performance.now();
   res.on('finish', () => {
-    runWithRequestContext({ requestId }, () =>
+    requestObserver()?.(
+      route() ?? 'unmatched',
+      req.method ?? 'GET',
+      res.statusCode,
+      (performance.now() - started) / 1000,
+    );
+    runWithRequestContext({ requestId, trace }, () =>
       accessLog.log({
         msg: 'request',
         method: req.method,
@@ -36,7 +57,7 @@ export function startRequest(req: IncomingMessage, res: ServerResponse, path: st
       }),
     );
   });
-  return requestId;
+  return { requestId, trace };
 }
 
 /** Masks path segments that are keys: `/key/sk-abc...xyz/regenerate` → `/key/sk-...wxyz/regenerate`. */

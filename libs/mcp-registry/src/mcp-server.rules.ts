@@ -266,6 +266,8 @@ export function checkServerRecord(record: McpServerRecord, policy: RegistryPolic
     });
   }
   problems.push(...oauth2Problems(record));
+  const costProblem = costInfoProblem(record.mcpInfo.mcp_server_cost_info);
+  if (costProblem) problems.push({ param: 'mcp_info.mcp_server_cost_info', message: costProblem });
   const overlap = record.allowedTools?.filter((t) => record.disallowedTools.includes(t)) ?? [];
   if (overlap.length) {
     problems.push({
@@ -330,6 +332,25 @@ function oauth2Problems(record: McpServerRecord): Problem[] {
       });
   }
   return problems;
+}
+
+/** LiteLLM's per-call prices: `{default_cost_per_query: 0.01, tool_name_to_cost_per_query: {tool: 0.02}}`. */
+function costInfoProblem(info: unknown): string | null {
+  if (info === undefined || info === null) return null;
+  const rule =
+    'mcp_server_cost_info must be {"default_cost_per_query": <number >= 0>, "tool_name_to_cost_per_query": {"<tool>": <number >= 0>}}';
+  if (typeof info !== 'object' || Array.isArray(info)) return rule;
+  const price = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  for (const [name, value] of Object.entries(info as Record<string, unknown>)) {
+    if (name === 'default_cost_per_query') {
+      if (value !== null && !price(value)) return rule;
+    } else if (name === 'tool_name_to_cost_per_query') {
+      if (value === null) continue;
+      if (typeof value !== 'object' || Array.isArray(value)) return rule;
+      if (!Object.values(value as Record<string, unknown>).every(price)) return rule;
+    }
+  }
+  return null;
 }
 
 /** Scheme and allowlist checks that need no DNS (the private-address check is in url-safety.ts). */

@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type Logger as Pino } from 'pino';
 import pretty from 'pino-pretty';
-import { currentRequestId } from '@app/core';
+import { currentRequestContext } from '@app/core';
 import type { LogFormat, LogLevel } from '@app/config';
 
 /** Keys whose values never reach a log line, wherever they appear in a logged object. */
@@ -61,8 +61,11 @@ export class PinoLoggerService implements LoggerService {
       base: undefined,
       redact: { paths: redactPaths, censor: '[redacted]' },
       mixin: () => {
-        const requestId = currentRequestId();
-        return requestId ? { request_id: requestId } : {};
+        const context = currentRequestContext();
+        if (!context) return {};
+        return context.trace
+          ? { request_id: context.requestId, trace_id: context.trace.traceId }
+          : { request_id: context.requestId };
       },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label: string) => ({ level: label }) },

@@ -8,7 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ListToolsRequestSchema,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 
 export interface McpFixture {
   /** The Streamable HTTP endpoint, `http://127.0.0.1:PORT/mcp`. */
@@ -33,6 +38,8 @@ export interface FixtureOptions {
    */
   authorize?: (authorization: string | undefined) => boolean;
   authorizationServer?: string;
+  /** Answers tools/call (default: echoes the tool name and arguments as JSON text). */
+  call?: (name: string, args: Record<string, unknown>) => CallToolResult | Promise<CallToolResult>;
 }
 
 /**
@@ -62,18 +69,24 @@ function guard(req: IncomingMessage, res: ServerResponse, options: FixtureOption
   return false;
 }
 
-function fixtureServer(name: string | undefined, tools: Tool[]): Server {
+function fixtureServer(name: string | undefined, tools: Tool[], call?: FixtureOptions['call']): Server {
   const server = new Server({ name: name ?? 'fixture', version: '1.0.0' }, { capabilities: { tools: {} } });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
-  server.setRequestHandler(CallToolRequestSchema, (request) => ({
+  server.setRequestHandler(CallToolRequestSchema, (request) =>
+    call ? call(request.params.name, request.params.arguments ?? {}) : echoResult(request.params),
+  );
+  return server;
+}
+
+function echoResult(params: { name: string; arguments?: Record<string, unknown> }): CallToolResult {
+  return {
     content: [
       {
         type: 'text',
-        text: JSON.stringify({ tool: request.params.name, arguments: request.params.arguments }),
+        text: JSON.stringify({ tool: params.name, arguments: params.arguments }),
       },
     ],
-  }));
-  return server;
+  };
 }
 
 async function listen(
@@ -105,7 +118,7 @@ export async function startMcpFixture(options: FixtureOptions = {}): Promise<Mcp
       res.writeHead(404).end();
       return;
     }
-    const server = fixtureServer(options.name, tools);
+    const server = fixtureServer(options.name, tools, options.call);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
@@ -135,7 +148,7 @@ export async function startSseMcpFixture(options: FixtureOptions = {}): Promise<
       const transport = new SSEServerTransport('/messages', res);
       sessions.set(transport.sessionId, transport);
       res.on('close', () => sessions.delete(transport.sessionId));
-      void fixtureServer(options.name, tools).connect(transport);
+      void fixtureServer(options.name, tools, options.call).connect(transport);
       return;
     }
     const transport = sessions.get(url.searchParams.get('sessionId') ?? '');

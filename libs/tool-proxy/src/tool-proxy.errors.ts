@@ -1,3 +1,4 @@
+import type { BudgetRefusal } from '@app/observability';
 import { AppError, type AppErrorOptions } from '@app/core';
 import type { CallFailure } from './calls/tool-caller.js';
 
@@ -73,5 +74,27 @@ export class ToolCallFailedError extends AppError {
               ? 'BAD_REQUEST'
               : 'UPSTREAM_ERROR';
     super(code, failure.message, { param: code === 'BAD_REQUEST' ? 'arguments' : 'name' });
+  }
+}
+
+/** A call whose cost would take the key's or team's spend past its max_budget (refused before it runs). */
+export class BudgetExceededError extends AppError {
+  constructor(refusal: BudgetRefusal) {
+    const who = refusal.kind === 'key' ? `API key ${refusal.label}` : `team ${JSON.stringify(refusal.label)}`;
+    const resets = refusal.resetAt ? `; it resets at ${refusal.resetAt.toISOString()}` : '';
+    super(
+      'BUDGET_EXCEEDED',
+      `budget exceeded: ${who} has spent ${refusal.spend} of its max_budget ${refusal.maxBudget}, and this call costs ${refusal.cost}${resets}`,
+      {
+        param: null,
+        details: {
+          budget: refusal.kind,
+          spend: refusal.spend,
+          max_budget: refusal.maxBudget,
+          cost: refusal.cost,
+          ...(refusal.resetAt ? { budget_reset_at: refusal.resetAt.toISOString() } : {}),
+        },
+      },
+    );
   }
 }

@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@app/auth';
 import { McpRegistryModule } from '@app/mcp-registry';
-import { HealthModule } from '@app/observability';
+import { HealthModule, ObservabilityModule } from '@app/observability';
 import { RestToolsController } from './calls/rest-tools.controller.js';
 import { RestToolsService } from './calls/rest-tools.service.js';
+import { CallRecorder } from './calls/call-recorder.js';
 import { ToolCaller } from './calls/tool-caller.js';
 import { McpCatalog } from './catalog/catalog.js';
 import { GatewayView } from './catalog/gateway-view.js';
@@ -20,7 +21,7 @@ import { UpstreamPool } from './upstream/upstream-pool.js';
  * tool-call path, the one session door, the client-facing MCP endpoint and its REST twins.
  */
 @Module({
-  imports: [McpRegistryModule, AuthModule, HealthModule],
+  imports: [McpRegistryModule, AuthModule, HealthModule, ObservabilityModule],
   controllers: [RestToolsController, McpController],
   providers: [
     UpstreamDialer,
@@ -28,6 +29,7 @@ import { UpstreamPool } from './upstream/upstream-pool.js';
     McpHealthService,
     McpCatalog,
     GatewayView,
+    CallRecorder,
     ToolCaller,
     McpSessionManager,
     SessionDoor,

@@ -10,7 +10,8 @@ import {
   type ReadResourceResult,
   ResultSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { DrainState } from '@app/observability';
+import { AppError } from '@app/core';
+import { DrainState, GatewayMetrics, SpendLedger, Tracing } from '@app/observability';
 import type { McpServerRecord } from '@app/mcp-registry';
 import { GatewayView } from '../catalog/gateway-view.js';
 import type { CallerScope } from '../catalog/view.types.js';
@@ -21,12 +22,13 @@ import { redactSecrets, summariseForCaller } from '../upstream/secret-redactor.j
 import { describeError, isMcpError, UpstreamUnavailableError } from '../upstream/upstream-errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import {
+  BudgetExceededError,
   ResourceNotFoundError,
   ToolArgumentsNotAllowedError,
   ToolNotFoundError,
 } from '../tool-proxy.errors.js';
 import { ServerTurns } from './server-turns.js';
-import { auditToolCall } from './audit.js';
+import { CallRecorder, costOf } from './call-recorder.js';
 
 /** Default per-call timeout when the server sets none. */
 export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
@@ -51,7 +53,12 @@ export type Settled<T> =
 
 export interface CallOptions {
   /** Where the call came from (the audit line says it). */
-  via: 'mcp' | 'rest';
+  via: 'mcp' | 'rest' | 'chat';
+  /** The request's MCP `_meta` (a client's `traceparent` is read from it). */
+  meta?: Record<string, unknown>;
+  /** The client's MCP session and JSON-RPC request id (span attributes). */
+  sessionId?: string;
+  rpcId?: string | number;
   /** The client's request headers: those that belong to the upstream are passed through. */
   headers: IncomingHttpHeaders;
   /** Aborted when the client cancels or goes away: the upstream gets `notifications/cancelled`. */
@@ -85,6 +92,10 @@ export class ToolCaller {
     private readonly view: GatewayView,
     private readonly pool: UpstreamPool,
     private readonly drain: DrainState,
+    private readonly recorder: CallRecorder,
+    private readonly ledger: SpendLedger,
+    private readonly tracing: Tracing,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   /** Calls a tool by its exposed name; a name the caller may not use is a ToolNotFoundError. */
@@ -95,40 +106,102 @@ export class ToolCaller {
     options: CallOptions,
   ): Promise<Settled<CallToolResult>> {
     const started = performance.now();
+    const span = this.tracing.startCall({
+      tool: name,
+      metaTraceparent: options.meta?.traceparent,
+      sessionId: options.sessionId,
+      rpcId: options.rpcId,
+    });
+    const { auth } = scope;
+    const record = (
+      server: McpServerRecord | null,
+      tool: string,
+      outcome: CallOutcome,
+      extra: { failure?: FailureKind; error?: string; cost?: number } = {},
+    ) =>
+      this.recorder.record({
+        auth,
+        server,
+        tool,
+        outcome,
+        started,
+        via: options.via,
+        span,
+        cost: extra.cost ?? 0,
+        failure: extra.failure,
+        error: extra.error,
+      });
     let target;
     try {
       target = await this.resolveTool(scope, name, options);
     } catch (error) {
-      auditToolCall(scope.auth, null, name, 'denied', started, options.via);
+      record(null, name, 'denied', { error: error instanceof Error ? error.message : String(error) });
       throw error;
     }
+    const { server } = target;
     const tool = target.name;
-    const allowed = target.server.allowedParams?.[tool];
+    span.server(server.alias);
+    const allowed = server.allowedParams?.[tool];
     const refused = allowed ? Object.keys(args ?? {}).filter((arg) => !allowed.includes(arg)) : [];
     if (allowed && refused.length) {
-      auditToolCall(scope.auth, target.server, tool, 'denied', started, options.via);
-      throw new ToolArgumentsNotAllowedError(tool, target.server.serverName, refused, allowed);
+      const error = new ToolArgumentsNotAllowedError(tool, server.serverName, refused, allowed);
+      record(server, tool, 'denied', { error: error.message });
+      throw error;
     }
-    const settled = await this.run<CallToolResult>(
-      target.server,
-      tool,
-      options,
-      (client, limits) =>
-        // The result is validated once, by the downstream server as it answers (the SDK's callTool would
-        // parse it fully and check its structured content on every call, for nothing).
-        client.request(
-          { method: 'tools/call', params: { name: tool, arguments: args ?? {} } },
-          ResultSchema,
-          {
-            ...limits,
-            ...(options.onProgress ? { onprogress: options.onProgress, resetTimeoutOnProgress: false } : {}),
-          },
-        ) as Promise<CallToolResult>,
-    );
+    // Budgets: the cost is held before the call runs (refused if it would take a budget past max_budget).
+    const cost = costOf(server, tool);
+    const held = this.ledger.hold(auth.budgets, cost);
+    if ('refused' in held) {
+      const error = new BudgetExceededError(held.refused);
+      this.metrics.budgetRefused(held.refused.kind);
+      record(server, tool, 'denied', { error: error.message });
+      throw error;
+    }
+    let settled: Settled<CallToolResult>;
+    try {
+      settled = await this.run<CallToolResult>(
+        server,
+        tool,
+        options,
+        (client, limits) =>
+          // The result is validated once, by the downstream server as it answers (the SDK's callTool would
+          // parse it fully and check its structured content on every call, for nothing).
+          client.request(
+            {
+              method: 'tools/call',
+              params: {
+                name: tool,
+                arguments: args ?? {},
+                // The gateway's span as the upstream's parent (also sent as the traceparent header).
+                _meta: { traceparent: span.traceparent },
+              },
+            },
+            ResultSchema,
+            {
+              ...limits,
+              ...(options.onProgress
+                ? { onprogress: options.onProgress, resetTimeoutOnProgress: false }
+                : {}),
+            },
+          ) as Promise<CallToolResult>,
+      );
+    } catch (error) {
+      held.settle(false);
+      record(server, tool, 'upstream_error', {
+        error: error instanceof AppError ? error.message : 'internal error',
+      });
+      throw error;
+    }
     const outcome =
       settled.outcome === 'ok' && settled.result.isError ? ('tool_error' as const) : settled.outcome;
-    const failure = 'failure' in settled ? settled.failure.kind : undefined;
-    auditToolCall(scope.auth, target.server, tool, outcome, started, options.via, failure);
+    const ran = outcome === 'ok' || outcome === 'tool_error';
+    held.settle(ran);
+    const failure = 'failure' in settled ? settled.failure : undefined;
+    record(server, tool, outcome, {
+      failure: failure?.kind,
+      error: failure?.message ?? (outcome === 'tool_error' ? 'the tool returned an error result' : undefined),
+      cost: ran ? cost : 0,
+    });
     return outcome === 'tool_error' && 'result' in settled ? { outcome, result: settled.result } : settled;
   }
 

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { GatewayMetrics } from '@app/observability';
 import {
   ErrorCode,
   type Prompt,
@@ -67,7 +68,10 @@ export class McpCatalog implements OnModuleDestroy {
   private readonly listeners = new Set<CatalogListener>();
   private readonly stop: () => void;
 
-  constructor(private readonly pool: UpstreamPool) {
+  constructor(
+    private readonly pool: UpstreamPool,
+    private readonly metrics: GatewayMetrics,
+  ) {
     this.stop = pool.on((event) => {
       if (event.type === 'list_changed') this.invalidate(event.serverId, [event.kind]);
       else if (event.type === 'server_changed')
@@ -121,6 +125,7 @@ export class McpCatalog implements OnModuleDestroy {
   /** The server's catalog, from cache or listed now (rejects with a safe message on failure). */
   get(server: McpServerRecord): Promise<ServerCatalog> {
     let entry = this.cache.get(server.serverId);
+    this.metrics.catalogLookup(entry !== undefined);
     if (!entry) {
       const pending = this.fetch(server);
       entry = pending;
@@ -160,6 +165,7 @@ export class McpCatalog implements OnModuleDestroy {
       });
       return { tools, resources, resourceTemplates, prompts, instructions: client.getInstructions() };
     } catch (error) {
+      this.metrics.listFailure(server.serverName, 'list');
       const why = redactSecrets(server, describeError(error));
       throw new Error(`listing ${server.serverName} failed: ${why}`, { cause: error });
     }

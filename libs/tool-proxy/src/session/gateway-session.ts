@@ -114,6 +114,9 @@ export class GatewaySession {
   callOptions(extra: Extra, onProgress?: CallOptions['onProgress']): CallOptions {
     return {
       via: 'mcp',
+      meta: extra._meta,
+      sessionId: extra.sessionId,
+      rpcId: extra.requestId,
       admin: isAdmin(this.scope.auth),
       headers: this.requestHeaders,
       signal: extra.signal,

@@ -77,8 +77,7 @@ export class McpFastLane implements OnApplicationBootstrap {
     }
     if (!admitted) return full(req, res);
     this.served++;
-    const requestId = startRequest(req, res, session.path);
-    await runWithRequestContext({ requestId }, async () => {
+    await runWithRequestContext(startRequest(req, res, session.path), async () => {
       try {
         const body = await readBody(req);
         let parsed: unknown;

@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
+import { GatewayMetrics } from '@app/observability';
 import { ToolCaller } from '../calls/tool-caller.js';
 import { McpCatalog } from '../catalog/catalog.js';
 import { GatewayView } from '../catalog/gateway-view.js';
@@ -16,6 +18,8 @@ export class McpSessionManager implements OnModuleDestroy {
   private readonly logger = new Logger('Gateway');
   private readonly sessions = new Map<string, GatewaySession>();
   private readonly pending = new Set<GatewaySession>();
+  /** The transport of each open session (for the sessions gauge). */
+  private readonly transports = new Map<GatewaySession, 'streamable_http' | 'sse'>();
   private readonly reaper: NodeJS.Timeout;
 
   constructor(
@@ -24,7 +28,18 @@ export class McpSessionManager implements OnModuleDestroy {
     private readonly catalog: McpCatalog,
     private readonly caller: ToolCaller,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    metrics: GatewayMetrics,
   ) {
+    metrics.labeledGauge(
+      'mcp_client_sessions',
+      'Client MCP sessions open on this process, by transport',
+      'transport',
+      () => {
+        const counts: Record<string, number> = { streamable_http: 0, sse: 0 };
+        for (const transport of this.transports.values()) counts[transport]++;
+        return counts;
+      },
+    );
     const every = Math.max(1000, Math.min(60_000, config.mcp.sessionIdleTimeoutMs / 4));
     this.reaper = setInterval(() => void this.reapIdle(), every);
     this.reaper.unref();
@@ -53,8 +68,10 @@ export class McpSessionManager implements OnModuleDestroy {
       transport,
     );
     this.pending.add(session);
+    this.transports.set(session, transport instanceof SSEServerTransport ? 'sse' : 'streamable_http');
     session.onClosed = () => {
       this.pending.delete(session);
+      this.transports.delete(session);
       for (const [id, s] of this.sessions) if (s === session) this.sessions.delete(id);
     };
     return session;

@@ -75,7 +75,15 @@ export class NodeStreamableHttpClientTransport implements Transport {
     if (this.closed) throw new Error('transport closed');
     if (this.lost) throw new UpstreamHttpError(404, 'the MCP server no longer knows this session', true);
     const body = JSON.stringify(message);
-    const res = await this.request('POST', { 'content-type': 'application/json' }, body);
+    // W3C trace context: the gateway's span for this request, as the header too (issue 16).
+    const traceparent = 'params' in message ? message.params?._meta?.traceparent : undefined;
+    const res = await this.request(
+      'POST',
+      typeof traceparent === 'string'
+        ? { 'content-type': 'application/json', traceparent }
+        : { 'content-type': 'application/json' },
+      body,
+    );
     const sessionId = res.headers['mcp-session-id'];
     if (typeof sessionId === 'string' && sessionId) this.sessionId = sessionId;
     const requestId = 'method' in message && 'id' in message ? message.id : undefined;

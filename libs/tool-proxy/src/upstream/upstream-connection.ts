@@ -28,6 +28,8 @@ export interface ConnectionHooks {
   onDisconnected?(): void;
   /** A connection was established: `again` is false the first time, true after a drop. */
   onConnected?(again: boolean): void;
+  /** An attempt to connect failed (it backs off before the next). */
+  onConnectFailed?(): void;
 }
 
 const BACKOFF_BASE_MS = 250;
@@ -217,6 +219,7 @@ export class UpstreamConnection {
     const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 1));
     this.retryAt = Date.now() + backoff * (0.5 + Math.random() / 2);
     this.lastError = redactSecrets(this.server, describeError(error), Object.values(this.headers));
+    this.hooks.onConnectFailed?.();
     this.logger.warn({
       msg: 'upstream connect failed',
       server: this.server.serverName,

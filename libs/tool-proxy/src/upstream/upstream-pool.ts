@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { McpRegistry, type McpServerRecord, type RegistrySnapshot } from '@app/mcp-registry';
+import { GatewayMetrics } from '@app/observability';
 import { ErrorCode, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { type ConnectionHooks, type ListKind, UpstreamConnection } from './upstream-connection.js';
 import { UpstreamDialer } from './upstream-dialer.js';
@@ -39,6 +40,7 @@ export class UpstreamPool implements OnModuleDestroy {
   constructor(
     registry: McpRegistry,
     private readonly dialer: UpstreamDialer,
+    private readonly metrics: GatewayMetrics,
   ) {
     this.unsubscribe = registry.subscribe((snapshot) => this.onRegistryChange(snapshot));
     this.remember(registry.current());
@@ -70,7 +72,12 @@ export class UpstreamPool implements OnModuleDestroy {
       : server.serverId;
     let connection = this.shared.get(key);
     if (!connection) {
-      connection = new UpstreamConnection(server, headers, this.hooksFor(server), this.dial);
+      connection = new UpstreamConnection(
+        server,
+        headers,
+        this.observed(server, this.hooksFor(server)),
+        this.dial,
+      );
       this.shared.set(key, connection);
     }
     return connection;
@@ -78,7 +85,7 @@ export class UpstreamPool implements OnModuleDestroy {
 
   /** A new connection owned by one client session (`per_client` mode); `release` it when the session ends. */
   openForClient(server: McpServerRecord, headers: Record<string, string>, hooks: ConnectionHooks = {}) {
-    const connection = new UpstreamConnection(server, headers, hooks, this.dial);
+    const connection = new UpstreamConnection(server, headers, this.observed(server, hooks), this.dial);
     this.perClient.add(connection);
     return connection;
   }
@@ -95,6 +102,22 @@ export class UpstreamPool implements OnModuleDestroy {
       shared_connections: [...this.shared.values()].filter((c) => c.connected).length,
       client_connections: [...this.perClient].filter((c) => c.connected).length,
       stdio_processes: all.filter((c) => c.connected && c.server.transport === 'stdio').length,
+    };
+  }
+
+  /** The hooks, with connects and failed connects counted in the metrics (mcp_upstream_up and connects). */
+  private observed(server: McpServerRecord, hooks: ConnectionHooks): ConnectionHooks {
+    const name = server.serverName;
+    return {
+      ...hooks,
+      onConnected: (again) => {
+        this.metrics.upstreamConnect(name, true);
+        hooks.onConnected?.(again);
+      },
+      onConnectFailed: () => {
+        this.metrics.upstreamConnect(name, false);
+        hooks.onConnectFailed?.();
+      },
     };
   }
 
@@ -148,6 +171,11 @@ export class UpstreamPool implements OnModuleDestroy {
 
   private onRegistryChange(snapshot: RegistrySnapshot): void {
     const changed = this.remember(snapshot);
+    for (const id of changed)
+      if (!snapshot.byId.has(id)) {
+        const gone = [...this.shared.values()].find((c) => c.server.serverId === id);
+        if (gone) this.metrics.forgetServer(gone.server.serverName);
+      }
     for (const [key, connection] of this.shared) {
       const id = connection.server.serverId;
       if (changed.has(id) || !snapshot.byId.has(id)) {
