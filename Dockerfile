@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build: compile with the dev toolchain, then ship only the runtime dependencies and dist/.
 
-# The Node the README states (22.13 or newer, an LTS).
+# The Node the README states (22.15 or newer, an LTS).
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

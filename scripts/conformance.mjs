@@ -17,7 +17,7 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '..');
 const fixture = path.join(root, 'test/fixtures/conformance-server.mjs');
 /**
- * The suite needs Node 22 or newer (it uses fs.globSync). The project's own floor is 22.13, so this is normally
+ * The suite needs Node 22 or newer (it uses fs.globSync). The project's own floor is 22.15, so this is normally
  * the Node running this script; on an older one, a Node 22 is fetched portably (the `node` package installs
  * the binary for this platform) rather than shipped as a platform-specific dependency.
  */

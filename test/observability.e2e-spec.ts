@@ -67,7 +67,7 @@ mcp_servers:
         tool_name_to_cost_per_query: { echo: 0.02 }
 `,
     });
-    const admin = (path: string, body: unknown) =>
+    const admin = (path: string, body: object) =>
       request(t.url).post(path).set(master).send(body).expect(200);
     await admin('/team/new', { team_id: 'budget_team', max_budget: 0.03 });
     for (const [alias, body] of [

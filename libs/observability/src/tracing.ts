@@ -33,8 +33,8 @@ export interface CallSpan {
   traceId: string;
   /** For the upstream request (HTTP header and `_meta`): the gateway's client span in the caller's trace. */
   traceparent: string;
-  /** Once the server is known. */
-  server(alias: string): void;
+  /** Once the server is known: its alias, and the tool's name there. */
+  server(alias: string, tool: string): void;
   end(outcome: string, error?: string): void;
 }
 
@@ -48,7 +48,8 @@ interface Exporting {
  * first, then the HTTP header; one is started otherwise), and the upstream receives the gateway's own span as
  * parent. With OTEL_EXPORTER_OTLP_ENDPOINT set, spans are exported over OTLP/HTTP by the OpenTelemetry SDK
  * (loaded only then), named and attributed after OpenTelemetry's MCP semantic conventions: a SERVER span
- * `tools/call {tool}` for the client's request and a CLIENT span for the upstream call. Without it, the ids are
+ * `tools/call {tool}` for the client's request (the name it called) and a CLIENT span for the upstream call
+ * (the tool's name upstream). Without it, the ids are
  * made here and nothing else runs.
  */
 @Injectable()
@@ -112,8 +113,11 @@ export class Tracing implements OnApplicationShutdown {
         { traceId: client.traceId, sampled: (client.traceFlags & TraceFlags.SAMPLED) !== 0 },
         client.spanId,
       ),
-      server: (alias) => {
+      server: (alias, tool) => {
         for (const span of [serverSpan, clientSpan]) span.setAttribute('mcp.server.name', alias);
+        // The upstream call is for the tool under its own name.
+        clientSpan.updateName(`tools/call ${tool}`);
+        clientSpan.setAttribute('gen_ai.tool.name', tool);
       },
       end: (outcome, error) => {
         for (const span of [clientSpan, serverSpan]) finish(span, outcome, error);
@@ -123,12 +127,10 @@ export class Tracing implements OnApplicationShutdown {
 
   private async start(endpoint: string): Promise<void> {
     try {
-      const [{ TracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] =
-        await Promise.all([
-          import('@opentelemetry/sdk-trace'),
-          import('@opentelemetry/exporter-trace-otlp-http'),
-          import('@opentelemetry/resources'),
-        ]);
+      // One after the other: loading them in parallel trips Jest's ESM linker (and gains nothing at boot).
+      const { TracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace');
+      const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+      const { resourceFromAttributes } = await import('@opentelemetry/resources');
       const url = `${endpoint.replace(/\/+$/, '')}/v1/traces`;
       const provider = new TracerProvider({
         resource: resourceFromAttributes({

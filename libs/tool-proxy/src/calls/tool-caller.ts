@@ -140,7 +140,7 @@ export class ToolCaller {
     }
     const { server } = target;
     const tool = target.name;
-    span.server(server.alias);
+    span.server(server.alias, tool);
     const allowed = server.allowedParams?.[tool];
     const refused = allowed ? Object.keys(args ?? {}).filter((arg) => !allowed.includes(arg)) : [];
     if (allowed && refused.length) {
