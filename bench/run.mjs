@@ -2,7 +2,7 @@
 // direct upstream, a raw byte-level proxy (the floor), and the open-source stdio proxies people use, in the
 // same run on the same machine. Prints Markdown tables; writes bench/results/<date>.json.
 //   node bench/run.mjs [--smoke] [--rounds N] [--duration MS] [--only http,stdio,list,setup,reconnect,idle]
-//                      [--concurrency 1,16,64] [--profile DIR] [--baseline DIR]
+//                      [--concurrency 1,16,64] [--profile DIR] [--baseline DIR] [--setting key=value]
 // The gateway runs from the production build (NODE_ENV=production), on DATABASE_URL when set, else the
 // embedded database, with auth, scoping, audit logging and access logs on (logs go to /dev/null).
 import { execFileSync, spawn } from 'node:child_process';
@@ -28,6 +28,14 @@ const profileDir = option('profile', null);
  * runs beside this one; scenarios 1 and 2 measure it as extra targets in the same alternating rounds.
  */
 const baselineDir = option('baseline', null);
+/**
+ * `--setting key=value` (repeatable): a general_settings line for the gateways under test, e.g.
+ * `--setting tool_call_log=false` to measure without the audit log.
+ */
+const generalSettings = argv
+  .flatMap((arg, i) => (arg === '--setting' ? [argv[i + 1]] : []))
+  .map((pair) => `  ${pair.replace('=', ': ')}\n`)
+  .join('');
 const concurrencies = option('concurrency', smoke ? '1,4' : '1,16,64')
   .split(',')
   .map(Number);
@@ -138,7 +146,7 @@ async function main() {
   // The stdio server is registered through the API below, with the master key: that needs the opt-in.
   writeFileSync(
     config,
-    `general_settings:\n  master_key: ${MASTER_KEY}\n  max_sessions_per_key: 20000\n  allow_stdio_from_api: true\n`,
+    `general_settings:\n  master_key: ${MASTER_KEY}\n  max_sessions_per_key: 20000\n  allow_stdio_from_api: true\n${generalSettings}`,
   );
   const servers = [
     { server_name: 'echo', url: echoUrl },

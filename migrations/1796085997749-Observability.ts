@@ -14,7 +14,7 @@ export class Observability1796085997749 implements MigrationInterface {
       `CREATE TABLE "tool_call_log" ("id" BIGSERIAL NOT NULL, "called_at" TIMESTAMP WITH TIME ZONE NOT NULL, "request_id" text, "trace_id" text, "via" text NOT NULL, "key_alias" text, "key_hash" text, "team_id" text, "server_id" text, "server_alias" text, "tool" text NOT NULL, "outcome" text NOT NULL, "duration_ms" double precision NOT NULL, "error" text, "cost" double precision NOT NULL DEFAULT '0', CONSTRAINT "PK_66eb8945d23db7722d70b18a253" PRIMARY KEY ("id"))`,
     );
     await queryRunner.query(
-      `CREATE INDEX "IDX_2304ba2b29098d25f095a4781f" ON "tool_call_log"  ("called_at") `,
+      `CREATE INDEX "tool_call_log_called_at_brin" ON "tool_call_log" USING brin ("called_at")`,
     );
     await queryRunner.query(`ALTER TABLE "team" ADD "budget_reset_at" TIMESTAMP WITH TIME ZONE`);
     await queryRunner.query(`ALTER TABLE "virtual_key" ADD "budget_reset_at" TIMESTAMP WITH TIME ZONE`);
@@ -23,7 +23,7 @@ export class Observability1796085997749 implements MigrationInterface {
   public async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "virtual_key" DROP COLUMN "budget_reset_at"`);
     await queryRunner.query(`ALTER TABLE "team" DROP COLUMN "budget_reset_at"`);
-    await queryRunner.query(`DROP INDEX "public"."IDX_2304ba2b29098d25f095a4781f"`);
+    await queryRunner.query(`DROP INDEX "public"."tool_call_log_called_at_brin"`);
     await queryRunner.query(`DROP TABLE "tool_call_log"`);
     await queryRunner.query(`DROP INDEX "public"."IDX_701abb721db7b2863c68ad97a1"`);
     await queryRunner.query(`DROP TABLE "admin_event"`);

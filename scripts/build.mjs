@@ -1,7 +1,7 @@
 // Builds the gateway into dist/: tsc, then tsc-alias turns the `@app/*` path aliases into relative ESM
 // imports. With --if-stale it does nothing when dist/ is newer than every source file.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,4 +45,14 @@ try {
   console.error('build failed: see the TypeScript errors above');
   process.exit(1);
 }
+// Worker threads written in plain JavaScript (*.worker.mjs) go next to the modules that start them.
+function copyWorkers(dir) {
+  for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const relative = path.join(dir, entry.name);
+    if (entry.isDirectory()) copyWorkers(relative);
+    else if (entry.name.endsWith('.worker.mjs'))
+      copyFileSync(path.join(root, relative), path.join(root, 'dist', relative));
+  }
+}
+copyWorkers('libs');
 writeFileSync(stamp, new Date().toISOString());

@@ -241,6 +241,18 @@ mcp_servers:
     });
     const team = await api().get('/v1/admin/events?object_type=team&action=create').set(master).expect(200);
     expect(team.body.data[0]).toMatchObject({ object_id: 'budget_team' });
+    await api().post('/key/block').set(master).send({ key: 'periodic' }).expect(200);
+    await api().post('/key/unblock').set(master).send({ key: 'periodic' }).expect(200);
+    const info = await api().get('/key/info?key=periodic').set(master).expect(200);
+    const actions = await api()
+      .get(`/v1/admin/events?object_id=${info.body.info.key_id as string}`)
+      .set(master)
+      .expect(200);
+    expect(actions.body.data.map((e: { action: string }) => e.action)).toEqual([
+      'unblock',
+      'block',
+      'create',
+    ]);
   });
 
   it('carries the caller trace to the upstream (header and _meta), the audit row and the log lines', async () => {
@@ -289,5 +301,15 @@ mcp_servers:
     const res = await api().get('/metrics').expect(401);
     expect(res.body.error.message).toContain('general_settings.metrics_public');
     await api().get('/metrics').set(as('plain')).expect(403);
+  });
+
+  it('deletes rows past audit_retention_days', async () => {
+    await flush();
+    const before = (await api().get('/v1/mcp/logs?limit=1000').set(master).expect(200)).body.data.length;
+    expect(before).toBeGreaterThan(0);
+    const audit = t.app.get(AuditLog);
+    expect(await audit.applyRetention(new Date())).toBe(0);
+    expect(await audit.applyRetention(new Date(Date.now() + 31 * 86_400_000))).toBe(before);
+    expect((await api().get('/v1/mcp/logs').set(master).expect(200)).body.data).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** A W3C Trace Context position (https://www.w3.org/TR/trace-context/): the trace and the span in it. */
 export interface TraceContext {
@@ -27,8 +27,25 @@ export function parseTraceparent(
   return { traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 };
 }
 
+/**
+ * Random bytes for ids, drawn from a pool refilled 4 KiB at a time: one call into the system's generator per
+ * 170 requests instead of two per request (ids are made on every request; profiling showed the calls).
+ */
+const POOL = Buffer.alloc(4096);
+let used = POOL.length;
+
+function randomHex(bytes: number): string {
+  if (used + bytes > POOL.length) {
+    randomFillSync(POOL);
+    used = 0;
+  }
+  const hex = POOL.toString('hex', used, used + bytes);
+  used += bytes;
+  return hex;
+}
+
 export function newSpanId(): string {
-  return randomBytes(8).toString('hex');
+  return randomHex(8);
 }
 
 /** Continues the caller's trace (from its `traceparent`) or starts one, with a new span for this hop. */
@@ -41,7 +58,7 @@ export function traceFrom(traceparent: unknown): TraceContext {
       parentSpanId: parent.spanId,
       sampled: parent.sampled,
     };
-  return { traceId: randomBytes(16).toString('hex'), spanId: newSpanId(), parentSpanId: null, sampled: true };
+  return { traceId: randomHex(16), spanId: newSpanId(), parentSpanId: null, sampled: true };
 }
 
 /** The `traceparent` to send onwards for `spanId` in this trace. */

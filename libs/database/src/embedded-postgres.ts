@@ -1,25 +1,45 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ConfigError } from '@app/config';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 /** How many pg connections the embedded server accepts; PGlite runs one query at a time anyway. */
 export const EMBEDDED_MAX_CONNECTIONS = 8;
 
+type WorkerMessage =
+  | { type: 'ready'; host: string; port: number }
+  | { type: 'failed'; message: string }
+  | { type: 'done'; id: number; error?: string };
+
 /**
- * An in-process Postgres (PGlite, Postgres compiled to WebAssembly) served on a loopback port so that the
- * ordinary `pg` driver, TypeORM and the same migrations work on it as on a real server. One process owns a data
- * directory at a time.
+ * An embedded Postgres (PGlite, Postgres compiled to WebAssembly) served on a loopback port so that the
+ * ordinary `pg` driver, TypeORM and the same migrations work on it as on a real server. It runs in a thread of
+ * its own (embedded-postgres.worker.mjs): its queries (the audit log writes thousands of rows a second under
+ * load) never hold up the gateway's event loop. One process owns a data directory at a time.
  */
 export class EmbeddedPostgres {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  private closed = false;
+
   private constructor(
-    private readonly db: PGlite,
-    private readonly server: PGLiteSocketServer,
+    private readonly worker: Worker,
     readonly host: string,
     readonly port: number,
     readonly dataDir: string,
-  ) {}
+  ) {
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type !== 'done') return;
+      const waiter = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (message.error) waiter?.reject(new Error(message.error));
+      else waiter?.resolve();
+    });
+    worker.on('exit', () => {
+      for (const waiter of this.pending.values()) waiter.resolve();
+      this.pending.clear();
+    });
+  }
 
   static async start(dataDir: string): Promise<EmbeddedPostgres> {
     const inMemory = dataDir.startsWith('memory://');
@@ -27,28 +47,24 @@ export class EmbeddedPostgres {
       mkdirSync(dataDir, { recursive: true });
       lockDataDir(dataDir);
     }
-    let db: PGlite;
-    try {
-      db = await PGlite.create(inMemory ? 'memory://' : dataDir);
-    } catch (error) {
-      if (!inMemory) unlockDataDir(dataDir);
-      throw error;
-    }
-    const server = new PGLiteSocketServer({
-      db,
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: EMBEDDED_MAX_CONNECTIONS,
+    const worker = new Worker(new URL('./embedded-postgres.worker.mjs', import.meta.url), {
+      workerData: { dataDir: inMemory ? 'memory://' : dataDir, maxConnections: EMBEDDED_MAX_CONNECTIONS },
     });
     try {
-      await server.start();
+      const ready = await new Promise<{ host: string; port: number }>((resolve, reject) => {
+        worker.once('message', (message: WorkerMessage) => {
+          if (message.type === 'ready') resolve(message);
+          else if (message.type === 'failed') reject(new Error(message.message));
+        });
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`the embedded database thread exited (${code})`)));
+      });
+      return new EmbeddedPostgres(worker, ready.host, ready.port, dataDir);
     } catch (error) {
-      await db.close();
+      await worker.terminate();
       if (!inMemory) unlockDataDir(dataDir);
       throw error;
     }
-    const [host, port] = server.getServerConn().split(':');
-    return new EmbeddedPostgres(db, server, host, Number(port), dataDir);
   }
 
   get inMemory(): boolean {
@@ -57,14 +73,27 @@ export class EmbeddedPostgres {
 
   /** Stops accepting and drops the open connections, leaving the database itself open. */
   async stopServing(): Promise<void> {
-    await this.server.stop();
+    await this.ask('stop-serving');
   }
 
   /** Stops serving and closes the database, flushing it to its data directory. */
   async close(): Promise<void> {
-    await this.server.stop();
-    if (!this.db.closed) await this.db.close();
-    if (!this.inMemory) unlockDataDir(this.dataDir);
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.ask('close');
+    } finally {
+      await this.worker.terminate();
+      if (!this.inMemory) unlockDataDir(this.dataDir);
+    }
+  }
+
+  private ask(type: 'stop-serving' | 'close'): Promise<void> {
+    const id = ++this.nextId;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type, id });
+    });
   }
 }
 

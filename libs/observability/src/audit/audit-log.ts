@@ -8,7 +8,7 @@ import { ToolCallLogEntity } from './tool-call-log.entity.js';
 export type ToolCallRow = Omit<ToolCallLogEntity, 'id'>;
 
 /** Rows written per INSERT. */
-const BATCH = 500;
+const BATCH = 1000;
 /** How often the queue is written out. */
 const FLUSH_EVERY_MS = 1000;
 /** How often old rows are deleted, and how many per statement. */
@@ -99,7 +99,7 @@ export class AuditLog implements OnModuleInit, OnApplicationShutdown {
     while (this.queue.length) {
       const batch = this.queue.splice(0, BATCH);
       try {
-        await this.rows.insert(batch);
+        await this.insert(batch);
         this.written += batch.length;
       } catch (error) {
         // Back to the front, within the capacity (newer rows win: the oldest are the ones dropped).
@@ -114,6 +114,24 @@ export class AuditLog implements OnModuleInit, OnApplicationShutdown {
         return;
       }
     }
+  }
+
+  /**
+   * One INSERT for the batch, sent as one JSON parameter (`json_to_recordset`): serialising it is one native
+   * JSON.stringify, where a parameter per value (or an array per column) costs the driver microseconds per value,
+   * and no query builder (each showed in profiles of the call path at load).
+   */
+  private async insert(batch: ToolCallRow[]): Promise<void> {
+    await this.rows.query(
+      `INSERT INTO "tool_call_log" ("called_at", "request_id", "trace_id", "via", "key_alias", "key_hash",
+         "team_id", "server_id", "server_alias", "tool", "outcome", "duration_ms", "error", "cost")
+       SELECT "calledAt", "requestId", "traceId", "via", "keyAlias", "keyHash", "teamId", "serverId",
+         "serverAlias", "tool", "outcome", "durationMs", "error", "cost"
+       FROM json_to_recordset($1::json) AS r("calledAt" timestamptz, "requestId" text, "traceId" text,
+         "via" text, "keyAlias" text, "keyHash" text, "teamId" text, "serverId" text, "serverAlias" text,
+         "tool" text, "outcome" text, "durationMs" float8, "error" text, "cost" float8)`,
+      [JSON.stringify(batch)],
+    );
   }
 
   /** Deletes rows past the retention period, a batch per statement. */
