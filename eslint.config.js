@@ -39,6 +39,7 @@ export default tseslint.config(
       'scripts/*.mjs',
       'test/fixtures/*.mjs',
       'bench/*.mjs',
+      'libs/**/*.worker.mjs',
     ],
   },
   eslint.configs.recommended,
