@@ -15,6 +15,7 @@ const allowedImports = {
   'mcp-registry': ['core', 'config', 'database'],
   'tool-proxy': ['core', 'config', 'http', 'auth', 'mcp-registry', 'observability'],
   'openai-bridge': [],
+  'llm-proxy': ['core', 'config', 'http', 'auth', 'tool-proxy', 'openai-bridge', 'observability'],
   testing: [
     'core',
     'config',

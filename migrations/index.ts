@@ -9,6 +9,7 @@ import { KeyAndTeamLimits1796080667040 } from './1796080667040-KeyAndTeamLimits.
 import { McpServerLimits1796081335334 } from './1796081335334-McpServerLimits.js';
 import { McpServerOAuth21796085226241 } from './1796085226241-McpServerOAuth2.js';
 import { Observability1796085997749 } from './1796085997749-Observability.js';
+import { ModelCallLog1796088664449 } from './1796088664449-ModelCallLog.js';
 
 export const ALL_MIGRATIONS: MigrationClass[] = [
   CreateMcpServer1795612097708,
@@ -19,4 +20,5 @@ export const ALL_MIGRATIONS: MigrationClass[] = [
   McpServerLimits1796081335334,
   McpServerOAuth21796085226241,
   Observability1796085997749,
+  ModelCallLog1796088664449,
 ];

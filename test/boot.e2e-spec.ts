@@ -33,6 +33,19 @@ describe('boot (e2e, built gateway process)', () => {
     );
   });
 
+  it('stops with one line naming a model_list provider it cannot serve, and those it can', async () => {
+    const file = path.join(dir, 'models.yaml');
+    writeFileSync(
+      file,
+      'model_list:\n  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-4\n',
+    );
+    await failsWith(
+      ['--config', file],
+      {},
+      /^config error: models\.yaml: model_list\[0\]\.litellm_params\.model: provider "anthropic" is not supported; supported: openai, hosted_vllm, ollama_chat/,
+    );
+  });
+
   it('stops with one line naming a non-numeric PORT', async () => {
     await failsWith(
       [],

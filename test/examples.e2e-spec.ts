@@ -97,7 +97,8 @@ describe('examples (e2e)', () => {
       rootModule: GatewayModule.forRoot,
       database: db.database,
       env: { MASTER_KEY },
-      configYaml: `mcp_servers:\n  web:\n    url: ${upstream.url}\n`,
+      // The fake model is also a model of the gateway's own OpenAI-compatible endpoint.
+      configYaml: `model_list:\n  - model_name: fake\n    litellm_params:\n      model: openai/fake-model\n      api_base: ${model.url}\nmcp_servers:\n  web:\n    url: ${upstream.url}\n`,
     });
     const res = await request(t.url)
       .post('/key/generate')
@@ -142,6 +143,19 @@ describe('examples (e2e)', () => {
       tool_call_id: 'call_1',
       content: 'web:hello from the model',
     });
+    expect(out.trim()).toBe('The tool said: web:hello from the model');
+  });
+
+  it("chat-with-mcp-tools against the gateway's own /v1/chat/completions (the product page's setup)", async () => {
+    const before = model.requests.length;
+    const out = await example('chat-with-mcp-tools', [], {
+      OPENAI_BASE_URL: `${t.url}/v1`,
+      OPENAI_API_KEY: key,
+      OPENAI_MODEL: 'fake',
+    });
+    const sent = model.requests.slice(before);
+    expect(sent.map((r) => r.model)).toEqual(['fake-model', 'fake-model']);
+    expect(sent[1].messages.find((m) => m.role === 'tool')?.content).toBe('web:hello from the model');
     expect(out.trim()).toBe('The tool said: web:hello from the model');
   });
 

@@ -3,6 +3,7 @@ import { AdminModule } from '@app/admin';
 import { AuthModule } from '@app/auth';
 import { type GatewayConfig, GatewayConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { LlmProxyModule } from '@app/llm-proxy';
 import { McpRegistryModule } from '@app/mcp-registry';
 import { HealthModule } from '@app/observability';
 import { ToolProxyModule } from '@app/tool-proxy';
@@ -22,6 +23,7 @@ export class GatewayModule {
         McpRegistryModule,
         AdminModule,
         ToolProxyModule,
+        LlmProxyModule,
       ],
     };
   }

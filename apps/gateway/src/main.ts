@@ -1,7 +1,9 @@
 import 'reflect-metadata';
+import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, type GatewayConfig, loadConfig } from '@app/config';
+import { parseModelList } from '@app/llm-proxy';
 import { configureApp } from '@app/http';
 import { DrainState, PinoLoggerService } from '@app/observability';
 import { GatewayModule } from './gateway.module.js';
@@ -11,7 +13,12 @@ const CLOSE_GRACE_MS = 10_000;
 
 function readConfig(): GatewayConfig {
   try {
-    return loadConfig({ argv: process.argv.slice(2) });
+    const config = loadConfig({ argv: process.argv.slice(2) });
+    // model_list is the OpenAI-compatible endpoints' to judge; checked here so that it fails like the rest.
+    const { problems } = parseModelList(config.modelList);
+    if (problems.length)
+      throw new ConfigError(problems.map((p) => `${path.basename(config.configPath ?? 'config')}: ${p}`));
+    return config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     configFailure(error);

@@ -26,6 +26,14 @@ export interface AuthContext {
   subject: AccessSubject;
   /** The key's and its team's budgets as loaded (the spend ledger counts from there); none for the master key. */
   budgets: readonly BudgetState[];
+  /** Model names the key and its team may use (`models`; empty: all). */
+  models: { readonly key: readonly string[]; readonly team: readonly string[] };
+}
+
+/** Whether the caller may use this model: listed by the key (or it lists none) and by its team (or none). */
+export function mayUseModel(auth: AuthContext, model: string): boolean {
+  const { key, team } = auth.models;
+  return (key.length === 0 || key.includes(model)) && (team.length === 0 || team.includes(model));
 }
 
 /** Master key and `proxy_admin`: may change anything. */
@@ -50,4 +58,5 @@ export const MASTER_KEY_CONTEXT: AuthContext = Object.freeze({
   teamAlias: null,
   subject: Object.freeze({ isAdmin: true, key: {}, team: null }),
   budgets: Object.freeze([]),
+  models: Object.freeze({ key: [], team: [] }),
 });

@@ -182,6 +182,7 @@ export class KeyAuthenticator implements OnModuleDestroy {
         budgetOf('key', row.keyId, row.keyAlias ?? row.keyName, row),
         ...(team ? [budgetOf('team', team.teamId, team.teamId, team)] : []),
       ]),
+      models: Object.freeze({ key: row.models, team: team?.models ?? [] }),
     });
     return {
       context,

@@ -18,3 +18,5 @@ export type { AdminEventEntity } from './audit/admin-event.entity.js';
 export type { ToolCallLogEntity } from './audit/tool-call-log.entity.js';
 export { type BudgetRefusal, SpendLedger } from './spend/spend-ledger.js';
 export { type CallSpan, type CallSpanInfo, Tracing } from './tracing.js';
+export { ModelCallLog, type ModelCallRow } from './audit/model-call-log.js';
+export type { ModelCallLogEntity } from './audit/model-call-log.entity.js';

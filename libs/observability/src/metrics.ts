@@ -74,6 +74,19 @@ export class GatewayMetrics implements OnModuleInit, OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly modelRequests = new Counter({
+    name: 'llm_requests_total',
+    help: 'Requests to upstream models (chat completions, responses), by model name and outcome',
+    labelNames: ['model', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly modelTokens = new Counter({
+    name: 'llm_tokens_total',
+    help: 'Tokens used by upstream models, by model name and kind (prompt, completion)',
+    labelNames: ['model', 'kind'] as const,
+    registers: [this.registry],
+  });
+
   private readonly children = new Map<string, unknown>();
   private readonly toolsPerServer = new Map<string, Set<string>>();
 
@@ -164,6 +177,12 @@ export class GatewayMetrics implements OnModuleInit, OnModuleDestroy {
 
   catalogLookup(hit: boolean): void {
     this.bound(hit ? 'c\0hit' : 'c\0miss', () => this.catalog.labels(hit ? 'hit' : 'miss')).inc();
+  }
+
+  modelRequest(model: string, outcome: string, promptTokens: number, completionTokens: number): void {
+    this.modelRequests.labels(model, outcome).inc();
+    if (promptTokens) this.modelTokens.labels(model, 'prompt').inc(promptTokens);
+    if (completionTokens) this.modelTokens.labels(model, 'completion').inc(completionTokens);
   }
 
   budgetRefused(scope: 'key' | 'team'): void {

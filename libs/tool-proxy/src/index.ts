@@ -15,3 +15,4 @@ export { REQUEST_CANCELLED } from './session/jsonrpc-checks.js';
 export { McpHealthService, type ServerHealth } from './upstream/mcp-health.service.js';
 export { probeMcpServer, type ProbeResult } from './upstream/mcp-probe.js';
 export { UpstreamOriginGuard } from './session/origin-check.js';
+export { McpToolbox, type ToolboxSelection } from './calls/mcp-toolbox.js';

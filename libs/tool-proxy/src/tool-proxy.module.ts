@@ -5,6 +5,7 @@ import { HealthModule, ObservabilityModule } from '@app/observability';
 import { RestToolsController } from './calls/rest-tools.controller.js';
 import { RestToolsService } from './calls/rest-tools.service.js';
 import { CallRecorder } from './calls/call-recorder.js';
+import { McpToolbox } from './calls/mcp-toolbox.js';
 import { ToolCaller } from './calls/tool-caller.js';
 import { McpCatalog } from './catalog/catalog.js';
 import { GatewayView } from './catalog/gateway-view.js';
@@ -35,7 +36,8 @@ import { UpstreamPool } from './upstream/upstream-pool.js';
     SessionDoor,
     RestToolsService,
     McpFastLane,
+    McpToolbox,
   ],
-  exports: [McpHealthService, McpSessionManager, ToolCaller],
+  exports: [McpHealthService, McpSessionManager, ToolCaller, McpToolbox],
 })
 export class ToolProxyModule {}

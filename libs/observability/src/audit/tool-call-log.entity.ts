@@ -1,4 +1,5 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index } from 'typeorm';
+import { CallerRowEntity } from './caller-row.entity.js';
 
 /**
  * One tool call from any path (MCP, REST, chat). Never a key, an argument or a credential. Rows arrive in time
@@ -7,33 +8,10 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
  */
 @Entity({ name: 'tool_call_log' })
 @Index('tool_call_log_called_at_brin', { synchronize: false })
-export class ToolCallLogEntity {
-  /** Grows with insertion order: the keyset for pagination (newest first). */
-  @PrimaryGeneratedColumn({ type: 'bigint' })
-  id: string;
-
-  @Column({ type: 'timestamptz' })
-  calledAt: Date;
-
-  @Column({ type: 'text', nullable: true })
-  requestId: string | null;
-
-  @Column({ type: 'text', nullable: true })
-  traceId: string | null;
-
+export class ToolCallLogEntity extends CallerRowEntity {
   /** `mcp`, `rest` or `chat`. */
   @Column({ type: 'text' })
   via: string;
-
-  @Column({ type: 'text', nullable: true })
-  keyAlias: string | null;
-
-  /** The first characters of the key's SHA-256 (tells keys apart; never the key). Null: the master key. */
-  @Column({ type: 'text', nullable: true })
-  keyHash: string | null;
-
-  @Column({ type: 'text', nullable: true })
-  teamId: string | null;
 
   @Column({ type: 'text', nullable: true })
   serverId: string | null;

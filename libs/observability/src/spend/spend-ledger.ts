@@ -101,6 +101,37 @@ export class SpendLedger implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
+  /**
+   * Whether every budget still has room (spend below max_budget): for calls whose cost is known only after
+   * they ran (model calls, priced per token). Returns the first spent budget, or null.
+   */
+  spent(budgets: readonly BudgetState[], now = new Date()): BudgetRefusal | null {
+    for (const budget of budgets) {
+      if (budget.maxBudget === null) continue;
+      const account = this.account(budget, now);
+      if (account.spend + account.held >= budget.maxBudget - 1e-9)
+        return {
+          kind: budget.kind,
+          label: budget.label,
+          spend: round(account.spend),
+          maxBudget: budget.maxBudget,
+          cost: 0,
+          resetAt: account.resetAt,
+        };
+    }
+    return null;
+  }
+
+  /** Adds a cost known after the fact to every budget of the caller. */
+  charge(budgets: readonly BudgetState[], cost: number, now = new Date()): void {
+    if (cost <= 0) return;
+    for (const budget of budgets) {
+      const account = this.account(budget, now);
+      account.spend += cost;
+      account.unwritten += cost;
+    }
+  }
+
   /** Spend counted for a key or team in this process (for the API; null when it has not been seen). */
   spendOf(kind: BudgetState['kind'], id: string): number | null {
     const account = this.accounts.get(`${kind}:${id}`);
