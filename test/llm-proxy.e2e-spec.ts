@@ -63,6 +63,10 @@ model_list:
     litellm_params:
       model: hosted_vllm/other-1
       api_base: ${model.baseUrl}
+  - model_name: balanced
+    litellm_params: { model: openai/first-1, api_base: "${model.baseUrl}", max_retries: 0 }
+  - model_name: balanced
+    litellm_params: { model: openai/second-1, api_base: "${model.baseUrl}", max_retries: 0 }
 mcp_servers:
   srv_a:
     url: ${srvA.url}
@@ -94,7 +98,7 @@ mcp_servers:
     ({ type: 'mcp', server_url: server, require_approval: approval }) as never;
 
   it('lists the models a key may use', async () => {
-    expect((await client(keys.a).models.list()).data.map((m) => m.id)).toEqual(['fake', 'other']);
+    expect((await client(keys.a).models.list()).data.map((m) => m.id)).toEqual(['fake', 'other', 'balanced']);
     expect((await client(keys.limited).models.list()).data.map((m) => m.id)).toEqual(['fake']);
   });
 
@@ -236,7 +240,7 @@ mcp_servers:
       .set({ Authorization: `Bearer ${keys.a}` })
       .send({ model: 'nope', messages: [] })
       .expect(404);
-    expect(unknown.body.error.message).toContain('models: fake, other');
+    expect(unknown.body.error.message).toContain('models: fake, other, balanced');
   });
 
   it('records model usage and charges its cost to the key', async () => {
@@ -246,5 +250,59 @@ mcp_servers:
     expect(text).toMatch(/^llm_requests_total\{model="fake",outcome="ok"\} \d+$/m);
     expect(text).toMatch(/^llm_tokens_total\{model="fake",kind="prompt"\} \d+$/m);
     expect(t.logs.text()).not.toContain(MODEL_KEY);
+    const rows = await request(t.url)
+      .get('/v1/model/logs?key_alias=user_a&model=fake')
+      .set(master)
+      .expect(200);
+    expect(rows.body.data.find((r: { outcome: string }) => r.outcome === 'ok')).toMatchObject({
+      endpoint: 'chat.completions',
+      model: 'fake',
+      upstream_model: 'fake-1',
+      prompt_tokens: 10,
+      completion_tokens: 5,
+      cost: 0.02,
+    });
+    expect(rows.body.data.some((r: { outcome: string; status: number }) => r.status === 400)).toBe(true);
+  });
+
+  it('balances the deployments of one model name, and skips one that failed', async () => {
+    const ask = () =>
+      client(keys.a).chat.completions.create({
+        model: 'balanced',
+        messages: [{ role: 'user', content: 'x' }],
+      });
+    const before = model.requests.length;
+    await ask();
+    await ask();
+    expect(model.requests.slice(before).map((r) => r.body.model)).toEqual(['first-1', 'second-1']);
+    // The next one (first-1) fails: relayed as it is (no retries configured), and first-1 is left alone a while.
+    model.failNext(503, 1);
+    await expect(ask()).rejects.toMatchObject({ status: 503 });
+    const after = model.requests.length;
+    for (let i = 0; i < 3; i++) await ask();
+    expect(model.requests.slice(after).map((r) => r.body.model)).toEqual([
+      'second-1',
+      'second-1',
+      'second-1',
+    ]);
+  });
+
+  it('aborts the upstream request when the client goes away mid-stream', async () => {
+    const controller = new AbortController();
+    const stream = await client(keys.a).chat.completions.create(
+      { model: 'fake', messages: [{ role: 'user', content: 'a b c d e f g h i j k l' }], stream: true },
+      { signal: controller.signal },
+    );
+    const abortedBefore = model.aborted;
+    // The SDK ends (or throws from) the iteration once aborted: either way the client is gone.
+    try {
+      for await (const chunk of stream) if (chunk.choices[0]?.delta?.content) controller.abort();
+    } catch {
+      // aborted
+    }
+    const deadline = Date.now() + 5000;
+    while (model.aborted === abortedBefore && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(model.aborted).toBe(abortedBefore + 1);
   });
 });

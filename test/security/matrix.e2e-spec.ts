@@ -68,6 +68,7 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/mcp/logs': { access: 'admin_read' },
   'GET /v1/admin/events': { access: 'admin_read' },
   'GET /v1/mcp/spend': { access: 'admin_read' },
+  'GET /v1/model/logs': { access: 'admin_read' },
   'POST /team/new': { access: 'admin' },
   'POST /team/update': { access: 'admin' },
   'POST /team/delete': { access: 'admin' },

@@ -7,6 +7,8 @@ import {
   type AdminEventEntity,
   AuditQuery,
   GatewayMetrics,
+  ModelCallLog,
+  type ModelCallLogEntity,
   SPEND_GROUPS,
   type SpendGroup,
   type ToolCallLogEntity,
@@ -71,6 +73,28 @@ function logRow(row: ToolCallLogEntity) {
   };
 }
 
+function modelRow(row: ModelCallLogEntity) {
+  return {
+    id: row.id,
+    called_at: row.calledAt.toISOString(),
+    request_id: row.requestId,
+    trace_id: row.traceId,
+    endpoint: row.endpoint,
+    key_alias: row.keyAlias,
+    key_hash: row.keyHash,
+    team_id: row.teamId,
+    model: row.model,
+    upstream_model: row.upstreamModel,
+    outcome: row.outcome,
+    status: row.status,
+    duration_ms: row.durationMs,
+    prompt_tokens: row.promptTokens,
+    completion_tokens: row.completionTokens,
+    cost: row.cost,
+    error: row.error,
+  };
+}
+
 function eventRow(row: AdminEventEntity) {
   return {
     id: row.id,
@@ -95,6 +119,7 @@ export class ObservabilityController {
     private readonly metrics: GatewayMetrics,
     private readonly audit: AuditQuery,
     private readonly keys: KeyAuthenticator,
+    private readonly models: ModelCallLog,
   ) {}
 
   /** Public to the key guard; checked here, so that general_settings.metrics_public can open it. */
@@ -169,6 +194,20 @@ export class ObservabilityController {
       limit: pageSize(limit),
     });
     return { data: page.rows.map(eventRow), next_cursor: page.nextCursor };
+  }
+
+  /** One row per request to an upstream model (OpenAI-compatible endpoints), newest first. */
+  @Get('v1/model/logs')
+  @AdminOnly()
+  @Header('Cache-Control', 'no-store')
+  async modelLogs(
+    @Query('model') model?: string,
+    @Query('key_alias') keyAlias?: string,
+    @Query('cursor') before?: string,
+    @Query('limit') limit?: string,
+  ) {
+    const page = await this.models.page({ model, keyAlias, before: cursor(before), limit: pageSize(limit) });
+    return { data: page.rows.map(modelRow), next_cursor: page.nextCursor };
   }
 
   /** Calls, errors, cost and p50/p95 duration per key, team, server or tool over a time window. */

@@ -27,6 +27,8 @@ export interface FakeModel {
   /** `http://127.0.0.1:PORT/v1`, the `api_base` to configure. */
   baseUrl: string;
   requests: FakeModelRequest[];
+  /** Responses whose connection was closed by the client before they were finished. */
+  readonly aborted: number;
   failNext(status: number, count?: number): void;
   close(): Promise<void>;
 }
@@ -58,6 +60,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 export async function startFakeModel(options: { chunkDelayMs?: number } = {}): Promise<FakeModel> {
   const requests: FakeModelRequest[] = [];
+  let aborted = 0;
   let failures: { status: number; left: number } | null = null;
   const delay = options.chunkDelayMs ?? 50;
 
@@ -105,6 +108,7 @@ export async function startFakeModel(options: { chunkDelayMs?: number } = {}): P
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const send = async (delta: Record<string, unknown>, finish: string | null = null) => {
+      if (res.destroyed) return;
       res.write(
         `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`,
       );
@@ -177,6 +181,9 @@ export async function startFakeModel(options: { chunkDelayMs?: number } = {}): P
   };
 
   const http: HttpServer = createServer((req, res) => {
+    res.on('close', () => {
+      if (!res.writableFinished) aborted++;
+    });
     void (async () => {
       const body = await readJson(req);
       requests.push({ path: req.url ?? '', authorization: req.headers.authorization, body });
@@ -212,6 +219,9 @@ export async function startFakeModel(options: { chunkDelayMs?: number } = {}): P
   return {
     baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}/v1`,
     requests,
+    get aborted() {
+      return aborted;
+    },
     failNext: (status, count = 1) => (failures = { status, left: count }),
     close: () =>
       new Promise<void>((resolve) => {
