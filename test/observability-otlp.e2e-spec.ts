@@ -13,7 +13,7 @@ import {
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 
 /**
- * Issue 16, acceptance 5: with OTEL_EXPORTER_OTLP_ENDPOINT set, spans of a tool call arrive at an OTLP/HTTP
+ * Issue 16, acceptance 5 (and `metrics_public`): with OTEL_EXPORTER_OTLP_ENDPOINT set, spans of a tool call arrive at an OTLP/HTTP
  * receiver (a real one on a loopback port, reading what the OpenTelemetry exporter sends), in the caller's
  * trace, named and attributed after OpenTelemetry's MCP conventions.
  */
@@ -65,6 +65,8 @@ describe('OpenTelemetry export (e2e)', () => {
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
       },
       configYaml: `
+general_settings:
+  metrics_public: true
 mcp_servers:
   traced:
     url: ${upstream.url}
@@ -109,5 +111,10 @@ mcp_servers:
     const sent = upstream.requestHeaders.map((h) => h.traceparent).filter(Boolean);
     expect(sent).toContain(`00-${TRACE_ID}-${client?.spanId}-01`);
     expect(contentTypes[0]).toContain('application/json');
+  });
+
+  it('serves /metrics without a key when general_settings.metrics_public is on', async () => {
+    const res = await request(t.url).get('/metrics').expect(200);
+    expect(res.text).toMatch(/^mcp_tool_calls_total\{server="traced",tool="echo",outcome="ok"\} 1$/m);
   });
 });
