@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
+import { ChangeBus } from '@app/database';
 import { type BudgetState, DatabaseUnavailableError, isDatabaseUnavailable } from '@app/core';
 import { secretsEqual } from './api-key.js';
 import { KeyExpiredError, KeyRefusedError, UnauthorizedError } from './auth.errors.js';
@@ -44,7 +45,10 @@ export class KeyAuthenticator implements OnModuleDestroy {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly keys: KeyRepository,
+    private readonly bus: ChangeBus,
   ) {
+    // Keys and teams changed on another replica (or missed while the bus was deaf): look them up again.
+    bus.subscribe(() => this.cache.clear());
     this.cache = new TtlCache(
       config.auth.keyCacheTtlMs,
       KEY_CACHE_MAX_ENTRIES,
@@ -60,9 +64,10 @@ export class KeyAuthenticator implements OnModuleDestroy {
     await this.flushLastUsed();
   }
 
-  /** Forgets every cached lookup: called after any write to keys or teams. */
-  invalidate(): void {
+  /** Forgets every cached lookup, here and on the other replicas: called after any write to keys or teams. */
+  invalidate(topic: 'keys' | 'teams' = 'keys'): void {
     this.cache.clear();
+    void this.bus.publish(topic);
   }
 
   async authenticate(presented: string): Promise<AuthContext> {

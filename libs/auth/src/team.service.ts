@@ -70,7 +70,7 @@ export class TeamService {
       if (isUniqueViolation(error)) throw new TeamConflictError(teamId);
       throw error;
     }
-    this.authenticator.invalidate();
+    this.authenticator.invalidate('teams');
     this.logger.log({ msg: 'team created', team_id: teamId, by: actor });
     return this.get(teamId);
   }
@@ -87,7 +87,7 @@ export class TeamService {
       ...grants,
       updatedBy: actor,
     });
-    this.authenticator.invalidate();
+    this.authenticator.invalidate('teams');
     this.logger.log({ msg: 'team updated', team_id: team.teamId, by: actor });
     return this.get(team.teamId);
   }
@@ -110,7 +110,7 @@ export class TeamService {
       if (isForeignKeyViolation(error)) throw new TeamHasKeysError(null);
       throw error;
     }
-    this.authenticator.invalidate();
+    this.authenticator.invalidate('teams');
     this.logger.log({ msg: 'teams deleted', team_ids: ids, by: actor });
     return ids;
   }

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { GatewayConfig } from '@app/config';
+import { ChangeBus } from './change-bus.js';
 import { DatabaseHealthService } from './database-health.service.js';
 import { type EntityClass, type MigrationClass, openDatabase } from './gateway-data-source.js';
 
@@ -33,8 +34,8 @@ export class DatabaseModule {
             openDatabase(database, { entities: (options?.entities ?? []) as EntityClass[], migrations }),
         }),
       ],
-      providers: [DatabaseHealthService],
-      exports: [DatabaseHealthService],
+      providers: [DatabaseHealthService, ChangeBus],
+      exports: [DatabaseHealthService, ChangeBus],
     };
   }
 }

@@ -14,3 +14,10 @@ export { DatabaseModule, type DatabaseModuleOptions } from './database.module.js
 export { AuditedEntity } from './audited.entity.js';
 export { isForeignKeyViolation, isUniqueViolation } from './pg-errors.js';
 export { EmbeddedPostgres } from './embedded-postgres.js';
+export {
+  CHANGE_CHANNEL,
+  ChangeBus,
+  type ChangeEvent,
+  type ChangeListener,
+  type ChangeTopic,
+} from './change-bus.js';

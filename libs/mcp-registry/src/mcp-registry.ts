@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { ChangeBus } from '@app/database';
 import { ConfigError, GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { parseConfigServers } from './config-servers.js';
 import type { McpServerEntity } from './mcp-server.entity.js';
@@ -52,6 +53,7 @@ export class McpRegistry implements OnModuleInit {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly repository: McpServerRepository,
+    private readonly bus: ChangeBus,
   ) {
     this.policy = {
       stdioCommands: new Set([...DEFAULT_STDIO_COMMANDS, ...config.mcp.stdioExtraCommands]),
@@ -69,6 +71,10 @@ export class McpRegistry implements OnModuleInit {
     if (parsed.problems.length) throw new ConfigError(parsed.problems);
     this.configServers = parsed.servers;
     await this.reload();
+    // Servers written by another replica (or anything missed while the bus was deaf): read them again.
+    this.bus.subscribe(async (event) => {
+      if (event.topic === 'servers' || event.topic === 'resync') await this.reload();
+    });
     const { servers } = this.snapshot;
     this.logger.log(
       `registry: ${servers.length} MCP servers (${this.configServers.length} from the config file)`,

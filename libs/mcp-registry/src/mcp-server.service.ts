@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { ChangeBus } from '@app/database';
 import { McpRegistry } from './mcp-registry.js';
 import type { McpServerEntity } from './mcp-server.entity.js';
 import {
@@ -39,6 +40,7 @@ export class McpServerService implements OnApplicationBootstrap {
     private readonly registry: McpRegistry,
     private readonly repository: McpServerRepository,
     private readonly hosts: HostResolution,
+    private readonly bus: ChangeBus,
   ) {}
 
   /**
@@ -66,6 +68,7 @@ export class McpServerService implements OnApplicationBootstrap {
       });
     }
     await this.registry.reload();
+    void this.bus.publish('servers');
   }
 
   list(): readonly McpServerRecord[] {
@@ -145,6 +148,7 @@ export class McpServerService implements OnApplicationBootstrap {
       by: actor,
     });
     await this.registry.reload();
+    void this.bus.publish('servers');
     return existing;
   }
 
@@ -226,6 +230,7 @@ export class McpServerService implements OnApplicationBootstrap {
 
   private async reloadAndGet(serverId: string): Promise<McpServerRecord> {
     const snapshot = await this.registry.reload();
+    void this.bus.publish('servers');
     const server = snapshot.byId.get(serverId);
     if (!server) throw new McpServerNotFoundError(serverId);
     return server;

@@ -1,4 +1,4 @@
-export { type TestDatabase, provisionTestDatabase } from './test-database.js';
+export { type TestDatabase, provisionTestDatabase, withAdminClient } from './test-database.js';
 export { type TestApp, createTestApp } from './test-app.js';
 export {
   type FixtureOptions,
