@@ -504,7 +504,7 @@ describe('virtual keys, teams and team-scoped access (e2e)', () => {
         if (!/^\s*(UPDATE|COMMIT|BEGIN)/i.test(sql)) queries.push(sql);
       });
       try {
-        t.app.get(KeyAuthenticator).invalidate();
+        t.app.get(KeyAuthenticator).cache.clear();
         await api().get('/v1/mcp/server').set(as(a1)).expect(200);
         expect(queries).toHaveLength(1);
         expect(queries[0]).toContain('virtual_key');

@@ -129,6 +129,9 @@ export class PinoLoggerService implements LoggerService {
     if (level === 'info' && context !== undefined && FRAMEWORK_CONTEXTS.has(context)) level = 'debug';
     if (!this.pino.isLevelEnabled(level)) return;
     const stack = level === 'error' && strings.length > 1 ? strings[strings.length - 2] : undefined;
+    // TypeORM's "Unable to connect... Retrying" for a configuration problem (the embedded data directory in
+    // use): main.ts reports it as the config error it is; a stack here would only bury that line.
+    if (context === 'TypeOrmModule' && stack?.startsWith('ConfigError')) return;
     const fields: Record<string, unknown> = context ? { context } : {};
     if (stack) fields.stack = stack;
     const out = context !== undefined && TRUSTED_CONTEXTS.has(context) ? this.trusted : this.pino;
