@@ -10,6 +10,7 @@ import { McpServerLimits1796081335334 } from './1796081335334-McpServerLimits.js
 import { McpServerOAuth21796085226241 } from './1796085226241-McpServerOAuth2.js';
 import { Observability1796085997749 } from './1796085997749-Observability.js';
 import { ModelCallLog1796088664449 } from './1796088664449-ModelCallLog.js';
+import { RateLimits1796089431593 } from './1796089431593-RateLimits.js';
 
 export const ALL_MIGRATIONS: MigrationClass[] = [
   CreateMcpServer1795612097708,
@@ -21,4 +22,5 @@ export const ALL_MIGRATIONS: MigrationClass[] = [
   McpServerOAuth21796085226241,
   Observability1796085997749,
   ModelCallLog1796088664449,
+  RateLimits1796089431593,
 ];

@@ -26,6 +26,7 @@ export interface McpServerResponse {
   mcp_info: Record<string, unknown>;
   spec_version: string | null;
   max_concurrent_requests: number | null;
+  rpm: number | null;
   allow_sampling: boolean | null;
   allow_elicitation: boolean | null;
   allowed_params: Record<string, string[]> | null;
@@ -71,6 +72,7 @@ export function toMcpServerResponse(server: McpServerRecord, health?: ServerHeal
     mcp_info: server.mcpInfo,
     spec_version: server.specVersion,
     max_concurrent_requests: server.maxConcurrentRequests,
+    rpm: server.rpm,
     allow_sampling: server.allowSampling,
     allow_elicitation: server.allowElicitation,
     allowed_params: server.allowedParams,

@@ -26,8 +26,21 @@ export interface AuthContext {
   subject: AccessSubject;
   /** The key's and its team's budgets as loaded (the spend ledger counts from there); none for the master key. */
   budgets: readonly BudgetState[];
+  /** The key's and its team's call rates (`rpm_limit`, `mcp_rpm_limit`); none for the master key. */
+  rateLimits: readonly RateLimitOwner[];
   /** Model names the key and its team may use (`models`; empty: all). */
   models: { readonly key: readonly string[]; readonly team: readonly string[] };
+}
+
+/** A key's or team's rate limits, as loaded with the key. */
+export interface RateLimitOwner {
+  kind: 'key' | 'team';
+  id: string;
+  label: string;
+  /** Calls per minute, all servers; null: none. */
+  rpm: number | null;
+  /** Calls per minute per `<server>` or `<server>/<tool>`. */
+  mcp: Readonly<Record<string, number>>;
 }
 
 /** Whether the caller may use this model: listed by the key (or it lists none) and by its team (or none). */
@@ -58,5 +71,6 @@ export const MASTER_KEY_CONTEXT: AuthContext = Object.freeze({
   teamAlias: null,
   subject: Object.freeze({ isAdmin: true, key: {}, team: null }),
   budgets: Object.freeze([]),
+  rateLimits: Object.freeze([]),
   models: Object.freeze({ key: [], team: [] }),
 });

@@ -81,7 +81,7 @@ class GrantFieldsDto {
   @IsObject()
   metadata?: Record<string, unknown>;
 
-  // LiteLLM's budget and rate-limit fields: stored and returned, not enforced yet (docs/API.md).
+  // LiteLLM's budget and rate-limit fields (docs/API.md says which are enforced).
 
   @IsOptional()
   @IsArray()
@@ -113,6 +113,29 @@ class GrantFieldsDto {
   @IsInt({ message: 'rpm_limit must be a whole number of requests per minute' })
   @Min(0)
   rpm_limit?: number | null;
+
+  /** Calls per minute to one MCP server (`"<server>": n`) or one tool (`"<server>/<tool>": n`). */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @ValidateBy({
+    name: 'rpmMap',
+    validator: {
+      validate: (value: unknown) =>
+        value !== null &&
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        Object.entries(value).every(
+          ([name, n]) =>
+            /^[A-Za-z0-9_]{1,64}(\/[^\s/]{1,256})?$/.test(name) &&
+            Number.isInteger(n) &&
+            (n as number) >= 0 &&
+            (n as number) <= 1_000_000,
+        ),
+      defaultMessage: () =>
+        'mcp_rpm_limit must map "<server>" or "<server>/<tool>" to whole numbers of calls per minute, e.g. {"github": 60, "github/create_issue": 5}',
+    },
+  })
+  mcp_rpm_limit?: Record<string, number> | null;
 
   /** Read-only: counted by the gateway. */
   @IsOptional()

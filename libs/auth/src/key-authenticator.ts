@@ -187,6 +187,14 @@ export class KeyAuthenticator implements OnModuleDestroy {
         budgetOf('key', row.keyId, row.keyAlias ?? row.keyName, row),
         ...(team ? [budgetOf('team', team.teamId, team.teamId, team)] : []),
       ]),
+      rateLimits: Object.freeze(
+        [
+          { kind: 'key' as const, id: row.keyId, label: row.keyAlias ?? row.keyName, row },
+          ...(team ? [{ kind: 'team' as const, id: team.teamId, label: team.teamId, row: team }] : []),
+        ]
+          .filter(({ row: r }) => r.rpmLimit !== null || Object.keys(r.mcpRpmLimit ?? {}).length > 0)
+          .map(({ row: r, ...owner }) => ({ ...owner, rpm: r.rpmLimit, mcp: r.mcpRpmLimit ?? {} })),
+      ),
       models: Object.freeze({ key: row.models, team: team?.models ?? [] }),
     });
     return {

@@ -14,6 +14,8 @@ export interface StoredLimits {
   budgetDuration: string | null;
   tpmLimit: number | null;
   rpmLimit: number | null;
+  /** Calls per minute per MCP server (`<server>`) or tool (`<server>/<tool>`). */
+  mcpRpmLimit: Record<string, number>;
   /** Counted by the gateway, never set through the API. */
   spend: number;
   /** End of the current budget period (the gateway starts one on the first call after budget_duration is set). */
@@ -37,6 +39,9 @@ export abstract class LimitedEntity extends GrantedEntity implements StoredLimit
   @Column({ type: 'integer', nullable: true })
   rpmLimit: number | null;
 
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  mcpRpmLimit: Record<string, number>;
+
   @Column({ type: 'double precision', default: 0 })
   spend: number;
 
@@ -52,6 +57,7 @@ export interface LimitInput {
   budget_duration?: string | null;
   tpm_limit?: number | null;
   rpm_limit?: number | null;
+  mcp_rpm_limit?: Record<string, number> | null;
 }
 
 /** The fields a request sets (absent ones are left as they are); for a new row, the defaults for the rest. */
@@ -63,6 +69,7 @@ export function limitsFrom(input: LimitInput, fresh: boolean): Partial<StoredLim
         budgetDuration: null,
         tpmLimit: null,
         rpmLimit: null,
+        mcpRpmLimit: {},
         spend: 0,
         budgetResetAt: null,
       }
@@ -76,6 +83,7 @@ export function limitsFrom(input: LimitInput, fresh: boolean): Partial<StoredLim
   }
   if (input.tpm_limit !== undefined) out.tpmLimit = input.tpm_limit;
   if (input.rpm_limit !== undefined) out.rpmLimit = input.rpm_limit;
+  if (input.mcp_rpm_limit !== undefined) out.mcpRpmLimit = input.mcp_rpm_limit ?? {};
   return out;
 }
 
@@ -86,6 +94,7 @@ export interface LimitsResponse {
   budget_reset_at: string | null;
   tpm_limit: number | null;
   rpm_limit: number | null;
+  mcp_rpm_limit: Record<string, number>;
   spend: number;
 }
 
@@ -97,6 +106,7 @@ export function limitsResponse(row: StoredLimits): LimitsResponse {
     budget_reset_at: row.budgetResetAt?.toISOString() ?? null,
     tpm_limit: row.tpmLimit,
     rpm_limit: row.rpmLimit,
+    mcp_rpm_limit: row.mcpRpmLimit,
     spend: row.spend,
   };
 }

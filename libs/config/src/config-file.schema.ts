@@ -111,6 +111,15 @@ export class GeneralSettingsSchema {
   audit_retention_days?: number;
 
   @IsOptional()
+  @IsString({ message: 'expected a redis:// or rediss:// URL' })
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'expected a redis:// or rediss:// URL' })
+  redis_url?: string;
+
+  @IsOptional()
+  @IsIn(['open', 'closed'], { message: 'expected open or closed' })
+  rate_limit_fail_mode?: string;
+
+  @IsOptional()
   @IsInt({ message: 'expected an integer from 100 to 1000000' })
   @Min(100, { message: 'expected an integer from 100 to 1000000' })
   @Max(1_000_000, { message: 'expected an integer from 100 to 1000000' })
@@ -184,6 +193,10 @@ export class RuntimeSettingsSchema {
   @IsOptional()
   @Matches(/^https?:\/\/\S+$/, { message: 'expected an http:// or https:// URL (the OTLP/HTTP collector)' })
   OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'expected a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
 }
 
 /** Flattens class-validator's error tree into `path: message` lines, one per failed constraint. */

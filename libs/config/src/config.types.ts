@@ -81,6 +81,12 @@ export interface GatewayConfig {
     /** OTLP/HTTP traces endpoint (OTEL_EXPORTER_OTLP_ENDPOINT); null: no OpenTelemetry at all. */
     otlpEndpoint: string | null;
   };
+  rateLimits: {
+    /** Redis shared by the replicas for rate-limit counters (REDIS_URL, general_settings.redis_url); null: counted in memory. Secret: may hold a password. */
+    redisUrl: string | null;
+    /** When Redis cannot be asked: `open` lets calls through (default), `closed` refuses them (general_settings.rate_limit_fail_mode). */
+    failMode: 'open' | 'closed';
+  };
   modelList: ModelListEntry[];
   /** Raw `mcp_servers` mapping (env references resolved); the registry validates the entries. */
   mcpServers: Record<string, Record<string, unknown>>;

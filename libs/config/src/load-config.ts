@@ -40,6 +40,8 @@ export const KNOWN_GENERAL_SETTINGS = new Set([
   'tool_call_log',
   'audit_retention_days',
   'audit_queue_size',
+  'redis_url',
+  'rate_limit_fail_mode',
 ]);
 
 const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
@@ -218,6 +220,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
     ),
     MCP_STDIO_EXTRA_COMMANDS: envValue(env, 'MCP_STDIO_EXTRA_COMMANDS')?.replace(/\s+/g, ''),
     OTEL_EXPORTER_OTLP_ENDPOINT: envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
+    REDIS_URL: envValue(env, 'REDIS_URL') ?? stringOrUndefined(general.redis_url),
   };
   const runtimeSchema = plainToInstance(RuntimeSettingsSchema, runtime);
   for (const error of validateSync(runtimeSchema)) {
@@ -267,6 +270,10 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
       auditRetentionDays: numberOr(general.audit_retention_days, 30),
       auditQueueSize: numberOr(general.audit_queue_size, 10_000),
       otlpEndpoint: runtime.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
+    },
+    rateLimits: {
+      redisUrl: runtime.REDIS_URL ?? null,
+      failMode: general.rate_limit_fail_mode === 'closed' ? 'closed' : 'open',
     },
     modelList: (Array.isArray(raw.model_list) ? raw.model_list : []) as ModelListEntry[],
     mcpServers: (isRecord(raw.mcp_servers) ? raw.mcp_servers : {}) as Record<string, Record<string, unknown>>,

@@ -82,6 +82,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     };
     // Unavailable for now (database away, draining): say when to try again.
     if (mapped.status === 503) res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
+    // A rate limit says when its window ends.
+    const retryAfter = mapped.details?.retry_after_s;
+    if (mapped.status === 429 && typeof retryAfter === 'number')
+      res.setHeader('Retry-After', String(retryAfter));
     res.status(mapped.status).json(this.render(mapped.status, body));
   }
 

@@ -181,6 +181,7 @@ export class McpRegistry implements OnModuleInit {
       mcpInfo: row.mcpInfo,
       specVersion: row.specVersion,
       maxConcurrentRequests: row.maxConcurrentRequests,
+      rpm: row.rpm,
       allowSampling: row.allowSampling,
       allowElicitation: row.allowElicitation,
       allowedParams: row.allowedParams,

@@ -198,6 +198,14 @@ export class McpServerFieldsDto implements McpServerInput, LiteLlmServerFields {
   @Max(10_000, { message: 'max_concurrent_requests must be a whole number from 1 to 10000, or null' })
   max_concurrent_requests?: number | null;
 
+  /** Calls per minute to this server, from every caller; more get 429 with Retry-After. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsInt({ message: 'rpm must be a whole number of calls per minute from 1 to 1000000, or null' })
+  @Min(1, { message: 'rpm must be a whole number of calls per minute from 1 to 1000000, or null' })
+  @Max(1_000_000, { message: 'rpm must be a whole number of calls per minute from 1 to 1000000, or null' })
+  rpm?: number | null;
+
   @IsOptional()
   @ValidateIf(nullable)
   @IsBoolean()

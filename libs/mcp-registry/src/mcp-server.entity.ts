@@ -75,6 +75,9 @@ export class McpServerEntity extends AuditedEntity {
   @Column({ type: 'integer', nullable: true })
   maxConcurrentRequests: number | null;
 
+  @Column({ type: 'integer', nullable: true })
+  rpm: number | null;
+
   @Column({ type: 'boolean', nullable: true })
   allowSampling: boolean | null;
 

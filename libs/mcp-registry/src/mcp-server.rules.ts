@@ -157,6 +157,7 @@ export function applyServerInput(
     maxConcurrentRequests: has('max_concurrent_requests')
       ? (input.max_concurrent_requests ?? null)
       : (prev?.maxConcurrentRequests ?? null),
+    rpm: has('rpm') ? (input.rpm ?? null) : (prev?.rpm ?? null),
     allowSampling: has('allow_sampling') ? (input.allow_sampling ?? null) : (prev?.allowSampling ?? null),
     allowElicitation: has('allow_elicitation')
       ? (input.allow_elicitation ?? null)

@@ -261,6 +261,7 @@ export class McpServerService implements OnApplicationBootstrap {
       mcpInfo: record.mcpInfo,
       specVersion: record.specVersion,
       maxConcurrentRequests: record.maxConcurrentRequests,
+      rpm: record.rpm,
       allowSampling: record.allowSampling,
       allowElicitation: record.allowElicitation,
       allowedParams: record.allowedParams,

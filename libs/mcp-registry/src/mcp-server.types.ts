@@ -86,6 +86,8 @@ export interface McpServerRecord {
   specVersion: string | null;
   /** Calls in flight to this server at once, per gateway process; more wait their turn. Null: no limit. */
   maxConcurrentRequests: number | null;
+  /** Calls per minute to this server, from every caller (LiteLLM's `rpm`); more get 429. Null: no limit. */
+  rpm: number | null;
   /** `false`: the server's sampling requests are refused (explained); null/true: relayed to the client. */
   allowSampling: boolean | null;
   /** `false`: the server's elicitation requests are refused (explained); null/true: relayed to the client. */
@@ -130,6 +132,7 @@ export interface McpServerInput {
   mcp_info?: Record<string, unknown>;
   spec_version?: string | null;
   max_concurrent_requests?: number | null;
+  rpm?: number | null;
   allow_sampling?: boolean | null;
   allow_elicitation?: boolean | null;
   allowed_params?: Record<string, string[]> | null;

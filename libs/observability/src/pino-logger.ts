@@ -24,6 +24,8 @@ export const REDACTED_KEYS = [
   'clientSecret',
   'access_token',
   'database_url',
+  'redis_url',
+  'redisUrl',
   'databaseUrl',
 ];
 

@@ -1,4 +1,5 @@
 import type { BudgetRefusal } from '@app/observability';
+import type { LimitRefusal } from './calls/rate-limiter.js';
 import { AppError, type AppErrorOptions } from '@app/core';
 import type { CallFailure } from './calls/tool-caller.js';
 
@@ -93,6 +94,25 @@ export class BudgetExceededError extends AppError {
           max_budget: refusal.maxBudget,
           cost: refusal.cost,
           ...(refusal.resetAt ? { budget_reset_at: refusal.resetAt.toISOString() } : {}),
+        },
+      },
+    );
+  }
+}
+
+/** A call over a rate limit (server rpm, key or team rpm_limit / mcp_rpm_limit): 429 with Retry-After. */
+export class RateLimitedError extends AppError {
+  constructor(refusal: LimitRefusal) {
+    super(
+      'RATE_LIMITED',
+      `rate limit reached: ${refusal.limit.label} allows ${refusal.limit.limit} calls per minute; try again in ${refusal.retryAfterS} s`,
+      {
+        param: null,
+        details: {
+          limit: refusal.limit.scope,
+          limit_per_minute: refusal.limit.limit,
+          retry_after_s: refusal.retryAfterS,
+          resets_at: refusal.resetsAt.toISOString(),
         },
       },
     );

@@ -6,6 +6,7 @@ import { RestToolsController } from './calls/rest-tools.controller.js';
 import { RestToolsService } from './calls/rest-tools.service.js';
 import { CallRecorder } from './calls/call-recorder.js';
 import { McpToolbox } from './calls/mcp-toolbox.js';
+import { RateLimiter } from './calls/rate-limiter.js';
 import { ToolCaller } from './calls/tool-caller.js';
 import { McpCatalog } from './catalog/catalog.js';
 import { GatewayView } from './catalog/gateway-view.js';
@@ -31,6 +32,7 @@ import { UpstreamPool } from './upstream/upstream-pool.js';
     McpCatalog,
     GatewayView,
     CallRecorder,
+    RateLimiter,
     ToolCaller,
     McpSessionManager,
     SessionDoor,

@@ -23,12 +23,15 @@ import { describeError, isMcpError, UpstreamUnavailableError } from '../upstream
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import {
   BudgetExceededError,
+  RateLimitedError,
   ResourceNotFoundError,
   ToolArgumentsNotAllowedError,
   ToolNotFoundError,
 } from '../tool-proxy.errors.js';
 import { ServerTurns } from './server-turns.js';
 import { CallRecorder, costOf } from './call-recorder.js';
+import { RateLimiter, RateLimiterUnavailableError } from './rate-limiter.js';
+import { limitsFor } from './rate-limits.js';
 
 /** Default per-call timeout when the server sets none. */
 export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
@@ -96,6 +99,7 @@ export class ToolCaller {
     private readonly ledger: SpendLedger,
     private readonly tracing: Tracing,
     private readonly metrics: GatewayMetrics,
+    private readonly limiter: RateLimiter,
   ) {}
 
   /** Calls a tool by its exposed name; a name the caller may not use is a ToolNotFoundError. */
@@ -147,6 +151,26 @@ export class ToolCaller {
       const error = new ToolArgumentsNotAllowedError(tool, server.serverName, refused, allowed);
       record(server, tool, 'denied', { error: error.message });
       throw error;
+    }
+    // Rate limits (only when some apply): counted before the call runs, refused when one is reached.
+    const limits = limitsFor(auth, server, tool);
+    if (limits.length) {
+      let refusal;
+      try {
+        refusal = await this.limiter.take(limits);
+      } catch (error) {
+        const unavailable =
+          error instanceof RateLimiterUnavailableError
+            ? new AppError('RATE_LIMITER_UNAVAILABLE', error.message, { param: null })
+            : error;
+        record(server, tool, 'denied', { error: unavailable instanceof Error ? unavailable.message : '' });
+        throw unavailable;
+      }
+      if (refusal) {
+        const error = new RateLimitedError(refusal);
+        record(server, tool, 'denied', { error: error.message });
+        throw error;
+      }
     }
     // Budgets: the cost is held before the call runs (refused if it would take a budget past max_budget).
     const cost = costOf(server, tool);

@@ -216,8 +216,14 @@ function rpcError(failure: CallFailure): Error {
 }
 
 /** The view's not-found and access errors become the MCP error clients expect (-32602, like an unknown tool). */
+/** JSON-RPC code for a call refused by a rate limit (server-defined range); `data` says which and when. */
+const RATE_LIMITED_RPC = -32029;
+
 function toMcpError(error: unknown): unknown {
-  return error instanceof AppError ? protocolError(ErrorCode.InvalidParams, error.message) : error;
+  if (!(error instanceof AppError)) return error;
+  if (error.code === 'RATE_LIMITED')
+    return protocolError(RATE_LIMITED_RPC, error.message, { code: error.code, ...error.details });
+  return protocolError(ErrorCode.InvalidParams, error.message);
 }
 
 async function mcpErrors<T>(work: () => Promise<T>): Promise<T> {

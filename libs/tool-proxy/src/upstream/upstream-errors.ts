@@ -7,8 +7,8 @@ export class UpstreamUnavailableError extends Error {}
  * An error the SDK sends to the client as a JSON-RPC error with this code and exactly this message (an
  * `McpError` would prefix its message with "MCP error <code>:", which clients then prefix again).
  */
-export function protocolError(code: ErrorCode | number, message: string): Error {
-  return Object.assign(new Error(message), { code });
+export function protocolError(code: ErrorCode | number, message: string, data?: unknown): Error {
+  return Object.assign(new Error(message), data === undefined ? { code } : { code, data });
 }
 
 /** Whether an error is an MCP error with this JSON-RPC code. */
