@@ -3,6 +3,7 @@ import request from 'supertest';
 import { AuditLog } from '@app/observability';
 import {
   createTestApp,
+  freshClockMinute,
   type FakeModel,
   type McpFixture,
   provisionTestDatabase,
@@ -82,6 +83,9 @@ mcp_servers:
     await admin('/team/new', { team_id: 'team_b', object_permission: { mcp_access_groups: ['team_b'] } });
     keys.a = (await admin('/key/generate', { key_alias: 'user_a', team_id: 'team_a' })).body.key as string;
     keys.b = (await admin('/key/generate', { key_alias: 'user_b', team_id: 'team_b' })).body.key as string;
+    keys.oncePerMinute = (
+      await admin('/key/generate', { key_alias: 'once', team_id: 'team_a', rpm_limit: 1 })
+    ).body.key as string;
     keys.limited = (
       await admin('/key/generate', { key_alias: 'limited', team_id: 'team_a', models: ['fake'] })
     ).body.key as string;
@@ -304,5 +308,19 @@ mcp_servers:
     while (model.aborted === abortedBefore && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 20));
     expect(model.aborted).toBe(abortedBefore + 1);
+  });
+
+  it("counts model requests against the key's rpm_limit", async () => {
+    await freshClockMinute();
+    const ask = () =>
+      request(t.url)
+        .post('/v1/chat/completions')
+        .set({ Authorization: `Bearer ${keys.oncePerMinute}` })
+        .send({ model: 'fake', messages: [{ role: 'user', content: 'x' }] });
+    expect((await ask()).status).toBe(200);
+    const refused = await ask();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(refused.body.error).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 'mcp_per_key' } });
   });
 });

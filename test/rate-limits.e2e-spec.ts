@@ -6,6 +6,7 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import request from 'supertest';
 import {
   createTestApp,
+  freshClockMinute,
   type McpFixture,
   provisionTestDatabase,
   startMcpFixture,
@@ -48,12 +49,6 @@ async function startRedisProxy(): Promise<{ url: string; down(): void; up(): voi
     up: () => (open = true),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** Calls in one test must fall in one clock minute: with less than 15 s left, wait for the next one. */
-async function freshMinute(): Promise<void> {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < 15_000) await new Promise((resolve) => setTimeout(resolve, left + 50));
 }
 
 describe('rate limits (e2e)', () => {
@@ -120,7 +115,7 @@ mcp_servers:
       .send({ name, arguments: { message: 'x' } });
 
   it('a server rpm: the next call is 429 with Retry-After and says which limit (REST and MCP)', async () => {
-    await freshMinute();
+    await freshClockMinute();
     for (let i = 0; i < 3; i++) expect((await call(local, 'limited-echo')).status).toBe(200);
     const refused = await call(local, 'limited-echo');
     expect(refused.status).toBe(429);
@@ -147,7 +142,7 @@ mcp_servers:
   });
 
   it('a key rpm_limit and a team mcp_rpm_limit for one tool', async () => {
-    await freshMinute();
+    await freshClockMinute();
     const slow = { Authorization: `Bearer ${keys.slow}` };
     // The master key is not limited by the slow key's limit.
     for (let i = 0; i < 2; i++) expect((await call(local, 'open-echo', slow)).status).toBe(200);
@@ -164,7 +159,7 @@ mcp_servers:
   });
 
   it('two replicas share the counts in Redis: rpm 10, 30 calls spread over both, exactly 10 succeed', async () => {
-    await freshMinute();
+    await freshClockMinute();
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) statuses.push((await call(replicas[i % 2], 'shared-echo')).status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
@@ -172,7 +167,7 @@ mcp_servers:
   });
 
   it('Redis gone: open lets calls through (counted in a metric), closed refuses them with 503', async () => {
-    await freshMinute();
+    await freshClockMinute();
     proxy.down();
     try {
       for (let i = 0; i < 12; i++) expect((await call(replicas[0], 'shared-echo')).status).toBe(200);

@@ -17,7 +17,13 @@ import {
   toolResultToOpenAiMessage,
 } from '@app/openai-bridge';
 import { GatewayMetrics, ModelCallLog, SpendLedger } from '@app/observability';
-import { McpToolbox } from '@app/tool-proxy';
+import {
+  callerLimits,
+  McpToolbox,
+  RateLimitedError,
+  RateLimiter,
+  RateLimiterUnavailableError,
+} from '@app/tool-proxy';
 import { expandMcpTools, type McpToolSet } from './mcp-tools.js';
 import { ModelRouter, type ModelSlot } from './model-router.js';
 
@@ -69,6 +75,7 @@ export class ChatService {
     private readonly ledger: SpendLedger,
     private readonly usage: ModelCallLog,
     private readonly metrics: GatewayMetrics,
+    private readonly limiter: RateLimiter,
   ) {}
 
   /** Model names this caller may use. */
@@ -302,6 +309,16 @@ export class ChatService {
         { param: null },
       );
     }
+    // The key's and team's rpm_limit count model requests as well as tool calls (one per client request).
+    let limited;
+    try {
+      limited = await this.limiter.take(callerLimits(auth));
+    } catch (error) {
+      if (error instanceof RateLimiterUnavailableError)
+        throw new AppError('RATE_LIMITER_UNAVAILABLE', error.message, { param: null });
+      throw error;
+    }
+    if (limited) throw new RateLimitedError(limited);
     const mcp = await expandMcpTools(this.toolbox, auth, headers, body.tools, format);
     return { model, body, mcp, maxIterations };
   }

@@ -29,3 +29,12 @@ export function waitFor(
     emitter.on(event, check);
   });
 }
+
+/**
+ * Rate limits count per clock minute: a test whose calls must fall in one minute waits for the next one when
+ * less than `margin` ms of the current one are left.
+ */
+export async function freshClockMinute(margin = 15_000): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < margin) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}

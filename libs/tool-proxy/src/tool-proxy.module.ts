@@ -40,6 +40,6 @@ import { UpstreamPool } from './upstream/upstream-pool.js';
     McpFastLane,
     McpToolbox,
   ],
-  exports: [McpHealthService, McpSessionManager, ToolCaller, McpToolbox],
+  exports: [McpHealthService, McpSessionManager, ToolCaller, McpToolbox, RateLimiter],
 })
 export class ToolProxyModule {}

@@ -63,3 +63,15 @@ export function limitsFor(auth: AuthContext, server: McpServerRecord, tool: stri
   }
   return limits;
 }
+
+/** The caller's own `rpm_limit`s (key and team), which count every request: model requests too. */
+export function callerLimits(auth: AuthContext): Limit[] {
+  return auth.rateLimits
+    .filter((owner) => owner.rpm !== null)
+    .map((owner) => ({
+      scope: owner.kind === 'key' ? ('mcp_per_key' as const) : ('mcp_per_team' as const),
+      counter: `${owner.kind}:${owner.id}`,
+      limit: owner.rpm as number,
+      label: `${owner.kind === 'key' ? 'API key' : 'team'} ${owner.label} (rpm_limit)`,
+    }));
+}
