@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -23,6 +24,8 @@ const master = { Authorization: `Bearer ${MASTER_KEY}` };
 const CANARY_ARG = 'canary-argument-5b7d9f13';
 const CANARY_HEADER = 'canary-upstream-cred-2c4e6a80';
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+/** Tells the test when the upstream has started a call (so that cancelling it is not a race). */
+const upstreamEvents = new EventEmitter();
 const tools = ['echo', 'fail', 'sleep'].map((name) => ({ name, inputSchema: { type: 'object' as const } }));
 
 /** Polls `probe` (a few ms apart) until it holds; fails with `what` after `ms`. */
@@ -45,7 +48,10 @@ describe('observability: metrics, audit log, budgets, trace context (e2e)', () =
       tools,
       call: async (name, args) => {
         if (name === 'fail') return { isError: true, content: [{ type: 'text', text: 'it failed' }] };
-        if (name === 'sleep') await new Promise((resolve) => setTimeout(resolve, Number(args.ms ?? 0)));
+        if (name === 'sleep') {
+          upstreamEvents.emit('sleeping');
+          await new Promise((resolve) => setTimeout(resolve, Number(args.ms ?? 0)));
+        }
         return { content: [{ type: 'text', text: `done ${name}` }] };
       },
     });
@@ -114,7 +120,8 @@ mcp_servers:
     const pending = client.callTool({ name: 'obs-sleep', arguments: { ms: 300 } }, undefined, {
       signal: controller.signal,
     });
-    setTimeout(() => controller.abort(), 50);
+    await once(upstreamEvents, 'sleeping');
+    controller.abort();
     await expect(pending).rejects.toThrow();
     await client.close();
     await eventually('the cancelled call to be recorded', async () => {
