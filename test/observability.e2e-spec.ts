@@ -6,6 +6,7 @@ import request from 'supertest';
 import { AuditLog, SpendLedger } from '@app/observability';
 import {
   createTestApp,
+  eventually,
   type McpFixture,
   provisionTestDatabase,
   startMcpFixture,
@@ -27,15 +28,6 @@ const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 /** Tells the test when the upstream has started a call (so that cancelling it is not a race). */
 const upstreamEvents = new EventEmitter();
 const tools = ['echo', 'fail', 'sleep'].map((name) => ({ name, inputSchema: { type: 'object' as const } }));
-
-/** Polls `probe` (a few ms apart) until it holds; fails with `what` after `ms`. */
-async function eventually(what: string, probe: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('observability: metrics, audit log, budgets, trace context (e2e)', () => {
   let db: TestDatabase;

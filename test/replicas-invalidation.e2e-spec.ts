@@ -2,6 +2,7 @@ import request from 'supertest';
 import { ChangeBus } from '@app/database';
 import {
   createTestApp,
+  eventually,
   type McpFixture,
   provisionTestDatabase,
   startMcpFixture,
@@ -19,14 +20,6 @@ import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
  */
 const MASTER_KEY = 'sk-master-e2e-replicas';
 const master = { Authorization: `Bearer ${MASTER_KEY}` };
-
-async function within(ms: number, what: string, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('invalidation across replicas (e2e)', () => {
   let db: TestDatabase;
@@ -67,7 +60,7 @@ describe('invalidation across replicas (e2e)', () => {
       .set(master)
       .send({ server_name: 'added_on_one', url: fixture.url })
       .expect(201);
-    await within(1000, 'the server listed on replica two', () => listed(other, 'added_on_one'));
+    await eventually('the server listed on replica two', () => listed(other, 'added_on_one'), 1000);
 
     const key = (
       await request(other.url).post('/key/generate').set(master).send({ key_alias: 'rep' }).expect(200)
@@ -78,12 +71,16 @@ describe('invalidation across replicas (e2e)', () => {
       .set({ Authorization: `Bearer ${key}` })
       .expect(200);
     await request(other.url).post('/key/block').set(master).send({ key: 'rep' }).expect(200);
-    await within(1000, 'the key refused on replica one', async () => {
-      const res = await request(one.url)
-        .get('/key/info')
-        .set({ Authorization: `Bearer ${key}` });
-      return res.status === 403 && res.body.error.code === 'KEY_BLOCKED';
-    });
+    await eventually(
+      'the key refused on replica one',
+      async () => {
+        const res = await request(one.url)
+          .get('/key/info')
+          .set({ Authorization: `Bearer ${key}` });
+        return res.status === 403 && res.body.error.code === 'KEY_BLOCKED';
+      },
+      1000,
+    );
   });
 
   it('a replica that lost its LISTEN connection reconnects and catches up with what it missed', async () => {
@@ -101,11 +98,14 @@ describe('invalidation across replicas (e2e)', () => {
       .set(master)
       .send({ server_name: 'missed', url: fixture.url })
       .expect(201);
-    await within(5000, 'replica two reconnected', () =>
-      Promise.resolve(
-        other.logs.lines.some((line) => line.includes('listening for changes of other replicas again')),
-      ),
+    await eventually(
+      'replica two reconnected',
+      () =>
+        Promise.resolve(
+          other.logs.lines.some((line) => line.includes('listening for changes of other replicas again')),
+        ),
+      5000,
     );
-    await within(1000, 'the missed server listed on replica two', () => listed(other, 'missed'));
+    await eventually('the missed server listed on replica two', () => listed(other, 'missed'), 1000);
   });
 });

@@ -7,7 +7,6 @@ import {
   type AdminEventEntity,
   AuditQuery,
   GatewayMetrics,
-  ModelCallLog,
   type ModelCallLogEntity,
   SPEND_GROUPS,
   type SpendGroup,
@@ -119,7 +118,6 @@ export class ObservabilityController {
     private readonly metrics: GatewayMetrics,
     private readonly audit: AuditQuery,
     private readonly keys: KeyAuthenticator,
-    private readonly models: ModelCallLog,
   ) {}
 
   /** Public to the key guard; checked here, so that general_settings.metrics_public can open it. */
@@ -206,7 +204,12 @@ export class ObservabilityController {
     @Query('cursor') before?: string,
     @Query('limit') limit?: string,
   ) {
-    const page = await this.models.page({ model, keyAlias, before: cursor(before), limit: pageSize(limit) });
+    const page = await this.audit.modelLogs({
+      model,
+      keyAlias,
+      before: cursor(before),
+      limit: pageSize(limit),
+    });
     return { data: page.rows.map(modelRow), next_cursor: page.nextCursor };
   }
 

@@ -18,11 +18,11 @@ import {
 } from '@app/openai-bridge';
 import { GatewayMetrics, ModelCallLog, SpendLedger } from '@app/observability';
 import {
+  BudgetExceededError,
   callerLimits,
   McpToolbox,
   RateLimitedError,
   RateLimiter,
-  RateLimiterUnavailableError,
 } from '@app/tool-proxy';
 import { expandMcpTools, type McpToolSet } from './mcp-tools.js';
 import { ModelRouter, type ModelSlot } from './model-router.js';
@@ -301,23 +301,10 @@ export class ChatService {
     const refused = this.ledger.spent(auth.budgets);
     if (refused) {
       this.metrics.budgetRefused(refused.kind);
-      const who =
-        refused.kind === 'key' ? `API key ${refused.label}` : `team ${JSON.stringify(refused.label)}`;
-      throw new AppError(
-        'BUDGET_EXCEEDED',
-        `budget exceeded: ${who} has spent ${refused.spend} of its max_budget ${refused.maxBudget}`,
-        { param: null },
-      );
+      throw new BudgetExceededError(refused);
     }
     // The key's and team's rpm_limit count model requests as well as tool calls (one per client request).
-    let limited;
-    try {
-      limited = await this.limiter.take(callerLimits(auth));
-    } catch (error) {
-      if (error instanceof RateLimiterUnavailableError)
-        throw new AppError('RATE_LIMITER_UNAVAILABLE', error.message, { param: null });
-      throw error;
-    }
+    const limited = await this.limiter.take(callerLimits(auth));
     if (limited) throw new RateLimitedError(limited);
     const mcp = await expandMcpTools(this.toolbox, auth, headers, body.tools, format);
     return { model, body, mcp, maxIterations };

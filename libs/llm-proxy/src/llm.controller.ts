@@ -3,16 +3,8 @@ import type { Request, Response } from 'express';
 import { AnyKey, Auth, type AuthContext } from '@app/auth';
 import { currentRequestId } from '@app/core';
 import { errorTypeForStatus } from '@app/http';
+import { disconnectSignal } from '@app/tool-proxy';
 import { ChatService, ModelUpstreamError } from './chat.service.js';
-
-/** Aborted when the client goes away before its answer is finished: the upstream request is aborted with it. */
-function disconnectSignal(res: Response): AbortSignal {
-  const controller = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
-  return controller.signal;
-}
 
 /**
  * The OpenAI-compatible endpoints (`base_url` = the gateway, key = a virtual key): models, chat completions

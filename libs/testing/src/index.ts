@@ -14,6 +14,6 @@ export {
   startOAuthFixture,
 } from './oauth-fixture.js';
 export { LONG_TOOL_NAME, type RichFixture, startRichFixture } from './rich-fixture.js';
-export { freshClockMinute, waitFor } from './wait-for.js';
+export { eventually, freshClockMinute, waitFor } from './wait-for.js';
 export { type DatabaseProxy, type ProxyMode, startDatabaseProxy } from './database-proxy.js';
 export { type FakeModel, type FakeModelRequest, startFakeModel } from './fake-model.js';

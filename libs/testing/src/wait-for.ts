@@ -38,3 +38,15 @@ export async function freshClockMinute(margin = 15_000): Promise<void> {
   const left = 60_000 - (Date.now() % 60_000);
   if (left < margin) await new Promise((resolve) => setTimeout(resolve, left + 50));
 }
+
+/**
+ * Polls `probe` (25 ms apart) until it holds; fails naming `what` after `ms`. For state only reachable by
+ * asking (another replica's view, a row written by a background flush), where no event says it changed.
+ */
+export async function eventually(what: string, probe: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

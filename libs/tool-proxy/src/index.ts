@@ -16,6 +16,7 @@ export { McpHealthService, type ServerHealth } from './upstream/mcp-health.servi
 export { probeMcpServer, type ProbeResult } from './upstream/mcp-probe.js';
 export { UpstreamOriginGuard } from './session/origin-check.js';
 export { McpToolbox, type ToolboxSelection } from './calls/mcp-toolbox.js';
-export { RateLimiter, RateLimiterUnavailableError } from './calls/rate-limiter.js';
+export { RateLimiter } from './calls/rate-limiter.js';
 export { callerLimits } from './calls/rate-limits.js';
-export { RateLimitedError } from './tool-proxy.errors.js';
+export { BudgetExceededError, RateLimitedError } from './tool-proxy.errors.js';
+export { disconnectSignal } from './calls/disconnect-signal.js';

@@ -85,7 +85,7 @@ export class BudgetExceededError extends AppError {
     const resets = refusal.resetAt ? `; it resets at ${refusal.resetAt.toISOString()}` : '';
     super(
       'BUDGET_EXCEEDED',
-      `budget exceeded: ${who} has spent ${refusal.spend} of its max_budget ${refusal.maxBudget}, and this call costs ${refusal.cost}${resets}`,
+      `budget exceeded: ${who} has spent ${refusal.spend} of its max_budget ${refusal.maxBudget}${refusal.cost ? `, and this call costs ${refusal.cost}` : ''}${resets}`,
       {
         param: null,
         details: {

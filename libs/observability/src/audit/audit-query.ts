@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository, SelectQueryBuilder } from 'typeorm';
 import { AdminEventEntity } from './admin-event.entity.js';
+import { ModelCallLogEntity } from './model-call-log.entity.js';
 import { ToolCallLogEntity } from './tool-call-log.entity.js';
 
 export interface LogFilter {
@@ -53,6 +54,7 @@ export class AuditQuery {
   constructor(
     @InjectRepository(ToolCallLogEntity) private readonly calls: Repository<ToolCallLogEntity>,
     @InjectRepository(AdminEventEntity) private readonly events: Repository<AdminEventEntity>,
+    @InjectRepository(ModelCallLogEntity) private readonly models: Repository<ModelCallLogEntity>,
   ) {}
 
   async logs(filter: LogFilter): Promise<{ rows: ToolCallLogEntity[]; nextCursor: string | null }> {
@@ -75,6 +77,19 @@ export class AuditQuery {
     if (filter.actor) q.andWhere('e.actor = :actor', { actor: filter.actor });
     this.window(q, 'e.occurred_at', filter);
     return this.page(q, 'e', filter);
+  }
+
+  /** Model requests (the OpenAI-compatible endpoints), newest first. */
+  async modelLogs(filter: {
+    model?: string;
+    keyAlias?: string;
+    before?: string;
+    limit: number;
+  }): Promise<{ rows: ModelCallLogEntity[]; nextCursor: string | null }> {
+    const q = this.models.createQueryBuilder('m');
+    if (filter.model) q.andWhere('m.model = :model', { model: filter.model });
+    if (filter.keyAlias) q.andWhere('m.key_alias = :keyAlias', { keyAlias: filter.keyAlias });
+    return this.page(q, 'm', filter);
   }
 
   /** Calls, errors (anything but ok), cost and duration percentiles per group, over [since, until). */

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { createClient } from 'redis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
+import { AppError } from '@app/core';
 import { GatewayMetrics } from '@app/observability';
 import { type Limit, WINDOW_MS, windowOf } from './rate-limits.js';
 
@@ -128,11 +129,13 @@ export class RateLimiter implements OnApplicationShutdown {
   }
 }
 
-/** Redis could not be asked and rate_limit_fail_mode is `closed`. */
-export class RateLimiterUnavailableError extends Error {
+/** Redis could not be asked and rate_limit_fail_mode is `closed`: 503 RATE_LIMITER_UNAVAILABLE. */
+export class RateLimiterUnavailableError extends AppError {
   constructor() {
     super(
+      'RATE_LIMITER_UNAVAILABLE',
       'rate limits cannot be checked right now (Redis is unreachable and rate_limit_fail_mode is closed)',
+      { param: null },
     );
   }
 }

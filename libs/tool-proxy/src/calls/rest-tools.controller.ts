@@ -2,18 +2,10 @@ import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseGuards } fro
 import type { Request, Response } from 'express';
 import { AnyKey, Auth, type AuthContext } from '@app/auth';
 import { UpstreamOriginGuard } from '../session/origin-check.js';
+import { disconnectSignal } from './disconnect-signal.js';
 import { SessionDoor } from '../session/session-door.js';
 import { RestToolsService } from './rest-tools.service.js';
 import { RestToolCallDto, ToolCallDto } from './tool-call.dto.js';
-
-/** Aborted when the client goes away before its answer: the upstream call is cancelled with it. */
-function disconnectSignal(res: Response): AbortSignal {
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('the client went away'));
-  });
-  return controller.signal;
-}
 
 /**
  * The REST twins of the MCP endpoint, for clients that do not speak MCP (same scoping, same call path). The

@@ -30,7 +30,7 @@ import {
 } from '../tool-proxy.errors.js';
 import { ServerTurns } from './server-turns.js';
 import { CallRecorder, costOf } from './call-recorder.js';
-import { RateLimiter, RateLimiterUnavailableError } from './rate-limiter.js';
+import { RateLimiter } from './rate-limiter.js';
 import { limitsFor } from './rate-limits.js';
 
 /** Default per-call timeout when the server sets none. */
@@ -159,12 +159,8 @@ export class ToolCaller {
       try {
         refusal = await this.limiter.take(limits);
       } catch (error) {
-        const unavailable =
-          error instanceof RateLimiterUnavailableError
-            ? new AppError('RATE_LIMITER_UNAVAILABLE', error.message, { param: null })
-            : error;
-        record(server, tool, 'denied', { error: unavailable instanceof Error ? unavailable.message : '' });
-        throw unavailable;
+        record(server, tool, 'denied', { error: error instanceof Error ? error.message : String(error) });
+        throw error;
       }
       if (refusal) {
         const error = new RateLimitedError(refusal);
