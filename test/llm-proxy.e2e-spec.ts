@@ -83,6 +83,8 @@ mcp_servers:
     await admin('/team/new', { team_id: 'team_b', object_permission: { mcp_access_groups: ['team_b'] } });
     keys.a = (await admin('/key/generate', { key_alias: 'user_a', team_id: 'team_a' })).body.key as string;
     keys.b = (await admin('/key/generate', { key_alias: 'user_b', team_id: 'team_b' })).body.key as string;
+    keys.broke = (await admin('/key/generate', { key_alias: 'broke', team_id: 'team_a', max_budget: 0 })).body
+      .key as string;
     keys.oncePerMinute = (
       await admin('/key/generate', { key_alias: 'once', team_id: 'team_a', rpm_limit: 1 })
     ).body.key as string;
@@ -322,5 +324,17 @@ mcp_servers:
     expect(refused.status).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(refused.body.error).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 'mcp_per_key' } });
+  });
+
+  it('refuses a model request when the key budget is spent, before the model is asked', async () => {
+    const before = model.requests.length;
+    const res = await request(t.url)
+      .post('/v1/chat/completions')
+      .set({ Authorization: `Bearer ${keys.broke}` })
+      .send({ model: 'fake', messages: [{ role: 'user', content: 'x' }] })
+      .expect(403);
+    expect(res.body.error).toMatchObject({ code: 'BUDGET_EXCEEDED' });
+    expect(res.body.error.message).toBe('budget exceeded: API key broke has spent 0 of its max_budget 0');
+    expect(model.requests.length).toBe(before);
   });
 });
