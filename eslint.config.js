@@ -13,7 +13,7 @@ const allowedImports = {
   auth: ['core', 'config', 'database'],
   admin: ['core', 'config', 'auth', 'mcp-registry', 'tool-proxy', 'observability'],
   'mcp-registry': ['core', 'config', 'database'],
-  'tool-proxy': ['core', 'config', 'http', 'auth', 'mcp-registry', 'observability'],
+  'tool-proxy': ['core', 'config', 'database', 'http', 'auth', 'mcp-registry', 'observability'],
   'openai-bridge': [],
   'llm-proxy': ['core', 'config', 'http', 'auth', 'tool-proxy', 'openai-bridge', 'observability'],
   testing: [

@@ -11,6 +11,7 @@ import { McpServerOAuth21796085226241 } from './1796085226241-McpServerOAuth2.js
 import { Observability1796085997749 } from './1796085997749-Observability.js';
 import { ModelCallLog1796088664449 } from './1796088664449-ModelCallLog.js';
 import { RateLimits1796089431593 } from './1796089431593-RateLimits.js';
+import { ClientSessions1796093647654 } from './1796093647654-ClientSessions.js';
 
 export const ALL_MIGRATIONS: MigrationClass[] = [
   CreateMcpServer1795612097708,
@@ -23,4 +24,5 @@ export const ALL_MIGRATIONS: MigrationClass[] = [
   Observability1796085997749,
   ModelCallLog1796088664449,
   RateLimits1796089431593,
+  ClientSessions1796093647654,
 ];

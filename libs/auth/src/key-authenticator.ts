@@ -48,7 +48,9 @@ export class KeyAuthenticator implements OnModuleDestroy {
     private readonly bus: ChangeBus,
   ) {
     // Keys and teams changed on another replica (or missed while the bus was deaf): look them up again.
-    bus.subscribe(() => this.cache.clear());
+    bus.subscribe((event) => {
+      if (event.topic !== 'servers' && event.topic !== 'session') this.cache.clear();
+    });
     this.cache = new TtlCache(
       config.auth.keyCacheTtlMs,
       KEY_CACHE_MAX_ENTRIES,

@@ -7,8 +7,14 @@ import { GatewayDataSource } from './gateway-data-source.js';
 
 /** What changed: the registry's servers, or keys and teams (the key cache). */
 export type ChangeTopic = 'servers' | 'keys' | 'teams';
-/** A change made by another replica, or `resync` after the bus was deaf for a while (refresh everything). */
-export type ChangeEvent = { topic: ChangeTopic } | { topic: 'resync' };
+/**
+ * A change made by another replica, `resync` after the bus was deaf for a while (refresh everything), or a
+ * `session` signal of another replica (client sessions shared by the replicas: their data is theirs).
+ */
+export type ChangeEvent = { topic: ChangeTopic } | { topic: 'resync' } | { topic: 'session'; data: unknown };
+
+/** The largest signal `signal` sends (NOTIFY payloads end at 8000 bytes; the rest is the envelope). */
+export const MAX_SIGNAL_BYTES = 7900;
 export type ChangeListener = (event: ChangeEvent) => void | Promise<void>;
 
 /** The Postgres channel every replica of one database listens on. */
@@ -65,6 +71,23 @@ export class ChangeBus implements OnApplicationBootstrap, OnApplicationShutdown 
         topic,
         error: (error as Error).message,
       });
+    }
+  }
+
+  /**
+   * Sends `data` to the other replicas as a `session` event. False when it could not: no bus, a payload over
+   * MAX_SIGNAL_BYTES, or Postgres refused it (logged).
+   */
+  async signal(data: unknown): Promise<boolean> {
+    if (!this.url) return false;
+    const payload = JSON.stringify({ topic: 'session', origin: this.origin, data });
+    if (Buffer.byteLength(payload) > MAX_SIGNAL_BYTES) return false;
+    try {
+      await this.dataSource.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, payload]);
+      return true;
+    } catch (error) {
+      this.logger.warn({ msg: 'could not signal other replicas', error: (error as Error).message });
+      return false;
     }
   }
 
@@ -128,7 +151,7 @@ export class ChangeBus implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private deliver(payload: string | undefined): void {
-    let event: { topic?: unknown; origin?: unknown };
+    let event: { topic?: unknown; origin?: unknown; data?: unknown };
     try {
       event = JSON.parse(payload ?? '') as typeof event;
     } catch {
@@ -137,6 +160,7 @@ export class ChangeBus implements OnApplicationBootstrap, OnApplicationShutdown 
     if (event.origin === this.origin) return;
     if (event.topic === 'servers' || event.topic === 'keys' || event.topic === 'teams')
       this.emit({ topic: event.topic });
+    else if (event.topic === 'session') this.emit({ topic: 'session', data: event.data });
   }
 
   private emit(event: ChangeEvent): void {

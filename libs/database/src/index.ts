@@ -16,6 +16,7 @@ export { isForeignKeyViolation, isUniqueViolation } from './pg-errors.js';
 export { EmbeddedPostgres } from './embedded-postgres.js';
 export {
   CHANGE_CHANNEL,
+  MAX_SIGNAL_BYTES,
   ChangeBus,
   type ChangeEvent,
   type ChangeListener,

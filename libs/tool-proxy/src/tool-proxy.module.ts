@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { AuthModule } from '@app/auth';
 import { McpRegistryModule } from '@app/mcp-registry';
 import { HealthModule, ObservabilityModule } from '@app/observability';
@@ -14,6 +17,9 @@ import { McpController } from './session/mcp.controller.js';
 import { McpFastLane } from './session/mcp-fast-lane.js';
 import { SessionDoor } from './session/session-door.js';
 import { McpSessionManager } from './session/session-manager.js';
+import { ClientSessionEntity } from './session/client-session.entity.js';
+import { PostgresSessionStore, RedisSessionStore, SessionStore } from './session/session-store.js';
+import { SharedRedis } from './shared-redis.js';
 import { McpHealthService } from './upstream/mcp-health.service.js';
 import { UpstreamDialer } from './upstream/upstream-dialer.js';
 import { UpstreamPool } from './upstream/upstream-pool.js';
@@ -23,9 +29,25 @@ import { UpstreamPool } from './upstream/upstream-pool.js';
  * tool-call path, the one session door, the client-facing MCP endpoint and its REST twins.
  */
 @Module({
-  imports: [McpRegistryModule, AuthModule, HealthModule, ObservabilityModule],
+  imports: [
+    McpRegistryModule,
+    AuthModule,
+    HealthModule,
+    ObservabilityModule,
+    TypeOrmModule.forFeature([ClientSessionEntity]),
+  ],
   controllers: [RestToolsController, McpController],
   providers: [
+    SharedRedis,
+    {
+      // Client sessions in Redis when there is one (REDIS_URL), else in the database.
+      provide: SessionStore,
+      inject: [SharedRedis, getDataSourceToken(), GATEWAY_CONFIG],
+      useFactory: (redis: SharedRedis, db: DataSource, config: GatewayConfig): SessionStore =>
+        redis.client
+          ? new RedisSessionStore(redis.client, config.mcp.sessionIdleTimeoutMs)
+          : new PostgresSessionStore(db),
+    },
     UpstreamDialer,
     UpstreamPool,
     McpHealthService,

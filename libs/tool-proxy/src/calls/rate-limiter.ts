@@ -1,8 +1,8 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { createClient } from 'redis';
+import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { AppError } from '@app/core';
 import { GatewayMetrics } from '@app/observability';
+import { SharedRedis, withTimeout } from '../shared-redis.js';
 import { type Limit, WINDOW_MS, windowOf } from './rate-limits.js';
 
 /** A call over a limit: which one, and when its window ends. */
@@ -14,7 +14,6 @@ export interface LimitRefusal {
 
 /** A Redis command the limiter sends is given up after this long (then the fail mode decides). */
 const REDIS_TIMEOUT_MS = 500;
-const WARN_EVERY_MS = 60_000;
 
 /**
  * Increments every counter of a call, unless one is at its limit (then none is): atomic, one round trip.
@@ -32,8 +31,6 @@ end
 return 0
 `;
 
-type RedisClient = ReturnType<typeof createClient>;
-
 /**
  * Calls per minute per server, key, team and tool (fixed windows aligned to the clock minute). Counted in
  * Redis when REDIS_URL (or general_settings.redis_url) is set, so every replica shares the counts, else in this
@@ -42,16 +39,14 @@ type RedisClient = ReturnType<typeof createClient>;
  * refuses it; either way `mcp_rate_limit_errors_total` counts it and a warning is logged once a minute.
  */
 @Injectable()
-export class RateLimiter implements OnApplicationShutdown {
-  private readonly logger = new Logger('RateLimits');
+export class RateLimiter {
   private readonly memory = new Map<string, number>();
   private memoryWindow = -1;
-  private redis: RedisClient | null = null;
   private errors = 0;
-  private lastWarning = 0;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly redis: SharedRedis,
     metrics: GatewayMetrics,
   ) {
     metrics.counter(
@@ -59,25 +54,6 @@ export class RateLimiter implements OnApplicationShutdown {
       'Rate-limit checks Redis could not answer (then rate_limit_fail_mode decided)',
       () => this.errors,
     );
-    const url = config.rateLimits.redisUrl;
-    if (url) {
-      this.redis = createClient({
-        url,
-        // Commands fail at once while disconnected (the fail mode decides) instead of waiting in a queue.
-        disableOfflineQueue: true,
-        socket: { connectTimeout: 2000, reconnectStrategy: (retries) => Math.min(200 * 2 ** retries, 5000) },
-      });
-      this.redis.on('error', (error: Error) => this.warn('Redis unreachable for rate limits', error));
-      void this.redis
-        .connect()
-        .catch((error: Error) => this.warn('Redis unreachable for rate limits', error));
-    }
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    const redis = this.redis;
-    this.redis = null;
-    if (redis?.isOpen) await redis.close().catch(() => undefined);
   }
 
   /** Counts the call against every limit, or returns the first it would pass (nothing counted). */
@@ -89,7 +65,8 @@ export class RateLimiter implements OnApplicationShutdown {
       retryAfterS: Math.max(1, Math.ceil((window.endsAt - now) / 1000)),
       resetsAt: new Date(window.endsAt),
     });
-    if (!this.redis) {
+    const redis = this.redis.client;
+    if (!redis) {
       if (this.memoryWindow !== window.index) {
         this.memory.clear();
         this.memoryWindow = window.index;
@@ -102,7 +79,7 @@ export class RateLimiter implements OnApplicationShutdown {
     try {
       const keys = limits.map((l) => `mcp-gateway:rl:${l.counter}:${window.index}`);
       const answer = await withTimeout(
-        this.redis.eval(CHECK_AND_COUNT, {
+        redis.eval(CHECK_AND_COUNT, {
           keys,
           arguments: [String(WINDOW_MS + 5000), ...limits.map((l) => String(l.limit))],
         }),
@@ -112,20 +89,13 @@ export class RateLimiter implements OnApplicationShutdown {
       return index > 0 ? refusal(limits[index - 1]) : null;
     } catch (error) {
       this.errors++;
-      this.warn(
+      this.redis.warn(
         `rate limits could not be checked in Redis; calls are ${this.config.rateLimits.failMode === 'open' ? 'let through' : 'refused'} (rate_limit_fail_mode: ${this.config.rateLimits.failMode})`,
         error,
       );
       if (this.config.rateLimits.failMode === 'open') return null;
       throw new RateLimiterUnavailableError();
     }
-  }
-
-  private warn(msg: string, error: unknown): void {
-    const now = Date.now();
-    if (now - this.lastWarning < WARN_EVERY_MS) return;
-    this.lastWarning = now;
-    this.logger.warn({ msg, error: error instanceof Error ? error.message : String(error) });
   }
 }
 
@@ -138,14 +108,4 @@ export class RateLimiterUnavailableError extends AppError {
       { param: null },
     );
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

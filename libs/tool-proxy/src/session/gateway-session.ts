@@ -19,6 +19,8 @@ import { LazyJsonSchemaValidator } from '../upstream/upstream-client.js';
 import type { ListKind, UpstreamConnection } from '../upstream/upstream-connection.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import { routeServerRequests } from './server-requests.js';
+import type { SessionPatch, StoredSession } from './session-store.js';
+import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
 import { registerSessionHandlers } from './session-handlers.js';
 
 export interface SessionDeps {
@@ -46,7 +48,16 @@ export class GatewaySession {
   private readonly stops: (() => void)[] = [];
   lastActivity = Date.now();
   closed = false;
-  onClosed?: () => void;
+  /** Told once when the session closes: `ended` when it is over for good, else this process let go of it. */
+  onClosed?: (ended: boolean) => void;
+  /** Told when the log level or the subscriptions change (the session store keeps them). */
+  onStateChanged?: (patch: SessionPatch) => void;
+  /**
+   * Set when this process continues a session opened elsewhere (another replica, or before a restart): each
+   * per-client upstream session it opens again is announced to the client, whose upstream state was lost.
+   */
+  resumed = false;
+  private readonly reopened = new Set<string>();
   /** The path the session was opened on (the session door continues it only on the same path). */
   path = '';
 
@@ -86,15 +97,23 @@ export class GatewaySession {
   }
 
   async start(): Promise<void> {
-    this.transport.onclose = () => void this.close();
+    this.transport.onclose = () =>
+      void this.close(
+        this.transport instanceof NodeStreamableHttpServerTransport ? this.transport.endedByClient : true,
+      );
     await this.server.connect(this.transport);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes this process's part of the session: its upstream sessions, its server. `ended`: the session is over
+   * (DELETE, idle expiry, a legacy SSE stream gone), not only let go of by this process (shutdown, a copy idle
+   * here while the client goes on through another replica).
+   */
+  async close(ended = false): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     // Gone from the session list at once; its upstream sessions are ended after (an HTTP one waits for DELETE).
-    this.onClosed?.();
+    this.onClosed?.(ended);
     for (const stop of this.stops) stop();
     await Promise.all([...this.owned.values()].map((c) => this.deps.pool.release(c)));
     this.owned.clear();
@@ -121,7 +140,7 @@ export class GatewaySession {
       headers: this.requestHeaders,
       signal: extra.signal,
       onProgress,
-      connection: (server, headers) => this.connectionFor(server, headers),
+      connection: (server, headers) => this.connectionFor(server, headers, extra.requestId),
       track: (serverId) => this.track(serverId, extra.requestId),
     };
   }
@@ -144,7 +163,11 @@ export class GatewaySession {
   }
 
   /** The connection for a server: shared, or this session's own (`per_client`), opened on first use. */
-  connectionFor(server: McpServerRecord, headers: Record<string, string>): UpstreamConnection {
+  connectionFor(
+    server: McpServerRecord,
+    headers: Record<string, string>,
+    requestId?: string | number,
+  ): UpstreamConnection {
     if (effectiveSessionMode(server) === 'shared') return this.deps.pool.sharedFor(server, headers);
     let connection = this.owned.get(server.serverId);
     if (!connection) {
@@ -155,8 +178,52 @@ export class GatewaySession {
         onConnected: () => void this.restoreUpstreamState(server),
       });
       this.owned.set(server.serverId, connection);
+      if (this.resumed) this.announceReopened(server, requestId);
     }
     return connection;
+  }
+
+  /** Tells the client that an upstream session it had elsewhere was opened anew here (its state is gone). */
+  private announceReopened(server: McpServerRecord, requestId: string | number | undefined): void {
+    if (this.reopened.has(server.serverId)) return;
+    this.reopened.add(server.serverId);
+    if (this.logLevel && QUIETER_THAN_WARNING.has(this.logLevel)) return;
+    const what =
+      server.transport === 'stdio'
+        ? `a new process of MCP server ${server.alias} was started for this session`
+        : `a new upstream session to MCP server ${server.alias} was opened for this session`;
+    const params = {
+      level: 'warning' as const,
+      logger: 'mcp-gateway',
+      data: `This session continues on another gateway replica (or after a restart): ${what}; whatever that server kept for the old session is gone.`,
+    };
+    // With the request that needed the server, so that the client reads it in that answer's stream.
+    void this.server
+      .notification(
+        { method: 'notifications/message', params },
+        requestId === undefined ? undefined : { relatedRequestId: requestId },
+      )
+      .catch(() => undefined);
+  }
+
+  /** Log level and subscriptions as kept in the session store, when the session is continued here. */
+  restore(state: Pick<StoredSession, 'logLevel' | 'subscriptions'>): void {
+    this.logLevel = state.logLevel;
+    for (const uri of state.subscriptions) this.subscriptions.add(uri);
+    this.resumed = true;
+  }
+
+  setLogLevel(level: LoggingLevel): void {
+    if (this.logLevel === level) return;
+    this.logLevel = level;
+    this.onStateChanged?.({ logLevel: level });
+  }
+
+  setSubscribed(uri: string, on: boolean): void {
+    if (this.subscriptions.has(uri) === on) return;
+    if (on) this.subscriptions.add(uri);
+    else this.subscriptions.delete(uri);
+    this.onStateChanged?.({ subscriptions: [...this.subscriptions] });
   }
 
   /** What the upstream may ask of our client: only what the client itself declared. */
@@ -205,6 +272,9 @@ export class GatewaySession {
     if (this.logLevel && caps.logging) await client.setLoggingLevel(this.logLevel).catch(() => undefined);
   }
 }
+
+/** Log levels set by a client that wants no warnings. */
+const QUIETER_THAN_WARNING: ReadonlySet<LoggingLevel> = new Set(['error', 'critical', 'alert', 'emergency']);
 
 /** `instructions` for `initialize`: those of the visible upstreams (as listed), each headed by its alias. */
 function instructionsOf(

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { isInitializeRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { type AuthContext, extractApiKey, KeyAuthenticator } from '@app/auth';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
+import { MAX_SIGNAL_BYTES } from '@app/database';
 import { McpRegistry } from '@app/mcp-registry';
 import { DrainState } from '@app/observability';
 import { McpCatalog } from '../catalog/catalog.js';
@@ -11,7 +13,7 @@ import { GatewayView } from '../catalog/gateway-view.js';
 import type { CallerScope } from '../catalog/view.types.js';
 import { GatewayDrainingError, UnknownMcpServerError } from '../tool-proxy.errors.js';
 import type { GatewaySession } from './gateway-session.js';
-import { checkMessage } from './jsonrpc-checks.js';
+import { checkMessage, isRequestId } from './jsonrpc-checks.js';
 import { checkRequestOrigin } from './origin-check.js';
 import { McpSessionManager } from './session-manager.js';
 import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
@@ -38,6 +40,12 @@ export function jsonRpcError(
   res
     .writeHead(status, { 'Content-Type': 'application/json' })
     .end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }));
+}
+
+/** The id of a JSON-RPC request body, for its error answer. */
+function messageId(body: unknown): RequestId | null {
+  const id = (body as { id?: unknown } | null)?.id;
+  return isRequestId(id) ? id : null;
 }
 
 /**
@@ -164,8 +172,18 @@ export class SessionDoor {
     body: unknown,
   ): Promise<void> {
     this.checkOrigin(req.headers);
-    if (first(req.headers['mcp-session-id'])) {
-      const session = this.find(req, path);
+    const id = first(req.headers['mcp-session-id']);
+    if (id) {
+      // Held here, or continued from the session store (opened on another replica, or before a restart).
+      const session =
+        this.find(req, path) ??
+        (await this.sessions.resume({
+          id,
+          path,
+          keyId: auth.keyId,
+          scopeOf: () => this.scope(auth, req.headers, selection),
+          headers: req.headers,
+        }));
       if (!session || !this.admit(session, auth, req.headers))
         return jsonRpcError(
           res,
@@ -185,11 +203,16 @@ export class SessionDoor {
           : 'Bad Request: Mcp-Session-Id header is required',
       );
     const scope = await this.admitNew(auth, req.headers, selection);
+    const sessionId = randomUUID();
     const transport = new NodeStreamableHttpServerTransport({
-      onsessioninitialized: (sessionId) => this.sessions.register(sessionId, session),
+      ...this.sessions.transportOptions(sessionId),
+      onsessioninitialized: () => this.sessions.register(sessionId, session),
     });
-    const session = this.sessions.create(scope, req.headers, transport);
-    session.path = path;
+    const session = await this.sessions.create(scope, req.headers, transport, {
+      id: sessionId,
+      path,
+      initialize: body.params,
+    });
     await session.start();
     await transport.handleRequest(req, res, body);
   }
@@ -198,9 +221,14 @@ export class SessionDoor {
   async openSse(auth: AuthContext, req: IncomingMessage, res: ServerResponse, selection: Selection) {
     const scope = await this.admitNew(auth, req.headers, selection);
     const transport = new SSEServerTransport(SSE_MESSAGES_PATH, res);
-    const session = this.sessions.create(scope, req.headers, transport);
+    const session = await this.sessions.create(scope, req.headers, transport, {
+      id: transport.sessionId,
+      path: req.url ?? '',
+      initialize: null,
+    });
     this.sessions.register(transport.sessionId, session);
-    res.on('close', () => void session.close());
+    // Its stream is the session: gone with it, for good.
+    res.on('close', () => void session.close(true));
     await session.start();
     this.logger.debug({ msg: 'legacy SSE session opened', session_id: transport.sessionId });
   }
@@ -208,10 +236,23 @@ export class SessionDoor {
   /** A legacy SSE message through the Nest route (the fast lane takes most of them). */
   async sseMessage(auth: AuthContext, req: IncomingMessage, res: ServerResponse, id: string | undefined) {
     this.checkOrigin(req.headers);
+    const body = (req as { body?: unknown }).body;
     const session = this.findSse(id);
-    if (!session || !this.admit(session, auth, req.headers))
+    if (session && this.admit(session, auth, req.headers)) return this.serve(session, req, res, body);
+    // Its stream may be held by another replica (a balancer without sticky sessions): handed over to it.
+    const elsewhere = !session && id ? await this.sessions.sseElsewhere(id, auth.keyId) : null;
+    if (!elsewhere || !id)
       return jsonRpcError(res, 404, -32001, 'Session not found: open a new one with GET /mcp/sse');
-    return this.serve(session, req, res, (req as { body?: unknown }).body);
+    if (refuseSseMessage(req, res, body)) return;
+    if (!(await this.sessions.forwardSse(id, body as JSONRPCMessage)))
+      return jsonRpcError(
+        res,
+        503,
+        -32000,
+        `This session's stream is held by another gateway replica and the message could not be handed over to it (messages over ${MAX_SIGNAL_BYTES} bytes cannot be): route a legacy SSE client's requests to one replica (sticky sessions) or use Streamable HTTP`,
+        messageId(body),
+      );
+    res.writeHead(202).end('Accepted');
   }
 
   /** What every new session passes: origin, no drain, a scope with something in it; upstreams listed once. */

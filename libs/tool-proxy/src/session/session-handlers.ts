@@ -129,7 +129,7 @@ export function registerSessionHandlers(session: GatewaySession): void {
   );
   server.setRequestHandler(SetLevelRequestSchema, async (request) => {
     session.touch();
-    session.logLevel = request.params.level;
+    session.setLogLevel(request.params.level);
     // Forwarded to the upstream sessions this client owns (shared ones are not this client's to tune).
     await Promise.all(
       [...session.ownedConnections().values()].map(async (connection) => {
@@ -171,8 +171,7 @@ export function registerSessionHandlers(session: GatewaySession): void {
 
 /** Subscribes (or not) this client to a resource, upstream through the server that owns it. */
 async function subscription(session: GatewaySession, uri: string, on: boolean, extra: Extra): Promise<void> {
-  if (on) session.subscriptions.add(uri);
-  else session.subscriptions.delete(uri);
+  session.setSubscribed(uri, on);
   const server = await session.deps.view.resolveResource(session.scope, uri);
   if (!server) {
     if (on) throw new ResourceNotFoundError(uri);

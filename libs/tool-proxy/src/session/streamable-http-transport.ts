@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
+  type InitializeRequest,
   type JSONRPCMessage,
   type MessageExtraInfo,
   type RequestId,
@@ -9,6 +10,16 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { checkMessage, errorAnswer, isRequestId } from './jsonrpc-checks.js';
 import { PendingPost, SSE_HEADERS, writeEvent } from './pending-post.js';
+
+export interface StreamableTransportOptions {
+  /** The id `initialize` gives the session (default: a new random UUID). */
+  sessionId?: string;
+  onsessioninitialized?: (sessionId: string) => void;
+  /** Where a standalone message goes when the client's GET stream is not on this process. */
+  relay?: (message: JSONRPCMessage) => void;
+  /** Told when the client's GET stream opens (true) or closes (false) on this process. */
+  onstream?: (open: boolean) => void;
+}
 
 /** Most JSON-RPC messages one POST may carry (the SDK's limit too). */
 const MAX_BATCH_SIZE = 100;
@@ -36,7 +47,41 @@ export class NodeStreamableHttpServerTransport implements Transport {
   private readonly byRequest = new Map<RequestId, PendingPost>();
   private standalone: ServerResponse | null = null;
 
-  constructor(private readonly options: { onsessioninitialized?: (sessionId: string) => void } = {}) {}
+  /** The answer a replayed `initialize` waits for (see `resume`). */
+  private replay: { id: string; done: () => void } | null = null;
+
+  constructor(private readonly options: StreamableTransportOptions = {}) {}
+
+  /**
+   * Continues a session opened elsewhere (another replica, or this process before a restart): the session id
+   * is taken, and the client's `initialize` is replayed to the server (its answer goes nowhere), so that the
+   * server knows the client's capabilities and version as the replica that opened it did. Call after the
+   * server is connected.
+   */
+  async resume(sessionId: string, initialize: InitializeRequest['params']): Promise<void> {
+    this.sessionId = sessionId;
+    this.initialized = true;
+    const id = `gateway-resume-${randomUUID()}`;
+    const answered = new Promise<void>((done) => (this.replay = { id, done }));
+    this.onmessage?.({ jsonrpc: '2.0', id, method: 'initialize', params: initialize });
+    await answered;
+    this.onmessage?.({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  }
+
+  /** Whether the client holds its standalone GET stream on this process. */
+  get hasStream(): boolean {
+    return this.standalone !== null && !this.standalone.writableEnded;
+  }
+
+  /** Writes a message another replica relayed (see `relay`) to the standalone stream, if it is here. */
+  writeStandalone(message: JSONRPCMessage): boolean {
+    if (!this.standalone || this.standalone.writableEnded) return false;
+    writeEvent(this.standalone, message);
+    return true;
+  }
+
+  /** Set when the client ended the session (DELETE), rather than the process letting go of it. */
+  endedByClient = false;
 
   async start(): Promise<void> {}
 
@@ -76,8 +121,14 @@ export class NodeStreamableHttpServerTransport implements Transport {
     const isResponse = 'id' in message && ('result' in message || 'error' in message);
     const requestId = isResponse ? (message as { id: RequestId }).id : relatedRequestId;
     if (requestId === undefined) {
-      // Not about any request: the standalone GET stream, when the client keeps one open.
-      if (this.standalone && !this.standalone.writableEnded) writeEvent(this.standalone, message);
+      // Not about any request: the standalone GET stream, when the client keeps one open here; else it may be
+      // open on another replica.
+      if (!this.writeStandalone(message)) this.options.relay?.(message);
+      return;
+    }
+    if (isResponse && this.replay?.id === requestId) {
+      this.replay.done();
+      this.replay = null;
       return;
     }
     const post = this.byRequest.get(requestId);
@@ -138,7 +189,7 @@ export class NodeStreamableHttpServerTransport implements Transport {
         return this.reject(res, 400, -32600, 'Invalid Request: Server already initialized');
       if (messages.length > 1)
         return this.reject(res, 400, -32600, 'Invalid Request: Only one initialization request is allowed');
-      this.sessionId = randomUUID();
+      this.sessionId = this.options.sessionId ?? randomUUID();
       this.initialized = true;
       this.options.onsessioninitialized?.(this.sessionId);
     } else if (!this.validSession(req, res) || !this.validProtocolVersion(req, res)) {
@@ -219,14 +270,18 @@ export class NodeStreamableHttpServerTransport implements Transport {
     res.writeHead(200, this.headers(SSE_HEADERS));
     res.flushHeaders();
     this.standalone = res;
+    this.options.onstream?.(true);
     res.on('close', () => {
-      if (this.standalone === res) this.standalone = null;
+      if (this.standalone !== res) return;
+      this.standalone = null;
+      if (!this.closed) this.options.onstream?.(false);
     });
   }
 
   private async handleDelete(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!this.validSession(req, res) || !this.validProtocolVersion(req, res)) return;
     // Closed before the answer, so a client that sees the 200 sees the session gone.
+    this.endedByClient = true;
     await this.close();
     res.writeHead(200).end();
   }
