@@ -17,3 +17,4 @@ export { LONG_TOOL_NAME, type RichFixture, startRichFixture } from './rich-fixtu
 export { eventually, freshClockMinute, waitFor } from './wait-for.js';
 export { type DatabaseProxy, type ProxyMode, startDatabaseProxy } from './database-proxy.js';
 export { type FakeModel, type FakeModelRequest, startFakeModel } from './fake-model.js';
+export { type Balancer, startBalancer } from './balancer.js';
