@@ -135,7 +135,7 @@ mcp_servers:
     expect((await echo(client, 'still mine')).arguments.message).toBe('still mine');
 
     await transport.terminateSession();
-    await app!.close();
+    await app?.close();
     app = await start();
     balancer.setTargets([app.url]);
     expect((await post(id, MASTER_KEY, list)).status).toBe(404);

@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface Balancer {
   /** Base URL clients use. */
@@ -21,7 +21,7 @@ export async function startBalancer(initial: string[]): Promise<Balancer> {
   let targets = [...initial];
   let next = 0;
   const served = new Map<string, number>();
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
 
   const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, tries: number) => {
     if (!targets.length || tries >= targets.length) {
@@ -30,13 +30,17 @@ export async function startBalancer(initial: string[]): Promise<Balancer> {
     }
     const target = targets[next++ % targets.length];
     const url = new URL(req.url ?? '/', target);
-    const upstream = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (answer) => {
-      served.set(target, (served.get(target) ?? 0) + 1);
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      res.flushHeaders();
-      answer.pipe(res);
-      res.on('close', () => answer.destroy());
-    });
+    const upstream = httpRequest(
+      url,
+      { method: req.method, headers: { ...req.headers, host: url.host } },
+      (answer) => {
+        served.set(target, (served.get(target) ?? 0) + 1);
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        res.flushHeaders();
+        answer.pipe(res);
+        res.on('close', () => answer.destroy());
+      },
+    );
     upstream.on('error', (error: NodeJS.ErrnoException) => {
       // Not connected: the next target gets the request. Cut off mid-answer: the client sees it cut off.
       if (!res.headersSent && (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET'))

@@ -5,6 +5,9 @@ import path from 'node:path';
 import pg from 'pg';
 import type { GatewayConfig } from '@app/config';
 
+/** The Postgres server of the development machines and CI (trust authentication). */
+const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
+
 export interface TestDatabase {
   /** `database` settings for a GatewayConfig. */
   database: GatewayConfig['database'];
@@ -19,8 +22,12 @@ export interface TestDatabase {
  * embedded PGlite (or one in a temporary folder with `persistent`, to restart the gateway on it). Test code reads the environment here, outside @app/config, on purpose: it picks the test
  * target, not a gateway setting.
  */
-export async function provisionTestDatabase(options: { persistent?: boolean } = {}): Promise<TestDatabase> {
-  const serverUrl = process.env.TEST_DATABASE_URL;
+export async function provisionTestDatabase(
+  options: { persistent?: boolean; postgres?: boolean } = {},
+): Promise<TestDatabase> {
+  // `postgres`: a suite that needs a Postgres server whichever leg runs (several gateway processes on one
+  // database); the local one unless TEST_DATABASE_URL names another.
+  const serverUrl = process.env.TEST_DATABASE_URL ?? (options.postgres ? LOCAL_POSTGRES : undefined);
   if (!serverUrl && options.persistent) {
     // Survives closing the app, for tests that restart the gateway on the same data.
     const dir = await mkdtemp(path.join(tmpdir(), 'gw-test-db-'));
