@@ -1,10 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   CallToolRequestSchema,
   type CallToolResult,
@@ -22,6 +18,8 @@ import {
   startRichFixture,
   type TestApp,
   type TestDatabase,
+  type StatefulUpstream,
+  startStatefulUpstream,
 } from '@app/testing';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 
@@ -33,69 +31,45 @@ const MASTER_KEY = 'sk-master-e2e-server-limits';
 const master = { Authorization: `Bearer ${MASTER_KEY}` };
 
 /** An upstream whose `ask` tool asks the client to sample (stateful: one session per client). */
-async function startSampler(): Promise<{ url: string; close(): Promise<void> }> {
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
-  const http: HttpServer = createServer((req, res) => {
-    void (async () => {
-      const id = req.headers['mcp-session-id'];
-      let transport = typeof id === 'string' ? sessions.get(id) : undefined;
-      if (!transport) {
-        const server = new Server({ name: 'sampler', version: '1.0.0' }, { capabilities: { tools: {} } });
-        server.setRequestHandler(ListToolsRequestSchema, () => ({
-          tools: [
-            { name: 'ask', inputSchema: { type: 'object' } },
-            { name: 'confirm', inputSchema: { type: 'object' } },
-          ],
-        }));
-        server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-          try {
-            if (request.params.name === 'confirm') {
-              const answer = await extra.sendRequest(
-                {
-                  method: 'elicitation/create',
-                  params: {
-                    message: 'Proceed?',
-                    requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } } },
-                  },
-                },
-                ElicitResultSchema,
-              );
-              return { content: [{ type: 'text', text: `elicited: ${answer.action}` }] };
-            }
-            const answer = await extra.sendRequest(
-              {
-                method: 'sampling/createMessage',
-                params: { messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }], maxTokens: 5 },
+function startSampler(): Promise<StatefulUpstream> {
+  return startStatefulUpstream(() => {
+    const server = new Server({ name: 'sampler', version: '1.0.0' }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, () => ({
+      tools: [
+        { name: 'ask', inputSchema: { type: 'object' } },
+        { name: 'confirm', inputSchema: { type: 'object' } },
+      ],
+    }));
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      try {
+        if (request.params.name === 'confirm') {
+          const answer = await extra.sendRequest(
+            {
+              method: 'elicitation/create',
+              params: {
+                message: 'Proceed?',
+                requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } } },
               },
-              CreateMessageResultSchema,
-            );
-            const text = answer.content.type === 'text' ? answer.content.text : '?';
-            return { content: [{ type: 'text', text: `sampled: ${text}` }] };
-          } catch (error) {
-            return { isError: true, content: [{ type: 'text', text: (error as Error).message }] };
-          }
-        });
-        const created: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-          sessionIdGenerator: () => randomUUID(),
-          onsessioninitialized: (sid: string): void => {
-            sessions.set(sid, created);
+            },
+            ElicitResultSchema,
+          );
+          return { content: [{ type: 'text', text: `elicited: ${answer.action}` }] };
+        }
+        const answer = await extra.sendRequest(
+          {
+            method: 'sampling/createMessage',
+            params: { messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }], maxTokens: 5 },
           },
-        });
-        await server.connect(created);
-        transport = created;
+          CreateMessageResultSchema,
+        );
+        const text = answer.content.type === 'text' ? answer.content.text : '?';
+        return { content: [{ type: 'text', text: `sampled: ${text}` }] };
+      } catch (error) {
+        return { isError: true, content: [{ type: 'text', text: (error as Error).message }] };
       }
-      await transport.handleRequest(req, res);
-    })();
+    });
+    return server;
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        http.closeAllConnections();
-        http.close(() => resolve());
-      }),
-  };
 }
 
 describe('LiteLLM per-server limits (e2e)', () => {
@@ -103,7 +77,7 @@ describe('LiteLLM per-server limits (e2e)', () => {
   let t: TestApp;
   let limited: RichFixture;
   let free: RichFixture;
-  let sampler: { url: string; close(): Promise<void> };
+  let sampler: StatefulUpstream;
 
   beforeAll(async () => {
     [limited, free, sampler] = await Promise.all([

@@ -1,5 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -18,26 +17,11 @@ import {
   type TestDatabase,
 } from '@app/testing';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
+import { startConformanceFixture } from './helpers/conformance-fixture.js';
 
 const MASTER_KEY = 'sk-master-e2e-protocol';
-const CONFORMANCE_FIXTURE = path.resolve('test/fixtures/conformance-server.mjs');
 
 const text = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
-
-/** The conformance fixture over Streamable HTTP, as a separate process. */
-async function startConformanceFixture(): Promise<{ url: string; process: ChildProcess }> {
-  const child = spawn(process.execPath, [CONFORMANCE_FIXTURE, '--transport', 'http', '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      const match = /listening (\S+)/.exec(chunk.toString());
-      if (match) resolve(match[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
-  });
-  return { url, process: child };
-}
 
 describe('protocol relay through the gateway (e2e)', () => {
   let db: TestDatabase;

@@ -148,7 +148,8 @@ mcp_servers:
     extra.push(two);
     balancer.setTargets([app!.url, two.url]);
     const { client, transport } = await connect();
-    for (let i = 0; i < 20; i++) expect((await echo(client, `call ${i}`)).arguments.message).toBe(`call ${i}`);
+    for (let i = 0; i < 20; i++)
+      expect((await echo(client, `call ${i}`)).arguments.message).toBe(`call ${i}`);
     const id = transport.sessionId as string;
     expect(app!.app.get(McpSessionManager).get(id)).toBeDefined();
     expect(two.app.get(McpSessionManager).get(id)).toBeDefined();

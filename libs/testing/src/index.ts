@@ -18,3 +18,4 @@ export { eventually, freshClockMinute, waitFor } from './wait-for.js';
 export { type DatabaseProxy, type ProxyMode, startDatabaseProxy } from './database-proxy.js';
 export { type FakeModel, type FakeModelRequest, startFakeModel } from './fake-model.js';
 export { type Balancer, startBalancer } from './balancer.js';
+export { type StatefulUpstream, startStatefulUpstream } from './stateful-upstream.js';

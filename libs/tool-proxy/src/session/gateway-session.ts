@@ -208,9 +208,16 @@ export class GatewaySession {
 
   /** Log level and subscriptions as kept in the session store, when the session is continued here. */
   restore(state: Pick<StoredSession, 'logLevel' | 'subscriptions'>): void {
-    this.logLevel = state.logLevel;
-    for (const uri of state.subscriptions) this.subscriptions.add(uri);
     this.resumed = true;
+    this.apply(state);
+  }
+
+  /** Log level and subscriptions as changed through another replica. */
+  apply(patch: SessionPatch): void {
+    if (patch.logLevel !== undefined) this.logLevel = patch.logLevel;
+    if (patch.subscriptions === undefined) return;
+    this.subscriptions.clear();
+    for (const uri of patch.subscriptions) this.subscriptions.add(uri);
   }
 
   setLogLevel(level: LoggingLevel): void {

@@ -30,7 +30,11 @@ type SessionSignal =
   /** A message for the session's standalone stream, from a replica that does not hold it. */
   | { op: 'notify'; id: string; message: JSONRPCMessage }
   /** A legacy SSE client's message, posted to a replica that does not hold its stream. */
-  | { op: 'sse'; id: string; message: JSONRPCMessage };
+  | { op: 'sse'; id: string; message: JSONRPCMessage }
+  /** A client's answer to another replica's request, or its cancellation of a request in flight elsewhere. */
+  | { op: 'client'; id: string; message: JSONRPCMessage }
+  /** The log level or the subscriptions changed (copies elsewhere filter and relay with them). */
+  | { op: 'state'; id: string; patch: SessionPatch };
 
 /** A new session's particulars, as the session store keeps them. */
 export interface SessionOpening {
@@ -232,16 +236,21 @@ export class McpSessionManager implements OnModuleDestroy {
         .catch((error: unknown) => this.storeFailed('remove a session', error, undefined));
       void this.signal({ op: 'ended', id });
     };
-    session.onStateChanged = (patch: SessionPatch) =>
+    session.onStateChanged = (patch: SessionPatch) => {
+      void this.signal({ op: 'state', id, patch });
       void this.store
         .update(id, patch)
         .catch((error: unknown) => this.storeFailed('update a session', error, undefined));
+    };
   }
 
   /** Options of a Streamable HTTP transport whose session may have its GET stream on another replica. */
   transportOptions(id: string) {
     return {
       sessionId: id,
+      // Tagged request ids only matter (and only show) when there are other replicas.
+      requestTag: this.bus.enabled ? this.bus.origin.slice(0, 8) : undefined,
+      relayClient: (message: JSONRPCMessage) => void this.signal({ op: 'client', id, message }),
       relay: (message: JSONRPCMessage) => {
         if (this.streamsElsewhere.has(id)) void this.signal({ op: 'notify', id, message });
       },
@@ -309,6 +318,13 @@ export class McpSessionManager implements OnModuleDestroy {
         transport.writeStandalone(signal.message);
         return;
       }
+      case 'client':
+        if (session?.transport instanceof NodeStreamableHttpServerTransport)
+          session.transport.acceptRelayed(signal.message);
+        return;
+      case 'state':
+        session?.apply(signal.patch);
+        return;
       case 'sse':
         if (session?.transport instanceof SSEServerTransport) {
           session.touch();

@@ -19,7 +19,17 @@ export interface StreamableTransportOptions {
   relay?: (message: JSONRPCMessage) => void;
   /** Told when the client's GET stream opens (true) or closes (false) on this process. */
   onstream?: (open: boolean) => void;
+  /**
+   * With replicas: this process's tag for the ids of the requests the server sends the client (sampling,
+   * elicitation, roots), so that the client's answer, whichever replica it reaches, finds the one that asked.
+   */
+  requestTag?: string;
+  /** Where a client's message for another replica goes: an answer to its request, or a cancellation. */
+  relayClient?: (message: JSONRPCMessage) => void;
 }
+
+/** Every tag of a server request id starts so (`gw.<tag>.<id>`). */
+const TAGGED = 'gw.';
 
 /** Most JSON-RPC messages one POST may carry (the SDK's limit too). */
 const MAX_BATCH_SIZE = 100;
@@ -83,6 +93,61 @@ export class NodeStreamableHttpServerTransport implements Transport {
   /** Set when the client ended the session (DELETE), rather than the process letting go of it. */
   endedByClient = false;
 
+  /** The server's requests in flight with a tagged id: the wire id, and the server's own. */
+  private readonly asked = new Map<string, RequestId>();
+
+  /**
+   * A client's message another replica relayed: delivered when it is for this process (the answer to one of
+   * its requests, or the cancellation of a request in flight here). False otherwise.
+   */
+  acceptRelayed(message: JSONRPCMessage): boolean {
+    const local = this.localize(message);
+    if (local === 'elsewhere') return false;
+    if (local === null) {
+      const cancelled = cancelledRequest(message);
+      if (cancelled === undefined || !this.byRequest.has(cancelled)) return false;
+      this.deliver(message, {});
+      return true;
+    }
+    this.onmessage?.(local);
+    return true;
+  }
+
+  /**
+   * A client's answer to a server request, with the server's own id again when the request was this
+   * process's; `elsewhere` when another replica's tag is on it; null when it is not such an answer.
+   */
+  private localize(message: JSONRPCMessage): JSONRPCMessage | 'elsewhere' | null {
+    if ('method' in message || !('id' in message) || typeof message.id !== 'string') return null;
+    if (!message.id.startsWith(TAGGED)) return null;
+    const own = this.asked.get(message.id);
+    if (own === undefined) return 'elsewhere';
+    this.asked.delete(message.id);
+    return { ...message, id: own };
+  }
+
+  /** A server request's id on the wire: tagged with this process when there are replicas. */
+  private tagged(message: JSONRPCMessage): JSONRPCMessage {
+    const tag = this.options.requestTag;
+    if (!tag || !('method' in message) || !('id' in message)) return message;
+    const wire = `${TAGGED}${tag}.${String(message.id)}`;
+    this.asked.set(wire, message.id);
+    return { ...message, id: wire };
+  }
+
+  /**
+   * A client's message as it arrives: an answer to another replica's request, or a cancellation of a request
+   * not in flight here, goes to the other replicas; anything else to this process's server.
+   */
+  private receive(message: JSONRPCMessage, extra: MessageExtraInfo): void {
+    const local = this.localize(message);
+    if (local === 'elsewhere') return this.options.relayClient?.(message);
+    const cancelled = cancelledRequest(message);
+    if (cancelled !== undefined && !this.byRequest.has(cancelled) && this.options.relayClient)
+      return this.options.relayClient(message);
+    this.deliver(local ?? message, extra);
+  }
+
   async start(): Promise<void> {}
 
   /** Handles one HTTP request of this session (`body`: the JSON body express already parsed, if any). */
@@ -123,7 +188,8 @@ export class NodeStreamableHttpServerTransport implements Transport {
     if (requestId === undefined) {
       // Not about any request: the standalone GET stream, when the client keeps one open here; else it may be
       // open on another replica.
-      if (!this.writeStandalone(message)) this.options.relay?.(message);
+      const wire = this.tagged(message);
+      if (!this.writeStandalone(wire)) this.options.relay?.(wire);
       return;
     }
     if (isResponse && this.replay?.id === requestId) {
@@ -133,7 +199,7 @@ export class NodeStreamableHttpServerTransport implements Transport {
     }
     const post = this.byRequest.get(requestId);
     if (!post) throw new Error(`No connection established for request ID: ${String(requestId)}`);
-    if (!isResponse) return post.event(message);
+    if (!isResponse) return post.event(this.tagged(message));
     post.answer(requestId, message);
     if (!post.complete) return;
     this.release(post);
@@ -203,7 +269,7 @@ export class NodeStreamableHttpServerTransport implements Transport {
     if (ids.length === 0) {
       // Only notifications or responses: accepted, nothing to answer.
       res.writeHead(202).end();
-      for (const message of messages) this.deliver(message, extra);
+      for (const message of messages) this.receive(message, extra);
       return;
     }
     const post = new PendingPost(res, ids, (base) => this.headers(base));
@@ -241,7 +307,7 @@ export class NodeStreamableHttpServerTransport implements Transport {
             params: { requestId: id, reason: 'the client went away' },
           });
     });
-    for (const message of accepted) this.deliver(message, extra);
+    for (const message of accepted) this.receive(message, extra);
   }
 
   /**
@@ -250,10 +316,9 @@ export class NodeStreamableHttpServerTransport implements Transport {
    */
   private deliver(message: JSONRPCMessage, extra: MessageExtraInfo): void {
     this.onmessage?.(message, extra);
-    if (!('method' in message) || message.method !== 'notifications/cancelled') return;
-    const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
-    const post = isRequestId(requestId) ? this.byRequest.get(requestId) : undefined;
-    if (!post || !isRequestId(requestId)) return;
+    const requestId = cancelledRequest(message);
+    const post = requestId === undefined ? undefined : this.byRequest.get(requestId);
+    if (!post || requestId === undefined) return;
     this.byRequest.delete(requestId);
     post.cancel(requestId);
     if (!post.complete) return;
@@ -330,6 +395,13 @@ export class NodeStreamableHttpServerTransport implements Transport {
       .writeHead(status, { 'Content-Type': 'application/json' })
       .end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
   }
+}
+
+/** The request a `notifications/cancelled` names, if the message is one. */
+function cancelledRequest(message: JSONRPCMessage): RequestId | undefined {
+  if (!('method' in message) || message.method !== 'notifications/cancelled') return undefined;
+  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return isRequestId(requestId) ? requestId : undefined;
 }
 
 const INVALID_JSON = Symbol('invalid JSON');

@@ -1,0 +1,19 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+
+const CONFORMANCE_FIXTURE = path.resolve('test/fixtures/conformance-server.mjs');
+
+/** The conformance fixture over Streamable HTTP, as a separate process (kill `process` in afterAll). */
+export async function startConformanceFixture(): Promise<{ url: string; process: ChildProcess }> {
+  const child = spawn(process.execPath, [CONFORMANCE_FIXTURE, '--transport', 'http', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      const match = /listening (\S+)/.exec(chunk.toString());
+      if (match) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
+  });
+  return { url, process: child };
+}
