@@ -1,10 +1,15 @@
+import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import request from 'supertest';
 import {
   type Balancer,
   createTestApp,
+  eventually,
+  initializeRequest,
   type McpFixture,
+  mcpPost,
   provisionTestDatabase,
   startBalancer,
   startMcpFixture,
@@ -22,6 +27,7 @@ import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
  * Postgres.
  */
 const MASTER_KEY = 'sk-master-e2e-resume';
+const STDIO_FIXTURE = path.resolve('test/fixtures/stdio-rich-server.mjs');
 const master = { Authorization: `Bearer ${MASTER_KEY}` };
 
 describe('client sessions continued after a restart and on another replica (e2e)', () => {
@@ -31,7 +37,8 @@ describe('client sessions continued after a restart and on another replica (e2e)
   let app: TestApp | null = null;
   const extra: TestApp[] = [];
 
-  const start = async () =>
+  /** A gateway on the suite's database (`settings`: more YAML, such as general_settings). */
+  const start = async (settings = '') =>
     createTestApp({
       rootModule: GatewayModule.forRoot,
       database: db.database,
@@ -40,7 +47,13 @@ describe('client sessions continued after a restart and on another replica (e2e)
 mcp_servers:
   web:
     url: ${upstream.url}
-`,
+  local:
+    transport: stdio
+    command: node
+    args: [${STDIO_FIXTURE}]
+    env: { FIXTURE_NAME: local }
+    session_mode: per_client
+${settings}`,
     });
 
   beforeAll(async () => {
@@ -71,17 +84,7 @@ mcp_servers:
     return JSON.parse((result.content as { text: string }[])[0].text) as { arguments: { message: string } };
   };
   const post = (sessionId: string, key: string, body: unknown) =>
-    fetch(`${balancer.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${key}`,
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-        'Mcp-Session-Id': sessionId,
-        'Mcp-Protocol-Version': '2025-11-25',
-      },
-      body: JSON.stringify(body),
-    });
+    mcpPost(`${balancer.url}/mcp`, key, body, sessionId);
 
   it('keeps a session across a restart: same id, no reconnect, log level and client capabilities kept', async () => {
     const { client, transport } = await connect();
@@ -96,13 +99,38 @@ mcp_servers:
     // The same client object, the same session id: it goes on as if nothing happened.
     expect((await echo(client, 'after')).arguments.message).toBe('after');
     expect(transport.sessionId).toBe(id);
-    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['web-echo']);
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('web-echo');
     const session = app.app.get(McpSessionManager).get(id);
     expect(session?.logLevel).toBe('error');
     expect(session?.server.getClientCapabilities()).toEqual({ roots: {} });
     expect(session?.server.getClientVersion()).toEqual({ name: 'resume-e2e', version: '1.0.0' });
     const metrics = await request(app.url).get('/metrics').set(master).expect(200);
     expect(metrics.text).toMatch(/^mcp_client_sessions_resumed_total 1$/m);
+    await client.close();
+  });
+
+  it('starts a per-client stdio server anew after a restart and warns the client, with the call that needed it', async () => {
+    const { client } = await connect();
+    const warnings: string[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      if (n.params.level === 'warning') warnings.push(String(n.params.data));
+    });
+    const pid = async () =>
+      ((await client.callTool({ name: 'local-pid', arguments: {} })).content as { text: string }[])[0].text;
+    const before = await pid();
+    expect(await pid()).toBe(before);
+    expect(warnings).toEqual([]);
+
+    await app!.close();
+    app = await start();
+    balancer.setTargets([app.url]);
+    // Another process, and the client is told why.
+    const after = await pid();
+    expect(after).not.toBe(before);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('a new process of MCP server local was started for this session');
+    expect(await pid()).toBe(after);
+    expect(warnings).toHaveLength(1);
     await client.close();
   });
 
@@ -121,16 +149,7 @@ mcp_servers:
     expect(foreign.status).toBe(404);
     expect(((await foreign.json()) as { error: { code: number } }).error.code).toBe(-32001);
     // Another path (one server's door) is another session.
-    const elsewhere = await fetch(`${balancer.url}/web/mcp`, {
-      method: 'POST',
-      headers: {
-        ...master,
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-        'Mcp-Session-Id': id,
-      },
-      body: JSON.stringify(list),
-    });
+    const elsewhere = await mcpPost(`${balancer.url}/web/mcp`, MASTER_KEY, list, id);
     expect(elsewhere.status).toBe(404);
     expect((await echo(client, 'still mine')).arguments.message).toBe('still mine');
 
@@ -141,6 +160,51 @@ mcp_servers:
     expect((await post(id, MASTER_KEY, list)).status).toBe(404);
     await client.close();
   });
+
+  it('counts max_sessions_per_key and idle expiry over every replica (Postgres)', async () => {
+    if (db.kind !== 'postgres') return; // The embedded database is one process by construction.
+    const limited = () => start('general_settings:\n  max_sessions_per_key: 2\n  session_idle_timeout: 10\n');
+    const a = await limited();
+    const b = await limited();
+    extra.push(a, b);
+    const key = (
+      await request(a.url)
+        .post('/key/generate')
+        .set(master)
+        .send({ key_alias: 'capped', object_permission: { mcp_servers: ['web'] } })
+        .expect(200)
+    ).body.key as string;
+    const initialize = (url: string) => mcpPost(`${url}/mcp`, key, initializeRequest('cap'));
+    // One session on each replica: the third, on either, is one too many.
+    const first = await initialize(a.url);
+    expect(first.status).toBe(200);
+    expect((await initialize(b.url)).status).toBe(200);
+    const third = await initialize(a.url);
+    expect(third.status).toBe(429);
+    expect(((await third.json()) as { error: { message: string } }).error.message).toContain(
+      'max_sessions_per_key is 2',
+    );
+
+    // Kept alive through replica b only: replica a lets go of its copy, but the session is not over.
+    const id = first.headers.get('mcp-session-id') as string;
+    const list = (url: string) =>
+      mcpPost(`${url}/mcp`, key, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, id);
+    const copyOnA = () => a.app.get(McpSessionManager).get(id);
+    for (let i = 0; i < 25 && copyOnA(); i++) {
+      expect((await list(b.url)).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect(copyOnA()).toBeUndefined();
+    expect((await list(a.url)).status).toBe(200);
+    // Then idle everywhere (nobody asks: a request would be activity): ended, refused on both.
+    await eventually(
+      'both replicas close the idle session',
+      () => Promise.resolve(!copyOnA() && !b.app.get(McpSessionManager).get(id)),
+      20_000,
+    );
+    expect((await list(a.url)).status).toBe(404);
+    expect((await list(b.url)).status).toBe(404);
+  }, 60_000);
 
   it('lets a second replica continue a session opened on the first (Postgres), every request to the next one', async () => {
     if (db.kind !== 'postgres') return; // The embedded database is one process by construction.
@@ -154,10 +218,15 @@ mcp_servers:
     expect(app!.app.get(McpSessionManager).get(id)).toBeDefined();
     expect(two.app.get(McpSessionManager).get(id)).toBeDefined();
 
-    // Ended through one replica: the other lets go of its copy and refuses the id.
+    // Ended through one replica: the other lets go of its copy (told at once) and refuses the id.
     await transport.terminateSession();
-    balancer.setTargets([app!.url, two.url]);
     const list = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+    await eventually(
+      'both copies let go',
+      () =>
+        Promise.resolve(!app!.app.get(McpSessionManager).get(id) && !two.app.get(McpSessionManager).get(id)),
+      1000,
+    );
     expect((await post(id, MASTER_KEY, list)).status).toBe(404);
     expect((await post(id, MASTER_KEY, list)).status).toBe(404);
     await client.close();

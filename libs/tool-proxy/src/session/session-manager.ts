@@ -16,7 +16,7 @@ import { GatewaySession } from './gateway-session.js';
 import { type SessionPatch, SessionStore, type StoredSession } from './session-store.js';
 import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
 
-/** Last activity is written to the session store this often at most (in one batch). */
+/** Last activity is written to the session store this often at most (in one batch; sooner with short timeouts). */
 const TOUCH_FLUSH_MS = 5000;
 /** A relayed list_changed this soon after the same one was sent here is a duplicate (every replica sends it). */
 const LIST_CHANGED_DEDUP_MS = 2000;
@@ -73,6 +73,8 @@ export class McpSessionManager implements OnModuleDestroy {
   private readonly streamsElsewhere = new Map<string, string>();
   private readonly resuming = new Map<string, Promise<GatewaySession | null>>();
   private readonly lastListChanged = new Map<string, number>();
+  /** Sessions this process ended lately (their removal is not repeated by the close that follows). */
+  private readonly forgotten = new Set<string>();
   private readonly reaper: NodeJS.Timeout;
   private readonly flusher: NodeJS.Timeout;
   private flushedAt = Date.now();
@@ -106,7 +108,8 @@ export class McpSessionManager implements OnModuleDestroy {
     const every = Math.max(1000, Math.min(60_000, config.mcp.sessionIdleTimeoutMs / 4));
     this.reaper = setInterval(() => void this.reapIdle(), every);
     this.reaper.unref();
-    this.flusher = setInterval(() => void this.flushTouches(), TOUCH_FLUSH_MS);
+    const flushEvery = Math.max(200, Math.min(TOUCH_FLUSH_MS, config.mcp.sessionIdleTimeoutMs / 4));
+    this.flusher = setInterval(() => void this.flushTouches(), flushEvery);
     this.flusher.unref();
     bus.subscribe((event) => this.onSignal(event));
   }
@@ -230,11 +233,7 @@ export class McpSessionManager implements OnModuleDestroy {
       if (this.sessions.get(id) === session) this.sessions.delete(id);
       this.streamsElsewhere.delete(id);
       this.lastListChanged.delete(id);
-      if (!ended) return;
-      void this.store
-        .remove([id])
-        .catch((error: unknown) => this.storeFailed('remove a session', error, undefined));
-      void this.signal({ op: 'ended', id });
+      if (ended) void this.forget(id);
     };
     session.onStateChanged = (patch: SessionPatch) => {
       void this.signal({ op: 'state', id, patch });
@@ -244,6 +243,19 @@ export class McpSessionManager implements OnModuleDestroy {
     };
   }
 
+  /** Removes an ended session from the store and tells the other replicas to let go of their copies. */
+  private async forget(id: string): Promise<void> {
+    if (this.forgotten.has(id)) return;
+    this.forgotten.add(id);
+    setTimeout(() => this.forgotten.delete(id), 60_000).unref();
+    await Promise.all([
+      this.store
+        .remove([id])
+        .catch((error: unknown) => this.storeFailed('remove a session', error, undefined)),
+      this.signal({ op: 'ended', id }),
+    ]);
+  }
+
   /** Options of a Streamable HTTP transport whose session may have its GET stream on another replica. */
   transportOptions(id: string) {
     return {
@@ -251,6 +263,8 @@ export class McpSessionManager implements OnModuleDestroy {
       // Tagged request ids only matter (and only show) when there are other replicas.
       requestTag: this.bus.enabled ? this.bus.origin.slice(0, 8) : undefined,
       relayClient: (message: JSONRPCMessage) => void this.signal({ op: 'client', id, message }),
+      // Answered once no replica can continue it any more.
+      ondelete: () => this.forget(id),
       relay: (message: JSONRPCMessage) => {
         if (this.streamsElsewhere.has(id)) void this.signal({ op: 'notify', id, message });
       },

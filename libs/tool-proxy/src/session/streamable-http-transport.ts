@@ -26,6 +26,8 @@ export interface StreamableTransportOptions {
   requestTag?: string;
   /** Where a client's message for another replica goes: an answer to its request, or a cancellation. */
   relayClient?: (message: JSONRPCMessage) => void;
+  /** Awaited before a DELETE is answered (the session forgotten everywhere first). */
+  ondelete?: () => Promise<void>;
 }
 
 /** Every tag of a server request id starts so (`gw.<tag>.<id>`). */
@@ -347,6 +349,7 @@ export class NodeStreamableHttpServerTransport implements Transport {
     if (!this.validSession(req, res) || !this.validProtocolVersion(req, res)) return;
     // Closed before the answer, so a client that sees the 200 sees the session gone.
     this.endedByClient = true;
+    await this.options.ondelete?.();
     await this.close();
     res.writeHead(200).end();
   }
