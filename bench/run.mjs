@@ -1,7 +1,7 @@
 // `npm run bench` (and `npm run bench:smoke`): what the gateway adds to every call, measured against the
 // direct upstream, a raw byte-level proxy (the floor), and the open-source stdio proxies people use, in the
 // same run on the same machine. Prints Markdown tables; writes bench/results/<date>.json.
-//   node bench/run.mjs [--smoke] [--rounds N] [--duration MS] [--only http,stdio,list,setup,reconnect,idle]
+//   node bench/run.mjs [--smoke] [--rounds N] [--duration MS] [--only http,stdio,list,setup,reconnect,idle,replicas]
 //                      [--concurrency 1,16,64] [--profile DIR] [--baseline DIR] [--setting key=value]
 // The gateway runs from the production build (NODE_ENV=production), on DATABASE_URL when set, else the
 // embedded database, with auth, scoping, audit logging and access logs on (logs go to /dev/null).
@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient, disconnect, procStats, runLoad, summarise } from './load.mjs';
+import { replicasScenario } from './replicas.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -635,6 +636,43 @@ async function main() {
       ['open sessions', 'RSS MB', 'KB per session'],
       rows.map((r) => [r.sessions, fmt(r.rss_mb, 1), r.kb_per_session ?? '–']),
     );
+  }
+
+  // 7. Two replicas on one Postgres (bench/replicas.mjs): propagation and failover.
+  if (wants('replicas')) {
+    console.error('scenario 7: two replicas, propagation and failover');
+    const rows = await replicasScenario({
+      root,
+      start,
+      waitFor,
+      config,
+      masterKey: MASTER_KEY,
+      echoUrl,
+      samples: smoke ? 5 : 40,
+    });
+    if (rows) {
+      results.scenarios.replicas = rows;
+      const pair = (v) => `${fmt(v.p50)} / ${fmt(v.p95)}`;
+      table(
+        `7. two replicas on one Postgres: propagation and failover (p50 / p95 ms, ${rows[0]?.samples} samples)`,
+        [
+          'session store',
+          'server added → listed on the other',
+          'key blocked → refused on the other',
+          'call, opening replica',
+          'first call on the other',
+          'next call there',
+        ],
+        rows.map((r) => [
+          r.store,
+          pair(r.server_propagation_ms),
+          pair(r.key_block_propagation_ms),
+          pair(r.call_on_opening_replica_ms),
+          pair(r.first_call_on_other_replica_ms),
+          pair(r.next_call_on_other_replica_ms),
+        ]),
+      );
+    }
   }
 
   // Report.

@@ -314,6 +314,7 @@ export class McpSessionManager implements OnModuleDestroy {
   }
 
   private onSignal(event: ChangeEvent): void {
+    if (event.topic === 'resync') return void this.recheck();
     if (event.topic !== 'session') return;
     const signal = event.data as SessionSignal;
     const session = typeof signal?.id === 'string' ? this.sessions.get(signal.id) : undefined;
@@ -348,6 +349,15 @@ export class McpSessionManager implements OnModuleDestroy {
     }
   }
 
+  /** After the bus was deaf (signals may be lost): copies of sessions ended meanwhile are let go of. */
+  private async recheck(): Promise<void> {
+    const ids = [...this.sessions.keys()];
+    if (!ids.length) return;
+    const known = await this.store.activity(ids).catch(() => null);
+    if (!known) return;
+    for (const id of ids) if (!known.has(id)) void this.sessions.get(id)?.close(false);
+  }
+
   /** Every replica sends list_changed when the registry changes: one is enough. */
   private duplicateListChanged(id: string, message: JSONRPCMessage): boolean {
     if (!('method' in message) || !message.method.endsWith('/list_changed')) return false;
@@ -376,13 +386,15 @@ export class McpSessionManager implements OnModuleDestroy {
   private async reapIdle(): Promise<void> {
     const cutoff = Date.now() - this.config.mcp.sessionIdleTimeoutMs;
     const idle = [...this.sessions].filter(([, s]) => s.lastActivity < cutoff);
+    if (!idle.length) return this.sweep(cutoff);
+    // Idle here, maybe not for their clients, who may go on through another replica: the store knows.
+    const known = await this.store
+      .activity(idle.map(([id]) => id))
+      .catch((error: unknown) => this.storeFailed('read session activity', error, new Map<string, number>()));
     let ended = 0;
     for (const [id, session] of idle) {
-      // Idle here, maybe not for its client, who may go on through another replica: the store knows.
-      const state = await this.store
-        .load(id)
-        .catch((error: unknown) => this.storeFailed('load a session', error, null));
-      const over = !state || state.lastActivity < cutoff;
+      const last = known.get(id);
+      const over = last === undefined || last < cutoff;
       // A copy that holds the client's stream stays while the client is active elsewhere.
       const stream =
         session.transport instanceof NodeStreamableHttpServerTransport && session.transport.hasStream;
@@ -391,6 +403,10 @@ export class McpSessionManager implements OnModuleDestroy {
       await session.close(over);
     }
     if (ended) this.logger.log({ msg: 'closing idle MCP sessions', count: ended });
+    await this.sweep(cutoff);
+  }
+
+  private async sweep(cutoff: number): Promise<void> {
     await this.store
       .sweep(cutoff)
       .catch((error: unknown) => this.storeFailed('forget idle sessions', error, undefined));

@@ -33,6 +33,8 @@ export abstract class SessionStore {
   abstract update(id: string, patch: SessionPatch): Promise<void>;
   abstract remove(ids: readonly string[]): Promise<void>;
   abstract touch(ids: readonly string[], at: number): Promise<void>;
+  /** The last activity of each of these sessions that the store still has. */
+  abstract activity(ids: readonly string[]): Promise<Map<string, number>>;
   /** Sessions of a key (null: the master key) active since `since`. */
   abstract countForKey(keyId: string | null, since: number): Promise<number>;
   /** Forgets sessions idle since before `cutoff` (those no replica closed: a killed one's); how many. */
@@ -138,6 +140,15 @@ export class PostgresSessionStore extends SessionStore {
       );
   }
 
+  async activity(ids: readonly string[]): Promise<Map<string, number>> {
+    if (!ids.length) return new Map();
+    const rows = await this.db.query<{ session_id: string; last_activity_at: Date }[]>(
+      'SELECT session_id, last_activity_at FROM mcp_client_session WHERE session_id = ANY($1)',
+      [[...ids]],
+    );
+    return new Map(rows.map((r) => [r.session_id, r.last_activity_at.getTime()]));
+  }
+
   async countForKey(keyId: string | null, since: number): Promise<number> {
     const rows = await this.db.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM mcp_client_session
@@ -229,6 +240,15 @@ export class RedisSessionStore extends SessionStore {
       scores.zAdd(byKey(state.keyId), { score: at, value: ids[i] }).pExpire(byKey(state.keyId), this.idleMs);
     });
     await withTimeout(scores.exec(), REDIS_TIMEOUT_MS);
+  }
+
+  async activity(ids: readonly string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    for (const id of ids) {
+      const state = await this.load(id);
+      if (state) found.set(id, state.lastActivity);
+    }
+    return found;
   }
 
   async countForKey(keyId: string | null, since: number): Promise<number> {
