@@ -16,6 +16,8 @@ import { GatewayView } from './catalog/gateway-view.js';
 import { McpController } from './session/mcp.controller.js';
 import { McpFastLane } from './session/mcp-fast-lane.js';
 import { SessionDoor } from './session/session-door.js';
+import { McpOperations } from './session/mcp-operations.js';
+import { ModernEndpoint } from './session/modern-endpoint.js';
 import { McpSessionManager } from './session/session-manager.js';
 import { ClientSessionEntity } from './session/client-session.entity.js';
 import { PostgresSessionStore, RedisSessionStore, SessionStore } from './session/session-store.js';
@@ -56,6 +58,8 @@ import { UpstreamPool } from './upstream/upstream-pool.js';
     CallRecorder,
     RateLimiter,
     ToolCaller,
+    McpOperations,
+    ModernEndpoint,
     McpSessionManager,
     SessionDoor,
     RestToolsService,

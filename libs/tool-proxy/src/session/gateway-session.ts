@@ -18,6 +18,7 @@ import type { CallerScope, VisibleServer } from '../catalog/view.types.js';
 import { LazyJsonSchemaValidator } from '../upstream/upstream-client.js';
 import type { ListKind, UpstreamConnection } from '../upstream/upstream-connection.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
+import type { McpOperations } from './mcp-operations.js';
 import { routeServerRequests } from './server-requests.js';
 import type { SessionPatch, StoredSession } from './session-store.js';
 import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
@@ -25,6 +26,8 @@ import { registerSessionHandlers } from './session-handlers.js';
 
 export interface SessionDeps {
   view: GatewayView;
+  /** What each MCP method answers (shared with the 2026-07-28 stateless servers). */
+  operations: McpOperations;
   pool: UpstreamPool;
   catalog: McpCatalog;
   caller: ToolCaller;
@@ -284,7 +287,7 @@ export class GatewaySession {
 const QUIETER_THAN_WARNING: ReadonlySet<LoggingLevel> = new Set(['error', 'critical', 'alert', 'emergency']);
 
 /** `instructions` for `initialize`: those of the visible upstreams (as listed), each headed by its alias. */
-function instructionsOf(
+export function instructionsOf(
   visible: readonly VisibleServer[],
   known: (server: McpServerRecord) => string | undefined,
 ): string | undefined {

@@ -14,6 +14,7 @@ import type { CallerScope } from '../catalog/view.types.js';
 import { GatewayDrainingError, UnknownMcpServerError } from '../tool-proxy.errors.js';
 import type { GatewaySession } from './gateway-session.js';
 import { checkMessage, isRequestId } from './jsonrpc-checks.js';
+import { ModernEndpoint } from './modern-endpoint.js';
 import { checkRequestOrigin } from './origin-check.js';
 import { McpSessionManager } from './session-manager.js';
 import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
@@ -91,6 +92,7 @@ export class SessionDoor {
     private readonly catalog: McpCatalog,
     private readonly drain: DrainState,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly modern: ModernEndpoint,
   ) {}
 
   /** DNS-rebinding protection (403 for a foreign browser origin) on every MCP and REST tool request. */
@@ -192,6 +194,12 @@ export class SessionDoor {
           'Session not found: start a new one with an initialize request',
         );
       return this.serve(session, req, res, body);
+    }
+    // A 2026-07-28 request: no session, served statelessly on the same path.
+    if (req.method === 'POST' && !isInitializeRequest(body) && (await this.modern.claims(req, body))) {
+      const scope = this.scope(auth, req.headers, selection);
+      this.view.assertSomethingVisible(scope);
+      return this.modern.serve(scope, req, res, body);
     }
     if (req.method !== 'POST' || !isInitializeRequest(body))
       return jsonRpcError(

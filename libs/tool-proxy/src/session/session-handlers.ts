@@ -2,7 +2,6 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   CompleteRequestSchema,
-  type CompleteResult,
   ErrorCode,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
@@ -16,7 +15,7 @@ import {
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '@app/core';
-import { effectiveSessionMode, type McpServerRecord } from '@app/mcp-registry';
+import { effectiveSessionMode } from '@app/mcp-registry';
 import type { CallFailure, Settled } from '../calls/tool-caller.js';
 import type { ListError } from '../catalog/view.types.js';
 import { ResourceNotFoundError } from '../tool-proxy.errors.js';
@@ -27,7 +26,8 @@ import { REQUEST_CANCELLED } from './jsonrpc-checks.js';
 /** `_meta` key under which a list names the upstreams it had to skip. */
 export const SKIPPED_META_KEY = 'io.mcp-gateway/skipped_servers';
 
-const meta = (errors: ListError[]) => (errors.length ? { _meta: { [SKIPPED_META_KEY]: errors } } : {});
+/** A list result's `_meta` naming the upstreams it had to skip (nothing when none was). */
+export const meta = (errors: ListError[]) => (errors.length ? { _meta: { [SKIPPED_META_KEY]: errors } } : {});
 
 /**
  * The MCP methods a gateway session answers. Lists come from the caller's view of the catalog; everything that
@@ -36,96 +36,58 @@ const meta = (errors: ListError[]) => (errors.length ? { _meta: { [SKIPPED_META_
  */
 export function registerSessionHandlers(session: GatewaySession): void {
   const { server } = session;
-  const { view, caller } = session.deps;
+  const ops = session.deps.operations;
   const scope = () => session.scope;
-  const handle = <T>(work: (extra: Extra) => Promise<T>) => {
-    return (extra: Extra): Promise<T> => {
-      session.touch();
-      return mcpErrors(() => work(extra));
-    };
+  const touched = <T>(work: () => Promise<T>): Promise<T> => {
+    session.touch();
+    return work();
   };
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    session.touch();
-    const { items, errors } = await view.tools(scope());
-    return { tools: items, ...meta(errors) };
-  });
+  server.setRequestHandler(ListToolsRequestSchema, () => touched(() => ops.tools(scope())));
   // The hot path: no wrapper beyond what the call needs.
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
     session.touch();
-    try {
-      const token = request.params._meta?.progressToken;
-      const onProgress =
-        token === undefined
-          ? undefined
-          : (p: Progress) =>
-              void extra
-                .sendNotification({
-                  method: 'notifications/progress',
-                  params: { ...p, progressToken: token },
-                })
-                .catch(() => undefined);
-      const settled = await caller.callTool(
-        scope(),
-        request.params.name,
-        request.params.arguments,
-        session.callOptions(extra, onProgress),
-      );
-      if ('result' in settled) return settled.result;
-      // Refused by the upstream: its JSON-RPC error, relayed. Anything else: an error result the model can read.
-      if (settled.failure.kind === 'refused' || settled.failure.kind === 'cancelled')
-        throw rpcError(settled.failure);
-      return errorResult(settled.failure.message);
-    } catch (error) {
-      throw toMcpError(error);
-    }
+    const token = request.params._meta?.progressToken;
+    const onProgress =
+      token === undefined
+        ? undefined
+        : (p: Progress) =>
+            void extra
+              .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken: token } })
+              .catch(() => undefined);
+    return ops.callTool(
+      scope(),
+      request.params.name,
+      request.params.arguments,
+      session.callOptions(extra, onProgress),
+    );
   });
-  server.setRequestHandler(ListPromptsRequestSchema, async () => {
-    session.touch();
-    const { items, errors } = await view.prompts(scope());
-    return { prompts: items, ...meta(errors) };
-  });
+  server.setRequestHandler(ListPromptsRequestSchema, () => touched(() => ops.prompts(scope())));
   server.setRequestHandler(GetPromptRequestSchema, (request, extra) =>
-    handle(async () =>
-      unwrap(
-        await caller.getPrompt(
-          scope(),
-          request.params.name,
-          request.params.arguments,
-          session.callOptions(extra),
-        ),
-      ),
-    )(extra),
+    touched(() =>
+      ops.getPrompt(scope(), request.params.name, request.params.arguments, session.callOptions(extra)),
+    ),
   );
-  server.setRequestHandler(ListResourcesRequestSchema, async () => {
-    session.touch();
-    const { resources, errors, conflicts } = await view.resources(scope());
-    const skipped = meta(errors);
-    return conflicts.length
-      ? { resources, _meta: { ...skipped._meta, 'io.mcp-gateway/uri_conflicts': conflicts } }
-      : { resources, ...skipped };
-  });
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => {
-    session.touch();
-    const { templates, errors } = await view.resources(scope());
-    return { resourceTemplates: templates, ...meta(errors) };
-  });
+  server.setRequestHandler(ListResourcesRequestSchema, () => touched(() => ops.resources(scope())));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => touched(() => ops.templates(scope())));
   server.setRequestHandler(ReadResourceRequestSchema, (request, extra) =>
-    handle(async () =>
-      unwrap(await caller.readResource(scope(), request.params.uri, session.callOptions(extra))),
-    )(extra),
+    touched(() => ops.readResource(scope(), request.params.uri, session.callOptions(extra))),
   );
   server.setRequestHandler(SubscribeRequestSchema, (request, extra) =>
-    handle(async () => {
-      await subscription(session, request.params.uri, true, extra);
-      return {};
-    })(extra),
+    touched(() =>
+      mcpErrors(async () => {
+        await subscription(session, request.params.uri, true, extra);
+        return {};
+      }),
+    ),
   );
   server.setRequestHandler(UnsubscribeRequestSchema, (request, extra) =>
-    handle(async () => {
-      await subscription(session, request.params.uri, false, extra);
-      return {};
-    })(extra),
+    touched(() =>
+      mcpErrors(async () => {
+        await subscription(session, request.params.uri, false, extra);
+        return {};
+      }),
+    ),
   );
   server.setRequestHandler(SetLevelRequestSchema, async (request) => {
     session.touch();
@@ -141,31 +103,7 @@ export function registerSessionHandlers(session: GatewaySession): void {
     return {};
   });
   server.setRequestHandler(CompleteRequestSchema, (request, extra) =>
-    handle(async (): Promise<CompleteResult> => {
-      const { ref } = request.params;
-      let target: McpServerRecord | null;
-      let upstreamRef = ref;
-      if (ref.type === 'ref/prompt') {
-        const prompt = await view.resolvePrompt(scope(), ref.name);
-        target = prompt.server;
-        upstreamRef = { type: 'ref/prompt', name: prompt.name };
-      } else {
-        target = await view.resolveTemplate(scope(), ref.uri);
-      }
-      const none: CompleteResult = { completion: { values: [] } };
-      if (!target) return none;
-      const params = { ...request.params, ref: upstreamRef };
-      const settled = await caller.request(
-        target,
-        'completion/complete',
-        session.callOptions(extra),
-        (client, limits) =>
-          client.getServerCapabilities()?.completions
-            ? client.complete(params, limits)
-            : Promise.resolve(none),
-      );
-      return unwrap(settled);
-    })(extra),
+    touched(() => ops.complete(scope(), request.params, session.callOptions(extra))),
   );
 }
 
@@ -192,17 +130,17 @@ async function subscription(session: GatewaySession, uri: string, on: boolean, e
   unwrap(settled);
 }
 
-function errorResult(text: string): CallToolResult {
+export function errorResult(text: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text }] };
 }
 
 /** A settled request's result, or the JSON-RPC error its failure is on the MCP side. */
-function unwrap<T>(settled: Settled<T>): T {
+export function unwrap<T>(settled: Settled<T>): T {
   if ('result' in settled) return settled.result;
   throw rpcError(settled.failure);
 }
 
-function rpcError(failure: CallFailure): Error {
+export function rpcError(failure: CallFailure): Error {
   if (failure.rpc)
     return Object.assign(protocolError(failure.rpc.code, failure.rpc.message), { data: failure.rpc.data });
   const code =
@@ -218,14 +156,14 @@ function rpcError(failure: CallFailure): Error {
 /** JSON-RPC code for a call refused by a rate limit (server-defined range); `data` says which and when. */
 const RATE_LIMITED_RPC = -32029;
 
-function toMcpError(error: unknown): unknown {
+export function toMcpError(error: unknown): unknown {
   if (!(error instanceof AppError)) return error;
   if (error.code === 'RATE_LIMITED')
     return protocolError(RATE_LIMITED_RPC, error.message, { code: error.code, ...error.details });
   return protocolError(ErrorCode.InvalidParams, error.message);
 }
 
-async function mcpErrors<T>(work: () => Promise<T>): Promise<T> {
+export async function mcpErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {

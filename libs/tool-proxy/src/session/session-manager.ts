@@ -13,6 +13,7 @@ import type { CallerScope } from '../catalog/view.types.js';
 import { TooManySessionsError } from '../tool-proxy.errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { GatewaySession } from './gateway-session.js';
+import { McpOperations } from './mcp-operations.js';
 import { type SessionPatch, SessionStore, type StoredSession } from './session-store.js';
 import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
 
@@ -89,6 +90,7 @@ export class McpSessionManager implements OnModuleDestroy {
     metrics: GatewayMetrics,
     private readonly store: SessionStore,
     private readonly bus: ChangeBus,
+    private readonly operations: McpOperations,
   ) {
     metrics.labeledGauge(
       'mcp_client_sessions',
@@ -215,7 +217,13 @@ export class McpSessionManager implements OnModuleDestroy {
 
   private build(scope: CallerScope, headers: IncomingHttpHeaders, transport: Transport): GatewaySession {
     const session = new GatewaySession(
-      { view: this.view, pool: this.pool, catalog: this.catalog, caller: this.caller },
+      {
+        view: this.view,
+        pool: this.pool,
+        catalog: this.catalog,
+        caller: this.caller,
+        operations: this.operations,
+      },
       scope,
       headers,
       transport,

@@ -1,0 +1,208 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import {
+  createMcpHandler,
+  type HandlerResultTypeMap,
+  PROTOCOL_VERSION_META_KEY,
+  isLegacyRequest,
+  type McpHttpHandler,
+  type McpRequestContext,
+  Server,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import { SUPPORTED_PROTOCOL_VERSIONS as LEGACY_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { isAdmin } from '@app/auth';
+import { inputProblem } from '@app/http';
+import { packageInfo } from '@app/core';
+import type { CallOptions } from '../calls/tool-caller.js';
+import { McpCatalog } from '../catalog/catalog.js';
+import { GatewayView } from '../catalog/gateway-view.js';
+import type { CallerScope } from '../catalog/view.types.js';
+import { instructionsOf } from './gateway-session.js';
+import { isRequestId } from './jsonrpc-checks.js';
+import { McpOperations } from './mcp-operations.js';
+import { jsonRpcError } from './session-door.js';
+
+/** What the handler's server factory needs of the HTTP request it serves (found by its web Request). */
+interface Served {
+  scope: CallerScope;
+  headers: IncomingHttpHeaders;
+}
+
+/**
+ * The gateway's MCP endpoint for protocol revision 2026-07-28 (issue 19): stateless, no `initialize`, no
+ * session; every request carries its protocol version, client info and capabilities in `_meta` and is
+ * authenticated on its own. Served by the official SDK v2 (`createMcpHandler`, which does `server/discover`,
+ * the envelope and header checks, `-32022` on a version it does not serve, removed methods, cache hints and
+ * `subscriptions/listen`) with one v2 `Server` per request answering from the same McpOperations as the 2025
+ * sessions. Upstream connections are the pool's shared ones, as for the REST twins (a stateless client has no
+ * session to own an upstream session). 2025 clients keep their sessions on the same paths: the session door
+ * routes a request here only when the SDK classifies it as modern.
+ */
+@Injectable()
+export class ModernEndpoint implements OnModuleDestroy {
+  private readonly logger = new Logger('Gateway');
+  private readonly handler: McpHttpHandler;
+  private readonly served = new WeakMap<Request, Served>();
+
+  constructor(
+    private readonly operations: McpOperations,
+    private readonly view: GatewayView,
+    private readonly catalog: McpCatalog,
+  ) {
+    this.handler = createMcpHandler((ctx) => this.serverFor(ctx), {
+      legacy: 'reject',
+      onerror: (error) => this.logger.debug({ msg: 'MCP 2026-07-28 request refused', error: error.message }),
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.handler.close();
+  }
+
+  /**
+   * Whether a POST without a session is a 2026-07-28 request (served here) rather than a 2025 one: it must
+   * look like one (one JSON-RPC request carrying the version envelope, or a protocol-version header no 2025
+   * client sends) before the SDK classifies it; anything else is left to the 2025 path and its errors.
+   */
+  async claims(req: IncomingMessage, body: unknown): Promise<boolean> {
+    if (!looksModern(req, body)) return false;
+    // Hostile input the SDK would choke on is this path's to refuse (see serve).
+    if (inputProblem(body, 'body')) return true;
+    try {
+      return !(await isLegacyRequest(webRequest(req), body));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Serves one 2026-07-28 request of a caller whose key the door authenticated, in its scope. */
+  async serve(scope: CallerScope, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const problem = inputProblem(body, 'body');
+    if (problem)
+      return jsonRpcError(res, 400, -32600, `Invalid Request: ${problem.message}`, requestIdOf(body));
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const request = webRequest(req, abort.signal);
+    this.served.set(request, { scope, headers: req.headers });
+    const response = await this.handler.fetch(request, { parsedBody: body });
+    await writeResponse(response, res);
+  }
+
+  /** The v2 server answering one request: the caller's view of the gateway. */
+  private serverFor(ctx: McpRequestContext): Server {
+    const served = ctx.requestInfo ? this.served.get(ctx.requestInfo) : undefined;
+    if (!served) throw new Error('a 2026-07-28 request reached the MCP handler without the session door');
+    const { scope, headers } = served;
+    const visible = this.view.visibleServers(scope);
+    const server = new Server(
+      { name: 'mcp-gateway', version: packageInfo().version },
+      {
+        capabilities: { tools: {}, resources: {}, prompts: {}, completions: {} },
+        instructions: instructionsOf(visible, (s) => this.catalog.peek(s.serverId)?.instructions),
+      },
+    );
+    const ops = this.operations;
+    const options = (ctx: ServerContext, progress = false): CallOptions => {
+      const token = ctx.mcpReq._meta?.progressToken;
+      return {
+        via: 'mcp',
+        meta: ctx.mcpReq._meta,
+        rpcId: ctx.mcpReq.id,
+        admin: isAdmin(scope.auth),
+        headers,
+        signal: ctx.mcpReq.signal,
+        onProgress:
+          progress && token !== undefined
+            ? (p) =>
+                void ctx.mcpReq
+                  .notify({ method: 'notifications/progress', params: { ...p, progressToken: token } })
+                  .catch(() => undefined)
+            : undefined,
+      };
+    };
+    server.setRequestHandler('tools/list', () => as('tools/list', ops.tools(scope)));
+    server.setRequestHandler('tools/call', (request, ctx) =>
+      as(
+        'tools/call',
+        ops.callTool(scope, request.params.name, request.params.arguments, options(ctx, true)),
+      ),
+    );
+    server.setRequestHandler('prompts/list', () => as('prompts/list', ops.prompts(scope)));
+    server.setRequestHandler('prompts/get', (request, ctx) =>
+      as('prompts/get', ops.getPrompt(scope, request.params.name, request.params.arguments, options(ctx))),
+    );
+    server.setRequestHandler('resources/list', () => as('resources/list', ops.resources(scope)));
+    server.setRequestHandler('resources/templates/list', () =>
+      as('resources/templates/list', ops.templates(scope)),
+    );
+    server.setRequestHandler('resources/read', (request, ctx) =>
+      as('resources/read', ops.readResource(scope, request.params.uri, options(ctx))),
+    );
+    server.setRequestHandler('completion/complete', (request, ctx) =>
+      as('completion/complete', ops.complete(scope, request.params, options(ctx))),
+    );
+    return server;
+  }
+}
+
+/**
+ * A result built with SDK v1's types, as the v2 result of `method`: the same JSON on the wire (taken from an
+ * upstream and checked by the v1 client), typed more strictly by v2 (JSON values rather than `object`).
+ */
+function as<M extends keyof HandlerResultTypeMap>(
+  method: M,
+  result: Promise<unknown>,
+): Promise<HandlerResultTypeMap[M]> {
+  void method;
+  return result as Promise<HandlerResultTypeMap[M]>;
+}
+
+/** One JSON-RPC request with the 2026 envelope key, or a protocol-version header newer than 2025's. */
+function looksModern(req: IncomingMessage, body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const { method, params } = body as { method?: unknown; params?: { _meta?: Record<string, unknown> } };
+  if (typeof method !== 'string') return false;
+  const header = req.headers['mcp-protocol-version'];
+  if (typeof header === 'string' && !LEGACY_VERSIONS.includes(header)) return true;
+  const meta = typeof params === 'object' && params !== null ? params._meta : undefined;
+  return typeof meta === 'object' && meta !== null && PROTOCOL_VERSION_META_KEY in meta;
+}
+
+function requestIdOf(body: unknown) {
+  const id = (body as { id?: unknown }).id;
+  return isRequestId(id) ? id : null;
+}
+
+/** A web Request for the SDK's handler, from Node's: its headers (the body is passed parsed). */
+function webRequest(req: IncomingMessage, signal?: AbortSignal): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers))
+    if (value !== undefined && name !== 'content-length')
+      headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  // No body: the SDK is given the one the door parsed (`parsedBody`), and never reads this one.
+  return new Request(`http://${req.headers.host ?? 'gateway'}${req.url ?? '/'}`, {
+    method: req.method,
+    headers,
+    signal,
+  });
+}
+
+/** Writes the handler's web Response to Node's, streaming an SSE body as it comes. */
+async function writeResponse(response: Response, res: ServerResponse): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  res.writeHead(response.status, headers);
+  if (!response.body) return void res.end();
+  res.flushHeaders();
+  try {
+    for await (const chunk of response.body) {
+      if (res.destroyed) break;
+      res.write(chunk);
+    }
+  } finally {
+    res.end();
+  }
+}
