@@ -1,9 +1,13 @@
-// `npm run conformance`: runs the MCP conformance suite's active server scenarios against the conformance
-// fixture directly, and behind the gateway's single-server endpoint `/{alias}/mcp` with each upstream
+// `npm run conformance`: runs the MCP conformance suite's server scenarios for both protocol revisions
+// (`--requirements 2025-11-25` and `--requirements 2026-07-28`, the suite's frozen requirement sets) against the
+// conformance fixture directly and behind the gateway's single-server endpoint `/{alias}/mcp` with each upstream
 // transport (stdio in per_client mode, Streamable HTTP, SSE), plus the aggregated `/mcp` for information.
-// Prints a scenario x target table and exits 1 when the gateway fails a scenario that the fixture passes
-// directly. `--markdown FILE` also writes the table (with versions and date) to FILE; `--keep` keeps the
-// suite's detailed results (checks.json per scenario) and prints where.
+// Prints a scenario x target table per revision. Exits 1 when, for 2025-11-25, the gateway fails a scenario the
+// fixture passes directly; for 2026-07-28 (the fixture speaks 2025 only: the gateway serves the new revision to
+// the suite and the old one to the fixture), when the gateway fails a scenario that is not in
+// scripts/conformance-expected-failures.json, or passes one that is (the list may only shrink).
+// `--markdown FILE` also writes the tables (with versions and date) to FILE; `--keep` keeps the suite's
+// detailed results (checks.json per scenario) and prints where.
 //
 // The suite has no option to send headers, and the gateway needs a key: each gateway target is reached
 // through a few-line loopback proxy that adds `Authorization: Bearer <virtual key>` and changes nothing else
@@ -95,10 +99,28 @@ async function startKeyProxy(targetPort, key) {
   return server.address().port;
 }
 
-/** Runs the active suite against a URL; returns scenario → 'pass' | 'fail'. */
-function runSuite(url, label) {
+/** The server scenarios a revision requires (the suite's frozen list). */
+function requiredScenarios(revision) {
+  const out = execFileSync(node22, [suiteCli, 'list', '--server', '--requirements', revision], {
+    encoding: 'utf8',
+  });
+  const server = out.split(/Client scenarios/)[0];
+  return [...server.matchAll(/^\s+- ([\w-]+)\s*$/gm)].map((m) => m[1]);
+}
+
+/** Runs a revision's scenarios against a URL; returns scenario → 'pass' | 'fail'. */
+function runSuite(url, label, revision) {
   return new Promise((resolve) => {
-    const child = start(node22, [suiteCli, 'server', '--url', url, '-o', path.join(work, label)]);
+    const child = start(node22, [
+      suiteCli,
+      'server',
+      '--url',
+      url,
+      '--requirements',
+      revision,
+      '-o',
+      path.join(work, `${revision}-${label}`),
+    ]);
     let out = '';
     child.stdout.on('data', (c) => (out += c.toString()));
     child.stderr.on('data', (c) => (out += c.toString()));
@@ -174,65 +196,82 @@ general_settings:
     return `http://127.0.0.1:${await startKeyProxy(port, key)}${p}`;
   };
 
-  const targets = [
-    ['direct', direct, false],
+  const gatewayTargets = [
     ['gateway stdio', await via('stdio', '/cf_stdio/mcp'), true],
     ['gateway http', await via('http', '/cf_http/mcp'), true],
     ['gateway sse', await via('sse', '/cf_sse/mcp'), true],
     ['aggregated /mcp', await via('aggregated', '/mcp'), false],
   ];
-  const results = {};
-  for (const [label, url] of targets) {
-    console.error(`running the suite against ${label} (${url})`);
-    results[label] = await runSuite(url, label.replace(/\W+/g, '-'));
+  const expected = JSON.parse(
+    readFileSync(path.join(root, 'scripts/conformance-expected-failures.json'), 'utf8'),
+  );
+  const problems = [];
+  const tables = [];
+  for (const revision of ['2025-11-25', '2026-07-28']) {
+    // The fixture is a 2025 server: the 2026 revision is judged on the gateway alone.
+    const targets =
+      revision === '2025-11-25' ? [['direct', direct, false], ...gatewayTargets] : gatewayTargets;
+    const scenarios = requiredScenarios(revision);
+    // No scenario at all means the suite did not run (wrong Node, missing package): never a pass.
+    if (scenarios.length === 0) throw new Error(`the suite lists no server scenario for ${revision}`);
+    const results = {};
+    for (const [label, url] of targets) {
+      console.error(`running the ${revision} scenarios against ${label} (${url})`);
+      results[label] = await runSuite(url, label.replace(/\W+/g, '-'), revision);
+      if (Object.keys(results[label]).length === 0)
+        throw new Error(`the suite ran no scenario against ${label} for ${revision}: see its output above`);
+    }
+    const mark = (r) => (r === 'pass' ? '✓' : r === 'fail' ? '✗' : '–');
+    const header = ['scenario', ...targets.map(([label]) => label)];
+    const rows = scenarios.map((s) => [s, ...targets.map(([label]) => mark(results[label][s]))]);
+    const totals = [
+      '**passed**',
+      ...targets.map(
+        ([label]) => `${scenarios.filter((s) => results[label][s] === 'pass').length}/${scenarios.length}`,
+      ),
+    ];
+    const table = [header, header.map(() => '---'), ...rows, totals]
+      .map((r) => `| ${r.join(' | ')} |`)
+      .join('\n');
+    console.log(`\n### ${revision}\n\n${table}`);
+    tables.push(`### \`--requirements ${revision}\`\n\n${table}`);
+
+    const allowed = expected[revision] ?? {};
+    for (const [label, , gated] of targets) {
+      if (!gated) continue;
+      for (const s of scenarios) {
+        const failed = results[label][s] !== 'pass';
+        if (revision === '2025-11-25') {
+          if (results.direct[s] === 'pass' && failed) problems.push(`${revision} ${label}: ${s} fails`);
+        } else if (failed && !(s in allowed))
+          problems.push(`${revision} ${label}: ${s} fails (not in conformance-expected-failures.json)`);
+      }
+    }
+    for (const s of Object.keys(allowed))
+      if (targets.filter(([, , gated]) => gated).every(([label]) => results[label][s] === 'pass'))
+        problems.push(
+          `${revision}: ${s} passes now on every upstream transport: remove it from conformance-expected-failures.json`,
+        );
   }
 
-  const scenarios = Object.keys(results.direct);
-  // No scenario at all means the suite did not run (wrong Node, missing package): never a pass.
-  if (scenarios.length === 0)
-    throw new Error('the suite ran no scenario against the fixture: see its output above');
-  const mark = (r) => (r === 'pass' ? '✓' : r === 'fail' ? '✗' : '–');
-  const header = ['scenario', ...targets.map(([label]) => label)];
-  const rows = scenarios.map((s) => [s, ...targets.map(([label]) => mark(results[label][s]))]);
-  const totals = [
-    '**passed**',
-    ...targets.map(
-      ([label]) => `${Object.values(results[label]).filter((r) => r === 'pass').length}/${scenarios.length}`,
-    ),
-  ];
-  const table = [header, header.map(() => '---'), ...rows, totals]
-    .map((r) => `| ${r.join(' | ')} |`)
-    .join('\n');
-  console.log(table);
-
-  const regressions = [];
-  for (const [label, , gated] of targets) {
-    if (!gated) continue;
-    for (const s of scenarios)
-      if (results.direct[s] === 'pass' && results[label][s] !== 'pass') regressions.push(`${label}: ${s}`);
-  }
   if (markdownOut) {
-    const suiteVersion = JSON.parse(
-      readFileSync(path.join(root, 'node_modules/@modelcontextprotocol/conformance/package.json'), 'utf8'),
-    ).version;
-    const sdkVersion = JSON.parse(
-      readFileSync(path.join(root, 'node_modules/@modelcontextprotocol/sdk/package.json'), 'utf8'),
-    ).version;
+    const version = (name) =>
+      JSON.parse(readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
     writeFileSync(
       markdownOut,
       `<!-- written by npm run conformance -- --markdown ${path.relative(root, markdownOut)} -->\n` +
-        `Suite \`@modelcontextprotocol/conformance@${suiteVersion}\` (active server scenarios), SDK ${sdkVersion}, ` +
-        `run on ${new Date().toISOString().slice(0, 10)}.\n\n${table}\n`,
+        `Suite \`@modelcontextprotocol/conformance@${version('@modelcontextprotocol/conformance')}\` (server scenarios of each ` +
+        `requirement set), SDK ${version('@modelcontextprotocol/sdk')} (2025 sessions) and ` +
+        `${version('@modelcontextprotocol/server')} (2026-07-28), run on ${new Date().toISOString().slice(0, 10)}.\n\n` +
+        `${tables.join('\n\n')}\n`,
     );
   }
-  if (regressions.length) {
-    console.error(
-      `\nthe gateway fails scenarios that the fixture passes directly:\n  ${regressions.join('\n  ')}`,
-    );
+  if (problems.length) {
+    console.error(`\nconformance problems:\n  ${problems.join('\n  ')}`);
     process.exitCode = 1;
   } else {
     console.error(
-      '\nevery scenario the fixture passes directly also passes through the gateway, on every upstream transport',
+      '\n2025-11-25: every scenario the fixture passes directly also passes through the gateway, on every upstream transport; 2026-07-28: only the expected failures',
     );
   }
 }

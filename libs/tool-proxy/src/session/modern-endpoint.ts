@@ -44,6 +44,7 @@ export class ModernEndpoint implements OnModuleDestroy {
   private readonly logger = new Logger('Gateway');
   private readonly handler: McpHttpHandler;
   private readonly served = new WeakMap<Request, Served>();
+  private readonly stopListening: () => void;
 
   constructor(
     private readonly operations: McpOperations,
@@ -54,9 +55,18 @@ export class ModernEndpoint implements OnModuleDestroy {
       legacy: 'reject',
       onerror: (error) => this.logger.debug({ msg: 'MCP 2026-07-28 request refused', error: error.message }),
     });
+    // A list that changed upstream (or in the registry) is announced to every `subscriptions/listen` stream
+    // that asked for it: a bare "this list changed", which tells a caller nothing it may not know.
+    this.stopListening = catalog.subscribe((_serverId, kinds) => {
+      for (const kind of kinds)
+        if (kind === 'tools') this.handler.notify.toolsChanged();
+        else if (kind === 'prompts') this.handler.notify.promptsChanged();
+        else this.handler.notify.resourcesChanged();
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.stopListening();
     await this.handler.close();
   }
 
@@ -100,7 +110,12 @@ export class ModernEndpoint implements OnModuleDestroy {
     const server = new Server(
       { name: 'mcp-gateway', version: packageInfo().version },
       {
-        capabilities: { tools: {}, resources: {}, prompts: {}, completions: {} },
+        capabilities: {
+          tools: { listChanged: true },
+          resources: { listChanged: true },
+          prompts: { listChanged: true },
+          completions: {},
+        },
         instructions: instructionsOf(visible, (s) => this.catalog.peek(s.serverId)?.instructions),
       },
     );
