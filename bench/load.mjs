@@ -1,3 +1,7 @@
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernTransport,
+} from '@modelcontextprotocol/client';
 // The load generator: one official SDK Client session per virtual user, a unique payload per call, and a
 // check that every reply carries the caller's own payload (a reply delivered to another session is counted
 // as misrouted, never as a success).
@@ -22,6 +26,15 @@ export function summarise(latencies) {
 }
 
 export async function connectClient({ url, transport = 'http', headers = {} }) {
+  // `modern`: an SDK v2 client pinned to MCP 2026-07-28 (stateless: no initialize, no session).
+  if (transport === 'modern') {
+    const client = new ModernClient(
+      { name: 'bench', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await client.connect(new ModernTransport(new URL(url), { requestInit: { headers } }));
+    return client;
+  }
   const client = new Client({ name: 'bench', version: '1.0.0' });
   const target = new URL(url);
   const t =

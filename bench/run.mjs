@@ -334,6 +334,12 @@ async function main() {
         pid: gateway.pid,
         load: { url: `${gw}/echo/mcp`, headers: auth, tool: 'echo' },
       },
+      {
+        // MCP 2026-07-28: stateless, every request authenticated and served on its own (no session setup).
+        label: 'gateway /mcp 2026-07-28',
+        pid: gateway.pid,
+        load: { url: `${gw}/mcp`, transport: 'modern', headers: auth, tool: 'echo-echo' },
+      },
       ...(baseline
         ? [
             {
