@@ -12,6 +12,7 @@ import {
   type TestApp,
   type TestDatabase,
 } from '@app/testing';
+import { McpFastLane } from '@app/tool-proxy';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 
 /**
@@ -56,12 +57,16 @@ mcp_servers:
     return client;
   };
 
-  it('serves a pinned 2026-07-28 client: discover, list, call, with no session', async () => {
+  it('serves a pinned 2026-07-28 client: discover, list, call, with no session (on the fast lane)', async () => {
+    const lane = t.app.get(McpFastLane);
+    const before = lane.served;
     const client = await modern();
     const tools = await client.listTools();
     expect(tools.tools.map((tool) => tool.name)).toContain('web-echo');
     const result = await client.callTool({ name: 'web-echo', arguments: { message: 'hello 2026' } });
     expect(result.content).toEqual([{ type: 'text', text: 'web:hello 2026' }]);
+    // discover, tools/list and tools/call, none through the full pipeline.
+    expect(lane.served - before).toBeGreaterThanOrEqual(3);
     await client.close();
   });
 

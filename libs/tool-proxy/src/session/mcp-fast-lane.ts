@@ -3,7 +3,9 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { HttpAdapterHost } from '@nestjs/core';
 import { runWithRequestContext } from '@app/core';
 import { JSON_BODY_LIMIT_BYTES, startRequest } from '@app/http';
+import type { CallerScope } from '../catalog/view.types.js';
 import type { GatewaySession } from './gateway-session.js';
+import { ModernEndpoint } from './modern-endpoint.js';
 import { jsonRpcError, SessionDoor, SSE_MESSAGES_PATH } from './session-door.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -26,6 +28,7 @@ export class McpFastLane implements OnApplicationBootstrap {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly door: SessionDoor,
+    private readonly modern: ModernEndpoint,
   ) {}
 
   /** Puts the lane in front of Express on the HTTP server Nest created. */
@@ -39,7 +42,46 @@ export class McpFastLane implements OnApplicationBootstrap {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const session = this.candidate(req);
       if (session) void this.serve(session, req, res, full);
+      else if (this.modernCandidate(req)) void this.serveModern(req, res, full);
       else full(req, res);
+    });
+  }
+
+  /**
+   * A 2026-07-28 request on the aggregated endpoint (no session, that revision's header, a JSON body within the
+   * limit): stateless, so each one would otherwise take the full pipeline.
+   */
+  private modernCandidate(req: IncomingMessage): boolean {
+    if (req.method !== 'POST' || req.headers['mcp-session-id'] !== undefined) return false;
+    if (req.headers['mcp-protocol-version'] !== MODERN_VERSION) return false;
+    const url = req.url ?? '';
+    if (url !== '/mcp' && url !== '/mcp/') return false;
+    return jsonWithinLimit(req);
+  }
+
+  /** Like `serve`, for a 2026-07-28 request: the door's checks, then the modern endpoint; refusals go the full way. */
+  private async serveModern(req: IncomingMessage, res: ServerResponse, full: Listener): Promise<void> {
+    let scope: CallerScope;
+    try {
+      const auth = await this.door.authenticate(req);
+      if (!auth) return full(req, res);
+      scope = this.door.admitModern(auth, req.headers);
+    } catch {
+      return full(req, res);
+    }
+    this.served++;
+    await runWithRequestContext(startRequest(req, res, '/mcp'), async () => {
+      try {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(await readBody(req));
+        } catch {
+          return jsonRpcError(res, 400, -32700, 'Parse error: Invalid JSON');
+        }
+        await this.modern.serve(scope, req, res, parsed);
+      } catch (error) {
+        this.failed(res, error);
+      }
     });
   }
 
@@ -54,11 +96,7 @@ export class McpFastLane implements OnApplicationBootstrap {
         ? this.door.findSse(new URLSearchParams(url.slice(query + 1)).get('sessionId'))
         : this.door.find(req, path);
     if (!session || session.closed) return null;
-    const type = req.headers['content-type'] ?? '';
-    if (type.split(';')[0].trim().toLowerCase() !== 'application/json') return null;
-    const length = Number(req.headers['content-length']);
-    if (!Number.isInteger(length) || length <= 0 || length > JSON_BODY_LIMIT_BYTES) return null;
-    return session;
+    return jsonWithinLimit(req) ? session : null;
   }
 
   private async serve(
@@ -88,15 +126,30 @@ export class McpFastLane implements OnApplicationBootstrap {
         }
         await this.door.serve(session, req, res, parsed);
       } catch (error) {
-        this.logger.error({
-          msg: 'MCP request failed',
-          error: error instanceof Error ? error.message : String(error),
-        });
-        if (!res.headersSent) jsonRpcError(res, 500, -32603, 'Internal error');
-        else res.end();
+        this.failed(res, error);
       }
     });
   }
+
+  private failed(res: ServerResponse, error: unknown): void {
+    this.logger.error({
+      msg: 'MCP request failed',
+      error: error instanceof Error ? error.message : String(error),
+    });
+    if (!res.headersSent) jsonRpcError(res, 500, -32603, 'Internal error');
+    else res.end();
+  }
+}
+
+/** The revision whose requests the lane takes without a session. */
+const MODERN_VERSION = '2026-07-28';
+
+/** A JSON body (Content-Type) whose Content-Length is within the body limit. */
+function jsonWithinLimit(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'] ?? '';
+  if (type.split(';')[0].trim().toLowerCase() !== 'application/json') return false;
+  const length = Number(req.headers['content-length']);
+  return Number.isInteger(length) && length > 0 && length <= JSON_BODY_LIMIT_BYTES;
 }
 
 /** The request body as text (its length was checked against the limit from Content-Length). */

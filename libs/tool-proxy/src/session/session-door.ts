@@ -196,11 +196,8 @@ export class SessionDoor {
       return this.serve(session, req, res, body);
     }
     // A 2026-07-28 request: no session, served statelessly on the same path.
-    if (req.method === 'POST' && !isInitializeRequest(body) && (await this.modern.claims(req, body))) {
-      const scope = this.scope(auth, req.headers, selection);
-      this.view.assertSomethingVisible(scope);
-      return this.modern.serve(scope, req, res, body);
-    }
+    if (req.method === 'POST' && !isInitializeRequest(body) && (await this.modern.claims(req, body)))
+      return this.modern.serve(this.admitModern(auth, req.headers, selection), req, res, body);
     if (req.method !== 'POST' || !isInitializeRequest(body))
       return jsonRpcError(
         res,
@@ -223,6 +220,17 @@ export class SessionDoor {
     });
     await session.start();
     await transport.handleRequest(req, res, body);
+  }
+
+  /**
+   * What every 2026-07-28 request passes (each stands alone: no session): origin, a scope with something in
+   * it. Throws the usual errors (403 origin, 403 NO_MCP_ACCESS, 400 UNKNOWN_MCP_SERVER).
+   */
+  admitModern(auth: AuthContext, headers: IncomingHttpHeaders, selection: Selection = { kind: 'all' }) {
+    this.checkOrigin(headers);
+    const scope = this.scope(auth, headers, selection);
+    this.view.assertSomethingVisible(scope);
+    return scope;
   }
 
   /** A legacy HTTP+SSE session: the GET stream, its messages posted to SSE_MESSAGES_PATH. */
