@@ -12,6 +12,7 @@ import {
   type TestApp,
   type TestDatabase,
 } from '@app/testing';
+import { callOpenAiTool, loadMcpTools } from '@app/openai-bridge';
 import { McpFastLane } from '@app/tool-proxy';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 
@@ -184,6 +185,18 @@ mcp_servers:
       const text = await res.text();
       expect([what, res.status < 500, text]).toEqual([what, true, expect.stringContaining('"error"')]);
     }
+  });
+
+  it('works with the OpenAI bridge on an SDK v2 client as on an SDK v1 one', async () => {
+    const client = await modern();
+    const tools = await loadMcpTools(client, { format: 'openai' });
+    expect(tools.map((tool) => tool.function.name)).toContain('web-echo');
+    const result = await callOpenAiTool(client, {
+      id: 'call_1',
+      function: { name: 'web-echo', arguments: '{"message":"bridged"}' },
+    });
+    expect(result.content).toEqual([{ type: 'text', text: 'web:bridged' }]);
+    await client.close();
   });
 
   it('serves a 2025-11-25 client (SDK v1) and a 2026-07-28 client (SDK v2) on /mcp at the same time', async () => {

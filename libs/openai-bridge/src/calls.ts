@@ -1,7 +1,8 @@
-import type { CallToolResult, ListToolsResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ChatCompletionToolMessageParam } from 'openai/resources/chat/completions';
 import {
   type AnthropicTool,
+  type McpToolLike,
   mcpToolToAnthropicTool,
   mcpToolToOpenAiTool,
   mcpToolToResponsesTool,
@@ -68,26 +69,29 @@ export function openAiToolCallToMcpCall(toolCall: ToolCallLike): McpCall {
   return { name, arguments: parsed };
 }
 
-/** The parts of the MCP SDK `Client` the helpers use. */
-export interface McpClientLike {
-  listTools(params?: { cursor?: string }): Promise<Pick<ListToolsResult, 'tools' | 'nextCursor'>>;
+/**
+ * The parts of an MCP SDK `Client` the helpers use: SDK v1's (`@modelcontextprotocol/sdk`) and SDK v2's
+ * (`@modelcontextprotocol/client`, which types tools more strictly) both satisfy it. `T`: the client's tool type.
+ */
+export interface McpClientLike<T extends McpToolLike = Tool> {
+  listTools(params?: { cursor?: string }): Promise<{ tools: T[]; nextCursor?: string }>;
   callTool(params: { name: string; arguments?: Record<string, unknown> }): Promise<unknown>;
 }
 
 export type ToolFormat = 'mcp' | 'openai' | 'responses' | 'anthropic';
-export interface ToolsByFormat {
-  mcp: Tool[];
+export interface ToolsByFormat<T extends McpToolLike = Tool> {
+  mcp: T[];
   openai: ChatCompletionFunctionTool[];
   responses: FunctionTool[];
   anthropic: AnthropicTool[];
 }
 
 /** Every tool of the server (all pages; stops on a repeated cursor), in the chosen shape. */
-export async function loadMcpTools<F extends ToolFormat = 'openai'>(
-  client: McpClientLike,
+export async function loadMcpTools<T extends McpToolLike, F extends ToolFormat = 'openai'>(
+  client: McpClientLike<T>,
   options: { format?: F } = {},
-): Promise<ToolsByFormat[F]> {
-  const tools: Tool[] = [];
+): Promise<ToolsByFormat<T>[F]> {
+  const tools: T[] = [];
   const seen = new Set<string>();
   let cursor: string | undefined;
   for (;;) {
@@ -107,14 +111,17 @@ export async function loadMcpTools<F extends ToolFormat = 'openai'>(
         : format === 'anthropic'
           ? tools.map(mcpToolToAnthropicTool)
           : tools.map(mcpToolToOpenAiTool);
-  return shaped as ToolsByFormat[F];
+  return shaped as ToolsByFormat<T>[F];
 }
 
 /**
  * Runs a model's tool call on the MCP server. Arguments that are not a JSON object become an `isError` result
  * explaining the problem (the tool is not called), so the model can correct itself.
  */
-export async function callOpenAiTool(client: McpClientLike, toolCall: ToolCallLike): Promise<CallToolResult> {
+export async function callOpenAiTool(
+  client: McpClientLike<McpToolLike>,
+  toolCall: ToolCallLike,
+): Promise<CallToolResult> {
   let call: McpCall;
   try {
     call = openAiToolCallToMcpCall(toolCall);
