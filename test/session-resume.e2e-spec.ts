@@ -16,6 +16,7 @@ import {
   type TestApp,
   type TestDatabase,
 } from '@app/testing';
+import { DrainState } from '@app/observability';
 import { McpSessionManager } from '@app/tool-proxy';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 
@@ -140,11 +141,13 @@ ${settings}`,
     ).body.key as string;
     const { client, transport } = await connect();
     const id = transport.sessionId as string;
+    const list = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+    // Held by this process: another path is still another session.
+    expect((await mcpPost(`${balancer.url}/web/mcp`, MASTER_KEY, list, id)).status).toBe(404);
     await app!.close();
     app = await start();
     balancer.setTargets([app.url]);
 
-    const list = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
     const foreign = await post(id, key, list);
     expect(foreign.status).toBe(404);
     expect(((await foreign.json()) as { error: { code: number } }).error.code).toBe(-32001);
@@ -158,6 +161,24 @@ ${settings}`,
     app = await start();
     balancer.setTargets([app.url]);
     expect((await post(id, MASTER_KEY, list)).status).toBe(404);
+    await client.close();
+  });
+
+  it('continues no session it does not hold while draining: 503, so that the client retries elsewhere', async () => {
+    const { client, transport } = await connect();
+    const id = transport.sessionId as string;
+    await app!.close();
+    app = await start();
+    balancer.setTargets([app.url]);
+    app.app.get(DrainState).begin();
+    const res = await post(id, MASTER_KEY, { jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('retry');
+    // The next process continues it.
+    await app.close();
+    app = await start();
+    balancer.setTargets([app.url]);
+    expect((await echo(client, 'after the drain')).arguments.message).toBe('after the drain');
     await client.close();
   });
 

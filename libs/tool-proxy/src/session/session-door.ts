@@ -176,9 +176,19 @@ export class SessionDoor {
     this.checkOrigin(req.headers);
     const id = first(req.headers['mcp-session-id']);
     if (id) {
+      const held = this.find(req, path);
+      // A process that is draining or shutting down continues no session it does not hold: the client (or the
+      // balancer) retries, and another replica, or this one after its restart, continues it.
+      if (!held && (this.drain.isDraining || this.sessions.closing))
+        return jsonRpcError(
+          res,
+          503,
+          -32000,
+          'The gateway is shutting down: retry the request (the session goes on, on another replica or after the restart)',
+        );
       // Held here, or continued from the session store (opened on another replica, or before a restart).
       const session =
-        this.find(req, path) ??
+        held ??
         (await this.sessions.resume({
           id,
           path,

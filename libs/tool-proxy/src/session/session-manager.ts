@@ -116,7 +116,11 @@ export class McpSessionManager implements OnModuleDestroy {
     bus.subscribe((event) => this.onSignal(event));
   }
 
+  /** Set once the process lets go of its sessions (shutdown): it continues no other. */
+  closing = false;
+
   async onModuleDestroy(): Promise<void> {
+    this.closing = true;
     clearInterval(this.reaper);
     clearInterval(this.flusher);
     await this.flushTouches();
@@ -287,8 +291,9 @@ export class McpSessionManager implements OnModuleDestroy {
   }
 
   private async load({ id, path, keyId, scopeOf, headers }: ResumeRequest): Promise<GatewaySession | null> {
+    // Continued meanwhile by another request: the same, on its own path only.
     const local = this.sessions.get(id);
-    if (local) return local;
+    if (local) return local.path === path ? local : null;
     const state = await this.store
       .load(id)
       .catch((error: unknown) => this.storeFailed('load a session', error, null));
