@@ -199,6 +199,18 @@ mcp_servers:
     await client.close();
   });
 
+  it("chooses 2026-07-28 for an SDK v2 client in versionNegotiation 'auto' mode", async () => {
+    const client = new ModernClient(
+      { name: 'auto-e2e', version: '1.0.0' },
+      { versionNegotiation: { mode: 'auto' } },
+    );
+    await client.connect(new ModernTransport(new URL(`${t.url}/mcp`), { requestInit: { headers: auth } }));
+    expect(client.getDiscoverResult()?.supportedVersions).toContain('2026-07-28');
+    const result = await client.callTool({ name: 'web-echo', arguments: { message: 'auto' } });
+    expect(result.content).toEqual([{ type: 'text', text: 'web:auto' }]);
+    await client.close();
+  });
+
   it('serves a 2025-11-25 client (SDK v1) and a 2026-07-28 client (SDK v2) on /mcp at the same time', async () => {
     const old = new Client({ name: 'legacy-e2e', version: '1.0.0' });
     await old.connect(
