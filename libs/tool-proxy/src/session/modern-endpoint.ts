@@ -138,26 +138,25 @@ export class ModernEndpoint implements OnModuleDestroy {
             : undefined,
       };
     };
-    server.setRequestHandler('tools/list', () => as('tools/list', ops.tools(scope)));
+    server.setRequestHandler('tools/list', () => v2<'tools/list'>(ops.tools(scope)));
     server.setRequestHandler('tools/call', (request, ctx) =>
-      as(
-        'tools/call',
+      v2<'tools/call'>(
         ops.callTool(scope, request.params.name, request.params.arguments, options(ctx, true)),
       ),
     );
-    server.setRequestHandler('prompts/list', () => as('prompts/list', ops.prompts(scope)));
+    server.setRequestHandler('prompts/list', () => v2<'prompts/list'>(ops.prompts(scope)));
     server.setRequestHandler('prompts/get', (request, ctx) =>
-      as('prompts/get', ops.getPrompt(scope, request.params.name, request.params.arguments, options(ctx))),
+      v2<'prompts/get'>(ops.getPrompt(scope, request.params.name, request.params.arguments, options(ctx))),
     );
-    server.setRequestHandler('resources/list', () => as('resources/list', ops.resources(scope)));
+    server.setRequestHandler('resources/list', () => v2<'resources/list'>(ops.resources(scope)));
     server.setRequestHandler('resources/templates/list', () =>
-      as('resources/templates/list', ops.templates(scope)),
+      v2<'resources/templates/list'>(ops.templates(scope)),
     );
     server.setRequestHandler('resources/read', (request, ctx) =>
-      as('resources/read', ops.readResource(scope, request.params.uri, options(ctx))),
+      v2<'resources/read'>(ops.readResource(scope, request.params.uri, options(ctx))),
     );
     server.setRequestHandler('completion/complete', (request, ctx) =>
-      as('completion/complete', ops.complete(scope, request.params, options(ctx))),
+      v2<'completion/complete'>(ops.complete(scope, request.params, options(ctx))),
     );
     return server;
   }
@@ -167,11 +166,9 @@ export class ModernEndpoint implements OnModuleDestroy {
  * A result built with SDK v1's types, as the v2 result of `method`: the same JSON on the wire (taken from an
  * upstream and checked by the v1 client), typed more strictly by v2 (JSON values rather than `object`).
  */
-function as<M extends keyof HandlerResultTypeMap>(
-  method: M,
+function v2<M extends keyof HandlerResultTypeMap>(
   result: Promise<unknown>,
 ): Promise<HandlerResultTypeMap[M]> {
-  void method;
   return result as Promise<HandlerResultTypeMap[M]>;
 }
 
