@@ -163,7 +163,7 @@ export class ModernEndpoint implements OnModuleDestroy {
 }
 
 /**
- * A result built with SDK v1's types, as the v2 result of `method`: the same JSON on the wire (taken from an
+ * A result built with SDK v1's types, as the v2 result of method `M`: the same JSON on the wire (taken from an
  * upstream and checked by the v1 client), typed more strictly by v2 (JSON values rather than `object`).
  */
 function v2<M extends keyof HandlerResultTypeMap>(
