@@ -4,11 +4,21 @@ import {
 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ListResourcesRequestSchema,
+  ListToolsRequestSchema,
+  SubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import {
   createTestApp,
+  eventually,
   provisionTestDatabase,
   type RichFixture,
   startRichFixture,
+  type StatefulUpstream,
+  startStatefulUpstream,
   type TestApp,
   type TestDatabase,
 } from '@app/testing';
@@ -22,14 +32,34 @@ import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
  */
 const MASTER_KEY = 'sk-master-e2e-2026';
 const auth = { Authorization: `Bearer ${MASTER_KEY}` };
+const WATCHED = 'test://watched';
 
 describe('MCP 2026-07-28 through the gateway (e2e)', () => {
   let db: TestDatabase;
   let t: TestApp;
   let web: RichFixture;
+  let notifying: StatefulUpstream;
 
   beforeAll(async () => {
     web = await startRichFixture('web', 'http');
+    notifying = await startStatefulUpstream(() => {
+      const server = new Server(
+        { name: 'notifying', version: '1.0.0' },
+        { capabilities: { tools: {}, resources: { subscribe: true } } },
+      );
+      server.setRequestHandler(ListToolsRequestSchema, () => ({
+        tools: [{ name: 'poke', inputSchema: { type: 'object' } }],
+      }));
+      server.setRequestHandler(ListResourcesRequestSchema, () => ({
+        resources: [{ uri: WATCHED, name: 'watched' }],
+      }));
+      server.setRequestHandler(SubscribeRequestSchema, () => ({}));
+      server.setRequestHandler(CallToolRequestSchema, async (_request, extra) => {
+        await extra.sendNotification({ method: 'notifications/resources/updated', params: { uri: WATCHED } });
+        return { content: [{ type: 'text', text: 'poked' }] };
+      });
+      return server;
+    });
     db = await provisionTestDatabase();
     t = await createTestApp({
       rootModule: GatewayModule.forRoot,
@@ -39,6 +69,8 @@ describe('MCP 2026-07-28 through the gateway (e2e)', () => {
 mcp_servers:
   web:
     url: ${web.url}
+  notifying:
+    url: ${notifying.url}
 `,
     });
   });
@@ -47,6 +79,7 @@ mcp_servers:
     await t?.close();
     await db?.drop();
     await web?.close();
+    await notifying?.close();
   });
 
   const modern = async (path = '/mcp', headers: Record<string, string> = auth) => {
@@ -209,6 +242,36 @@ mcp_servers:
     const result = await client.callTool({ name: 'web-echo', arguments: { message: 'auto' } });
     expect(result.content).toEqual([{ type: 'text', text: 'web:auto' }]);
     await client.close();
+  });
+
+  it('delivers resource updates on subscriptions/listen for URIs of the key, and refuses other URIs', async () => {
+    const client = await modern();
+    const updates: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (notification) => {
+      updates.push(notification.params.uri);
+    });
+    const subscription = await client.listen({ resourceSubscriptions: [WATCHED] });
+    expect(subscription.honoredFilter.resourceSubscriptions).toEqual([WATCHED]);
+    await client.callTool({ name: 'notifying-poke', arguments: {} });
+    await eventually('the update on the listen stream', () => Promise.resolve(updates.length > 0), 5000);
+    expect(updates[0]).toBe(WATCHED);
+    await subscription.close();
+    await expect(client.listen({ resourceSubscriptions: ['test://not-listed'] })).rejects.toThrow(
+      /not permitted resource URI/,
+    );
+    await client.close();
+    // A key without the server that owns the URI may not listen to it.
+    const generated = await fetch(`${t.url}/key/generate`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ key_alias: 'web-only-listen', object_permission: { mcp_servers: ['web'] } }),
+    });
+    const key = ((await generated.json()) as { key: string }).key;
+    const webOnly = await modern('/mcp', { Authorization: `Bearer ${key}` });
+    await expect(webOnly.listen({ resourceSubscriptions: [WATCHED] })).rejects.toThrow(
+      /not permitted resource URI/,
+    );
+    await webOnly.close();
   });
 
   it('serves a 2025-11-25 client (SDK v1) and a 2026-07-28 client (SDK v2) on /mcp at the same time', async () => {

@@ -264,8 +264,16 @@ export class GatewayView {
     return this.fromIndex(index, name, 'prompt');
   }
 
-  /** The server that serves a resource URI: listed resources first, then templates, else null. */
-  async resolveResource(scope: CallerScope, uri: string): Promise<McpServerRecord | null> {
+  /**
+   * The server that serves a resource URI: listed resources first, then templates, else (unless `owned`) the one
+   * visible server with resources at all, else null. `owned`: only a server that lists the URI or a template of
+   * it (a subscription must not reach updates of a server the caller cannot see).
+   */
+  async resolveResource(
+    scope: CallerScope,
+    uri: string,
+    { owned = false }: { owned?: boolean } = {},
+  ): Promise<McpServerRecord | null> {
     const { owners } = await this.resources(scope);
     const owner = owners.get(uri);
     if (owner) return owner;
@@ -274,6 +282,7 @@ export class GatewayView {
       if (catalog.resourceTemplates.some((t) => new UriTemplate(t.uriTemplate).match(uri) !== null))
         return visible.server;
     }
+    if (owned) return null;
     const withResources = ok.filter((o) => o.catalog.resources.length || o.catalog.resourceTemplates.length);
     return withResources.length === 1 ? withResources[0].visible.server : null;
   }

@@ -90,7 +90,9 @@ export class GatewaySession {
       deps.catalog.subscribe((serverId, kinds) => this.onListsChanged(serverId, kinds)),
       deps.pool.on((event) => {
         if (event.type === 'server_changed') void this.dropOwned(event.serverId);
-        if (event.type === 'resource_updated') this.relayResourceUpdated(event.uri);
+        // An update from a shared connection: only for a client that may see that server.
+        if (event.type === 'resource_updated' && this.sees(event.serverId))
+          this.relayResourceUpdated(event.uri);
       }),
     );
   }
@@ -244,6 +246,12 @@ export class GatewaySession {
       ...(client.elicitation ? { elicitation: client.elicitation } : {}),
       ...(client.roots ? { roots: client.roots } : {}),
     };
+  }
+
+  /** Whether this session's caller may use a server (its grants now, and the session's selection). */
+  private sees(serverId: string): boolean {
+    if (this.scope.selection !== null && !this.scope.selection.has(serverId)) return false;
+    return this.deps.view.visibleServers(this.scope).some((v) => v.server.serverId === serverId);
   }
 
   relayResourceUpdated(uri: string): void {

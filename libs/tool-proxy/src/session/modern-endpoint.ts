@@ -14,10 +14,11 @@ import { SUPPORTED_PROTOCOL_VERSIONS as LEGACY_VERSIONS } from '@modelcontextpro
 import { isAdmin } from '@app/auth';
 import { inputProblem } from '@app/http';
 import { packageInfo } from '@app/core';
-import type { CallOptions } from '../calls/tool-caller.js';
+import { type CallOptions, ToolCaller } from '../calls/tool-caller.js';
 import { McpCatalog } from '../catalog/catalog.js';
 import { GatewayView } from '../catalog/gateway-view.js';
 import type { CallerScope } from '../catalog/view.types.js';
+import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { instructionsOf } from './gateway-session.js';
 import { isRequestId } from './jsonrpc-checks.js';
 import { McpOperations } from './mcp-operations.js';
@@ -45,11 +46,14 @@ export class ModernEndpoint implements OnModuleDestroy {
   private readonly handler: McpHttpHandler;
   private readonly served = new WeakMap<Request, Served>();
   private readonly stopListening: () => void;
+  private readonly stopUpdates: () => void;
 
   constructor(
     private readonly operations: McpOperations,
     private readonly view: GatewayView,
     private readonly catalog: McpCatalog,
+    private readonly caller: ToolCaller,
+    pool: UpstreamPool,
   ) {
     this.handler = createMcpHandler((ctx) => this.serverFor(ctx), {
       legacy: 'reject',
@@ -63,10 +67,16 @@ export class ModernEndpoint implements OnModuleDestroy {
         else if (kind === 'prompts') this.handler.notify.promptsChanged();
         else this.handler.notify.resourcesChanged();
     });
+    // A resource update reaches only the streams that asked for that URI, and a stream may ask only for URIs of
+    // its key's servers (checked in `serve`, before the SDK opens it).
+    this.stopUpdates = pool.on((event) => {
+      if (event.type === 'resource_updated') this.handler.notify.resourceUpdated(event.uri);
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopListening();
+    this.stopUpdates();
     await this.handler.close();
   }
 
@@ -95,10 +105,47 @@ export class ModernEndpoint implements OnModuleDestroy {
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
     });
+    const refusal = await this.checkResourceSubscriptions(scope, req.headers, body);
+    if (refusal) return jsonRpcError(res, 400, -32602, refusal, requestIdOf(body));
     const request = webRequest(req, abort.signal);
     this.served.set(request, { scope, headers: req.headers });
     const response = await this.handler.fetch(request, { parsedBody: body });
     await writeResponse(response, res);
+  }
+
+  /**
+   * A `subscriptions/listen` that names resource URIs: each must belong to one of the caller's servers (else the
+   * refusal, naming it), and is subscribed to upstream on the shared connection, whose updates `pool.on` relays.
+   */
+  private async checkResourceSubscriptions(
+    scope: CallerScope,
+    headers: IncomingHttpHeaders,
+    body: unknown,
+  ): Promise<string | null> {
+    if (typeof body !== 'object' || body === null) return null;
+    const { method, params } = body as { method?: unknown; params?: { notifications?: unknown } };
+    if (method !== 'subscriptions/listen') return null;
+    const uris = (params?.notifications as { resourceSubscriptions?: unknown } | undefined)
+      ?.resourceSubscriptions;
+    if (!Array.isArray(uris)) return null;
+    for (const uri of uris) {
+      if (typeof uri !== 'string') return 'Invalid params: resourceSubscriptions must be URIs (strings)';
+      const server = await this.view.resolveResource(scope, uri, { owned: true });
+      if (!server)
+        return `Invalid params: unknown or not permitted resource URI ${JSON.stringify(uri)} (list them with resources/list)`;
+      const settled = await this.caller.request(
+        server,
+        'resources/subscribe',
+        { via: 'mcp', headers, admin: isAdmin(scope.auth) },
+        async (client, limits) => {
+          if (client.getServerCapabilities()?.resources?.subscribe)
+            await client.subscribeResource({ uri }, limits);
+        },
+      );
+      if (!('result' in settled))
+        return `Invalid params: resource ${JSON.stringify(uri)} cannot be subscribed to: ${settled.failure.message}`;
+    }
+    return null;
   }
 
   /** The v2 server answering one request: the caller's view of the gateway. */
@@ -112,7 +159,7 @@ export class ModernEndpoint implements OnModuleDestroy {
       {
         capabilities: {
           tools: { listChanged: true },
-          resources: { listChanged: true },
+          resources: { listChanged: true, subscribe: true },
           prompts: { listChanged: true },
           completions: {},
         },
@@ -184,7 +231,7 @@ function looksModern(req: IncomingMessage, body: unknown): boolean {
 }
 
 function requestIdOf(body: unknown) {
-  const id = (body as { id?: unknown }).id;
+  const id = typeof body === 'object' && body !== null ? (body as { id?: unknown }).id : undefined;
   return isRequestId(id) ? id : null;
 }
 
