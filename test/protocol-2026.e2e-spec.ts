@@ -9,6 +9,7 @@ import {
   CallToolRequestSchema,
   ListResourcesRequestSchema,
   ListToolsRequestSchema,
+  ResourceUpdatedNotificationSchema,
   SubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import {
@@ -23,7 +24,7 @@ import {
   type TestDatabase,
 } from '@app/testing';
 import { callOpenAiTool, loadMcpTools } from '@app/openai-bridge';
-import { McpFastLane } from '@app/tool-proxy';
+import { McpFastLane, McpSessionManager } from '@app/tool-proxy';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
 
 /**
@@ -272,6 +273,36 @@ mcp_servers:
       /not permitted resource URI/,
     );
     await webOnly.close();
+
+    // Nor may a 2025 session of that key (it subscribes, its URI routed to its only server with resources):
+    // an update of the notifying server, raised on the shared connection, must not reach it.
+    const legacyTransport = new StreamableHTTPClientTransport(new URL(`${t.url}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${key}` } },
+    });
+    const legacy = new Client({ name: 'legacy-listen', version: '1.0.0' });
+    await legacy.connect(legacyTransport);
+    const leaked: string[] = [];
+    legacy.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void leaked.push(n.params.uri));
+    await legacy.subscribeResource({ uri: WATCHED }).catch(() => undefined);
+    const session = t.app.get(McpSessionManager).get(legacyTransport.sessionId as string);
+    expect(session?.subscriptions.has(WATCHED)).toBe(true);
+    await eventually(
+      'the legacy GET stream open',
+      () => Promise.resolve((session?.transport as { hasStream?: boolean }).hasStream === true),
+      5000,
+    );
+    const watcher = await modern();
+    const seen: string[] = [];
+    watcher.setNotificationHandler('notifications/resources/updated', (n) => void seen.push(n.params.uri));
+    const listening = await watcher.listen({ resourceSubscriptions: [WATCHED] });
+    await watcher.callTool({ name: 'notifying-poke', arguments: {} });
+    await eventually('the update for the key that may see it', () => Promise.resolve(seen.length > 0), 5000);
+    // The legacy stream is written in the same turn as the listen stream's: a round trip later it has arrived.
+    await legacy.ping();
+    expect(leaked).toEqual([]);
+    await listening.close();
+    await watcher.close();
+    await legacy.close();
   });
 
   it('serves a 2025-11-25 client (SDK v1) and a 2026-07-28 client (SDK v2) on /mcp at the same time', async () => {
