@@ -5,8 +5,8 @@
 // call; the steady call on A beside them. Requests go straight to each replica: a balancer in front would add
 // the same hop to every row.
 import net from 'node:net';
-import path from 'node:path';
 import pg from 'pg';
+import { GATEWAY_ENV, gatewayArgs } from './gateway.mjs';
 
 const REDIS = { host: '127.0.0.1', port: 6379 };
 
@@ -60,28 +60,15 @@ export async function replicasScenario({ root, start, waitFor, config, masterKey
       const children = [];
       try {
         const replica = async () => {
-          const child = start(
-            process.execPath,
-            [
-              path.join(root, 'dist/apps/gateway/src/main.js'),
-              '--config',
-              config,
-              '--port',
-              '0',
-              '--host',
-              '127.0.0.1',
-            ],
-            {
-              env: {
-                NODE_ENV: 'production',
-                LOG_LEVEL: 'info',
-                DATABASE_URL: url.toString(),
-                ...(store === 'redis'
-                  ? { REDIS_URL: `redis://${REDIS.host}:${REDIS.port}/8` }
-                  : { REDIS_URL: '' }),
-              },
+          const child = start(process.execPath, gatewayArgs(root, config), {
+            env: {
+              ...GATEWAY_ENV,
+              DATABASE_URL: url.toString(),
+              ...(store === 'redis'
+                ? { REDIS_URL: `redis://${REDIS.host}:${REDIS.port}/8` }
+                : { REDIS_URL: '' }),
             },
-          );
+          });
           children.push(child);
           const port = Number(await waitFor(child, /"port":(\d+)/, `replica ${children.length}`));
           child.stdout.resume();

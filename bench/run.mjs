@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { GATEWAY_ENV, gatewayArgs } from './gateway.mjs';
 import { connectClient, disconnect, procStats, runLoad, summarise } from './load.mjs';
 import { replicasScenario } from './replicas.mjs';
 
@@ -162,20 +163,10 @@ async function main() {
   async function startGateway(checkout, profile) {
     const child = start(
       process.execPath,
-      [
-        ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
-        path.join(checkout, 'dist/apps/gateway/src/main.js'),
-        '--config',
-        config,
-        '--port',
-        '0',
-        '--host',
-        '127.0.0.1',
-      ],
+      [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), ...gatewayArgs(checkout, config)],
       {
         env: {
-          NODE_ENV: 'production',
-          LOG_LEVEL: 'info',
+          ...GATEWAY_ENV,
           ...(process.env.DATABASE_URL ? {} : { EMBEDDED_DB_DIR: 'memory://' }),
         },
       },

@@ -57,3 +57,9 @@ export function checkMessage(value: unknown): Refusal | null {
 export function errorAnswer(id: RequestId, code: number, message: string): JSONRPCMessage {
   return { jsonrpc: '2.0', id, error: { code, message } };
 }
+
+/** The id of a JSON-RPC request body, for its error answer (null when it has none or is not an object). */
+export function requestIdOf(body: unknown): RequestId | null {
+  const id = typeof body === 'object' && body !== null ? (body as { id?: unknown }).id : undefined;
+  return isRequestId(id) ? id : null;
+}

@@ -69,20 +69,7 @@ export class McpFastLane implements OnApplicationBootstrap {
     } catch {
       return full(req, res);
     }
-    this.served++;
-    await runWithRequestContext(startRequest(req, res, '/mcp'), async () => {
-      try {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(await readBody(req));
-        } catch {
-          return jsonRpcError(res, 400, -32700, 'Parse error: Invalid JSON');
-        }
-        await this.modern.serve(scope, req, res, parsed);
-      } catch (error) {
-        this.failed(res, error);
-      }
-    });
+    await this.run(req, res, '/mcp', (parsed) => this.modern.serve(scope, req, res, parsed));
   }
 
   /** The session a request belongs to when everything its headers can tell says it may take the lane. */
@@ -114,17 +101,26 @@ export class McpFastLane implements OnApplicationBootstrap {
       admitted = false;
     }
     if (!admitted) return full(req, res);
+    await this.run(req, res, session.path, (parsed) => this.door.serve(session, req, res, parsed));
+  }
+
+  /** An admitted request, served: its request id and access line, its JSON body parsed, failures answered. */
+  private async run(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    handle: (body: unknown) => Promise<void>,
+  ): Promise<void> {
     this.served++;
-    await runWithRequestContext(startRequest(req, res, session.path), async () => {
+    await runWithRequestContext(startRequest(req, res, path), async () => {
       try {
-        const body = await readBody(req);
         let parsed: unknown;
         try {
-          parsed = JSON.parse(body);
+          parsed = JSON.parse(await readBody(req));
         } catch {
           return jsonRpcError(res, 400, -32700, 'Parse error: Invalid JSON');
         }
-        await this.door.serve(session, req, res, parsed);
+        await handle(parsed);
       } catch (error) {
         this.failed(res, error);
       }

@@ -20,7 +20,7 @@ import { GatewayView } from '../catalog/gateway-view.js';
 import type { CallerScope } from '../catalog/view.types.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { instructionsOf } from './gateway-session.js';
-import { isRequestId } from './jsonrpc-checks.js';
+import { requestIdOf } from './jsonrpc-checks.js';
 import { McpOperations } from './mcp-operations.js';
 import { jsonRpcError } from './session-door.js';
 
@@ -228,11 +228,6 @@ function looksModern(req: IncomingMessage, body: unknown): boolean {
   if (typeof header === 'string' && !LEGACY_VERSIONS.includes(header)) return true;
   const meta = typeof params === 'object' && params !== null ? params._meta : undefined;
   return typeof meta === 'object' && meta !== null && PROTOCOL_VERSION_META_KEY in meta;
-}
-
-function requestIdOf(body: unknown) {
-  const id = typeof body === 'object' && body !== null ? (body as { id?: unknown }).id : undefined;
-  return isRequestId(id) ? id : null;
 }
 
 /** A web Request for the SDK's handler, from Node's: its headers (the body is passed parsed). */

@@ -13,7 +13,7 @@ import { GatewayView } from '../catalog/gateway-view.js';
 import type { CallerScope } from '../catalog/view.types.js';
 import { GatewayDrainingError, UnknownMcpServerError } from '../tool-proxy.errors.js';
 import type { GatewaySession } from './gateway-session.js';
-import { checkMessage, isRequestId } from './jsonrpc-checks.js';
+import { checkMessage, requestIdOf } from './jsonrpc-checks.js';
 import { ModernEndpoint } from './modern-endpoint.js';
 import { checkRequestOrigin } from './origin-check.js';
 import { McpSessionManager } from './session-manager.js';
@@ -41,12 +41,6 @@ export function jsonRpcError(
   res
     .writeHead(status, { 'Content-Type': 'application/json' })
     .end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }));
-}
-
-/** The id of a JSON-RPC request body, for its error answer. */
-function messageId(body: unknown): RequestId | null {
-  const id = (body as { id?: unknown } | null)?.id;
-  return isRequestId(id) ? id : null;
 }
 
 /**
@@ -276,7 +270,7 @@ export class SessionDoor {
         503,
         -32000,
         `This session's stream is held by another gateway replica and the message could not be handed over to it (messages over ${MAX_SIGNAL_BYTES} bytes cannot be): route a legacy SSE client's requests to one replica (sticky sessions) or use Streamable HTTP`,
-        messageId(body),
+        requestIdOf(body),
       );
     res.writeHead(202).end('Accepted');
   }

@@ -2,7 +2,7 @@ import type { ClientCapabilities, Implementation, LoggingLevel } from '@modelcon
 import type { DataSource } from 'typeorm';
 import { type RedisClient, withTimeout } from '../shared-redis.js';
 
-/** A client session as any replica needs it to continue it (see ClientSessionEntity for each field). */
+/** A client session as a replica needs it to continue it (see ClientSessionEntity for each field). */
 export interface StoredSession {
   id: string;
   keyId: string | null;
