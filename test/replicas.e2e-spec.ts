@@ -245,6 +245,49 @@ describe('three replicas behind a round-robin balancer (e2e, built gateway proce
     expect(await passes(teamed, 12)).toBe(4);
   });
 
+  it('hands a legacy SSE message to the replica holding the stream, and refuses one too large to hand over', async () => {
+    const [holder, other] = replicas;
+    const stream = await fetch(`${holder.url}/mcp/sse`, {
+      headers: { ...master, Accept: 'text/event-stream' },
+    });
+    const reader = stream.body!.getReader();
+    let text = '';
+    while (!/sessionId=([\w-]+)/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    const sessionId = /sessionId=([\w-]+)/.exec(text)![1];
+    const postTo = (replica: Replica, body: unknown) =>
+      fetch(`${replica.url}/mcp/sse/messages?sessionId=${sessionId}`, {
+        method: 'POST',
+        headers: { ...master, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const initialize = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'raw-sse', version: '1' },
+      },
+    };
+    // Posted to another replica: handed over (202), and the answer comes on the holder's stream.
+    expect((await postTo(other, initialize)).status).toBe(202);
+    while (!text.includes('"id":1')) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text).toContain('"protocolVersion"');
+    // Over NOTIFY's payload limit: refused, saying what to do instead.
+    const big = await postTo(other, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'web-echo', arguments: { message: 'x'.repeat(10_000) } },
+    });
+    expect(big.status).toBe(503);
+    const refusal = (await big.json()) as { error: { message: string }; id: number };
+    expect(refusal.id).toBe(2);
+    expect(refusal.error.message).toContain('sticky sessions');
+    await reader.cancel();
+  });
+
   it('costs only the calls in flight on a replica killed mid-run (SIGKILL); the session goes on elsewhere', async () => {
     const transport = streamable();
     const client = await connect(transport);
