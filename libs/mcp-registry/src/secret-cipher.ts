@@ -14,16 +14,17 @@ export class SecretDecryptionError extends Error {
 }
 
 /**
- * AES-256-GCM for upstream credentials at rest. The key is derived (HKDF-SHA256) from SALT_KEY, else the master
- * key; the stored form is `v1:` + base64(iv | tag | ciphertext). GCM authenticates: a wrong key or a changed
- * byte fails to decrypt instead of yielding garbage.
+ * AES-256-GCM for upstream credentials at rest (and, with its own derived key, for the gateway's sealed MCP
+ * `requestState`). The key is derived (HKDF-SHA256) from SALT_KEY, else the master key, with the purpose as
+ * HKDF info: keys for different purposes are independent. The stored form is `v1:` + base64(iv | tag |
+ * ciphertext). GCM authenticates: a wrong key or a changed byte fails to decrypt instead of yielding garbage.
  */
 export class SecretCipher {
   private readonly key: Buffer;
 
-  constructor(secret: string) {
+  constructor(secret: string, purpose = 'credentials') {
     if (!secret) throw new Error('SecretCipher needs a non-empty secret');
-    this.key = Buffer.from(hkdfSync('sha256', secret, 'mcp-gateway', 'mcp-gateway/credentials/v1', 32));
+    this.key = Buffer.from(hkdfSync('sha256', secret, 'mcp-gateway', `mcp-gateway/${purpose}/v1`, 32));
   }
 
   encrypt(plaintext: string): string {

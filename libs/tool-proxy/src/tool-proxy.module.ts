@@ -17,7 +17,10 @@ import { McpController } from './session/mcp.controller.js';
 import { McpFastLane } from './session/mcp-fast-lane.js';
 import { SessionDoor } from './session/session-door.js';
 import { McpOperations } from './session/mcp-operations.js';
+import { InputLeases } from './session/input-exchange.js';
+import { InputRounds } from './session/input-rounds.js';
 import { ModernEndpoint } from './session/modern-endpoint.js';
+import { RequestStateSeal } from './session/request-state.js';
 import { McpSessionManager } from './session/session-manager.js';
 import { ClientSessionEntity } from './session/client-session.entity.js';
 import { PostgresSessionStore, RedisSessionStore, SessionStore } from './session/session-store.js';
@@ -60,6 +63,9 @@ import { UpstreamPool } from './upstream/upstream-pool.js';
     ToolCaller,
     McpOperations,
     ModernEndpoint,
+    RequestStateSeal,
+    InputLeases,
+    InputRounds,
     McpSessionManager,
     SessionDoor,
     RestToolsService,

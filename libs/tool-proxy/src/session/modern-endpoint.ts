@@ -22,6 +22,7 @@ import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { instructionsOf } from './gateway-session.js';
 import { requestIdOf } from './jsonrpc-checks.js';
 import { McpOperations } from './mcp-operations.js';
+import { InputRounds, type RoundOptions } from './input-rounds.js';
 import { jsonRpcError } from './session-door.js';
 
 /** What the handler's server factory needs of the HTTP request it serves (found by its web Request). */
@@ -53,6 +54,7 @@ export class ModernEndpoint implements OnModuleDestroy {
     private readonly view: GatewayView,
     private readonly catalog: McpCatalog,
     private readonly caller: ToolCaller,
+    private readonly rounds: InputRounds,
     pool: UpstreamPool,
   ) {
     this.handler = createMcpHandler((ctx) => this.serverFor(ctx), {
@@ -164,9 +166,13 @@ export class ModernEndpoint implements OnModuleDestroy {
           completions: {},
         },
         instructions: instructionsOf(visible, (s) => this.catalog.peek(s.serverId)?.instructions),
+        // The gateway's sealed state (input-rounds.ts): a tampered, expired or another key's one is `-32602`.
+        requestState: { verify: (state) => this.rounds.seal.open(state, scope.auth) },
       },
     );
     const ops = this.operations;
+    const rounds = this.rounds;
+    const view = this.view;
     const options = (ctx: ServerContext, progress = false): CallOptions => {
       const token = ctx.mcpReq._meta?.progressToken;
       return {
@@ -186,22 +192,46 @@ export class ModernEndpoint implements OnModuleDestroy {
       };
     };
     server.setRequestHandler('tools/list', () => v2<'tools/list'>(ops.tools(scope)));
-    server.setRequestHandler('tools/call', (request, ctx) =>
-      v2<'tools/call'>(
-        ops.callTool(scope, request.params.name, request.params.arguments, options(ctx, true)),
-      ),
-    );
+    // Calls, prompts and reads may need the client's input (input_required rounds, input-rounds.ts).
+    const round = <T>(ctx: ServerContext, op: string, target: () => Promise<string | null>) => ({
+      run: (work: (options: CallOptions) => Promise<T>, progress = false) =>
+        rounds.run(scope, ctx, op, target, (o: RoundOptions) => work({ ...options(ctx, progress), ...o })),
+    });
+    server.setRequestHandler('tools/call', (request, ctx) => {
+      const { name, arguments: args } = request.params;
+      return v2<'tools/call'>(
+        round(
+          ctx,
+          `tools/call:${name}`,
+          async () => (await view.resolveTool(scope, name)).server.serverId,
+        ).run((o) => ops.callTool(scope, name, args, o), true),
+      );
+    });
     server.setRequestHandler('prompts/list', () => v2<'prompts/list'>(ops.prompts(scope)));
-    server.setRequestHandler('prompts/get', (request, ctx) =>
-      v2<'prompts/get'>(ops.getPrompt(scope, request.params.name, request.params.arguments, options(ctx))),
-    );
+    server.setRequestHandler('prompts/get', (request, ctx) => {
+      const { name, arguments: args } = request.params;
+      return v2<'prompts/get'>(
+        round(
+          ctx,
+          `prompts/get:${name}`,
+          async () => (await view.resolvePrompt(scope, name)).server.serverId,
+        ).run((o) => ops.getPrompt(scope, name, args, o)),
+      );
+    });
     server.setRequestHandler('resources/list', () => v2<'resources/list'>(ops.resources(scope)));
     server.setRequestHandler('resources/templates/list', () =>
       v2<'resources/templates/list'>(ops.templates(scope)),
     );
-    server.setRequestHandler('resources/read', (request, ctx) =>
-      v2<'resources/read'>(ops.readResource(scope, request.params.uri, options(ctx))),
-    );
+    server.setRequestHandler('resources/read', (request, ctx) => {
+      const { uri } = request.params;
+      return v2<'resources/read'>(
+        round(
+          ctx,
+          `resources/read:${uri}`,
+          async () => (await view.resolveResource(scope, uri))?.serverId ?? null,
+        ).run((o) => ops.readResource(scope, uri, o)),
+      );
+    });
     server.setRequestHandler('completion/complete', (request, ctx) =>
       v2<'completion/complete'>(ops.complete(scope, request.params, options(ctx))),
     );

@@ -1,0 +1,167 @@
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  type ClientCapabilities,
+  inputRequired,
+  type InputRequests,
+  type InputRequiredResult,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServerRecord } from '@app/mcp-registry';
+import type { CallOptions } from '../calls/tool-caller.js';
+import type { CallerScope } from '../catalog/view.types.js';
+import { protocolError } from '../upstream/upstream-errors.js';
+import { forwardedCapabilities, InputExchange, type InputRequest, InputLeases } from './input-exchange.js';
+import { keyRef, RequestStateSeal, type SealedState } from './request-state.js';
+
+/** How long a call waits for the client's input between rounds (and a sealed state stays valid). */
+export const INPUT_WAIT_MS = 10 * 60_000;
+/** Calls one key may leave waiting for input at once; past it, its oldest waiting call is cancelled. */
+const WAITING_PER_KEY = 32;
+
+/** How a round's call reaches upstreams: the exchange's connection and signal. */
+export type RoundOptions = Pick<CallOptions, 'connection' | 'signal'>;
+
+/**
+ * The `input_required` rounds of protocol revision 2026-07-28 (issue 19) for the gateway's stateless endpoint. A
+ * call whose upstream asks the client something (sampling, elicitation, roots) is answered with an
+ * `input_required` result naming what it asks, and waits here, on this process, for the client's retry. The
+ * `requestState` the client gets is the gateway's own sealed token (RequestStateSeal): bound to the caller's key,
+ * the server, the operation, the round and an expiry. On the retry, the token is opened (by the SDK's verify
+ * hook: tampered, expired, another key's → `-32602`), the call's grant is checked again (a changed grant ends the
+ * call, with an explained error), and the answers go to the upstream's waiting requests.
+ */
+@Injectable()
+export class InputRounds implements OnModuleDestroy {
+  private readonly waiting = new Map<string, { exchange: InputExchange<unknown>; timer: NodeJS.Timeout }>();
+
+  constructor(
+    readonly seal: RequestStateSeal,
+    private readonly leases: InputLeases,
+  ) {}
+
+  onModuleDestroy(): void {
+    for (const { exchange, timer } of this.waiting.values()) {
+      clearTimeout(timer);
+      exchange.cancel();
+    }
+    this.waiting.clear();
+  }
+
+  /**
+   * Runs one round of an operation: a new call, or (with a sealed state) the continuation of a waiting one.
+   * `op` names the operation as the client did; `target` resolves, now and under the caller's grants, the id of
+   * the server it reaches (the continuation must reach the same one).
+   */
+  async run<T>(
+    scope: CallerScope,
+    ctx: ServerContext,
+    op: string,
+    target: () => Promise<string | null>,
+    start: (options: RoundOptions) => Promise<T>,
+  ): Promise<T | InputRequiredResult> {
+    const state = ctx.mcpReq.requestState<SealedState>();
+    const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+    const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
+    let exchange: InputExchange<T>;
+    if (state !== undefined) {
+      exchange = (await this.continued(state, op, target)) as InputExchange<T>;
+      exchange.answer(ctx.mcpReq.inputResponses);
+    } else {
+      exchange = new InputExchange<T>(keyRef(scope.auth), forwardedCapabilities(declared));
+      const connection = (server: McpServerRecord, headers: Record<string, string>) =>
+        this.leases.connectionFor(exchange as InputExchange<unknown>, server, headers);
+      exchange.start((signal) => start({ connection, signal }));
+    }
+    const step = await exchange.next(ctx.mcpReq.signal);
+    if ('done' in step) return step.done;
+    // (Only what the client declared is declared upstream; a request past it, should an upstream send one, is
+    // answered by the SDK with `-32021` naming the capability, and the call, which cannot get its answer, ends.)
+    const missing = missingCapability(step.ask, declared);
+    if (missing) exchange.cancel();
+    else this.park(exchange as InputExchange<unknown>);
+    return inputRequired({
+      // The upstream's requests as its (v1) client received and checked them: the same JSON on the wire.
+      inputRequests: step.ask as unknown as InputRequests,
+      requestState: this.seal.seal({
+        key: exchange.keyRef,
+        server: exchange.serverId ?? '',
+        op,
+        exchange: exchange.id,
+        round: exchange.round,
+        expires: Date.now() + INPUT_WAIT_MS,
+      }),
+    }) as InputRequiredResult;
+  }
+
+  /** The waiting call a sealed state continues, taken off the waiting list (the state is good for one retry). */
+  private async continued(
+    state: SealedState,
+    op: string,
+    target: () => Promise<string | null>,
+  ): Promise<InputExchange<unknown>> {
+    if (state.op !== op)
+      throw invalidState(
+        'requestState was issued for another request: send it back with the request it came from',
+      );
+    const entry = this.waiting.get(state.exchange);
+    if (!entry || entry.exchange.round !== state.round)
+      throw invalidState(
+        'the call this requestState continues is no longer waiting for input (it was continued already, it timed out, or it waits on another gateway replica): call again without requestState',
+      );
+    this.unpark(state.exchange);
+    const { exchange } = entry;
+    const now = await target().catch(() => null);
+    if (now !== state.server) {
+      exchange.cancel();
+      throw protocolError(
+        ErrorCode.InvalidParams,
+        `${op.slice(op.indexOf(':') + 1)} is no longer available to this key through the server it was called on (its grants changed while the call waited for input): the call was cancelled`,
+        { reason: 'grant_changed' },
+      );
+    }
+    return exchange;
+  }
+
+  private park(exchange: InputExchange<unknown>): void {
+    exchange.round += 1;
+    const mine = [...this.waiting.values()].filter((w) => w.exchange.keyRef === exchange.keyRef);
+    if (mine.length >= WAITING_PER_KEY) {
+      mine[0].exchange.cancel();
+      this.unpark(mine[0].exchange.id);
+    }
+    const timer = setTimeout(() => {
+      this.unpark(exchange.id);
+      exchange.cancel();
+    }, INPUT_WAIT_MS);
+    timer.unref();
+    this.waiting.set(exchange.id, { exchange, timer });
+  }
+
+  private unpark(id: string): void {
+    const entry = this.waiting.get(id);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    this.waiting.delete(id);
+  }
+}
+
+function invalidState(message: string): Error {
+  return protocolError(ErrorCode.InvalidParams, `Invalid requestState: ${message}`, {
+    reason: 'invalid_request_state',
+  });
+}
+
+/** Whether the client declared what the requests need (the SDK refuses them with `-32021` if not). */
+function missingCapability(
+  ask: Record<string, InputRequest>,
+  declared: ClientCapabilities | undefined,
+): boolean {
+  return Object.values(ask).some((request) => {
+    if (request.method === 'sampling/createMessage') return !declared?.sampling;
+    if (request.method === 'roots/list') return !declared?.roots;
+    if (request.params.mode === 'url') return !declared?.elicitation?.url;
+    return !declared?.elicitation;
+  });
+}
