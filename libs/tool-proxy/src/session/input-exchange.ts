@@ -1,7 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type ClientCapabilities, ErrorCode, type Result } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type ClientCapabilities,
+  ErrorCode,
+  ResourceUpdatedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { effectiveSessionMode, type McpServerRecord } from '@app/mcp-registry';
 import { McpCatalog } from '../catalog/catalog.js';
 import type { UpstreamConnection } from '../upstream/upstream-connection.js';
@@ -192,6 +196,7 @@ interface Lease {
 @Injectable()
 export class InputLeases implements OnModuleDestroy {
   private readonly idle = new Map<string, Lease[]>();
+  private readonly updateListeners = new Set<(uri: string) => void>();
 
   constructor(
     private readonly pool: UpstreamPool,
@@ -202,6 +207,12 @@ export class InputLeases implements OnModuleDestroy {
     const leases = [...this.idle.values()].flat();
     this.idle.clear();
     await Promise.all(leases.map((lease) => this.close(lease)));
+  }
+
+  /** Resource updates an upstream sends on a key's connection (the 2026 listen streams relay them). */
+  onResourceUpdated(listener: (uri: string) => void): () => void {
+    this.updateListeners.add(listener);
+    return () => this.updateListeners.delete(listener);
   }
 
   /** The connection an exchange's call uses to `server` (the same one if the call asks again, on a retry). */
@@ -241,7 +252,12 @@ export class InputLeases implements OnModuleDestroy {
     lease.connection = this.pool.openForClient(server, headers, {
       capabilities,
       onListChanged: (kind) => this.catalog.invalidate(server.serverId, [kind]),
-      configure: (client) => routeToExchange(client, server, () => lease.exchange),
+      configure: (client) => {
+        routeToExchange(client, server, () => lease.exchange);
+        client.setNotificationHandler(ResourceUpdatedNotificationSchema, ({ params }) => {
+          for (const listener of this.updateListeners) listener(params.uri);
+        });
+      },
     });
     return lease;
   }
@@ -312,6 +328,6 @@ function routeToExchange(
         : method === 'elicitation/create' && server.allowElicitation === false
           ? 'allow_elicitation'
           : undefined;
-    return ask(method, request.params, extra.signal, refusedBy) as Promise<Result>;
+    return ask(method, request.params, extra.signal, refusedBy);
   };
 }

@@ -71,7 +71,7 @@ export class InputRounds implements OnModuleDestroy {
     } else {
       exchange = new InputExchange<T>(keyRef(scope.auth), forwardedCapabilities(declared));
       const connection = (server: McpServerRecord, headers: Record<string, string>) =>
-        this.leases.connectionFor(exchange as InputExchange<unknown>, server, headers);
+        this.leases.connectionFor(exchange, server, headers);
       exchange.start((signal) => start({ connection, signal }));
     }
     const step = await exchange.next(ctx.mcpReq.signal);
@@ -80,7 +80,7 @@ export class InputRounds implements OnModuleDestroy {
     // answered by the SDK with `-32021` naming the capability, and the call, which cannot get its answer, ends.)
     const missing = missingCapability(step.ask, declared);
     if (missing) exchange.cancel();
-    else this.park(exchange as InputExchange<unknown>);
+    else this.park(exchange);
     return inputRequired({
       // The upstream's requests as its (v1) client received and checked them: the same JSON on the wire.
       inputRequests: step.ask as unknown as InputRequests,
@@ -92,7 +92,7 @@ export class InputRounds implements OnModuleDestroy {
         round: exchange.round,
         expires: Date.now() + INPUT_WAIT_MS,
       }),
-    }) as InputRequiredResult;
+    });
   }
 
   /** The waiting call a sealed state continues, taken off the waiting list (the state is good for one retry). */

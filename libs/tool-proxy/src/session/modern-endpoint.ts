@@ -22,6 +22,7 @@ import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { instructionsOf } from './gateway-session.js';
 import { requestIdOf } from './jsonrpc-checks.js';
 import { McpOperations } from './mcp-operations.js';
+import { InputLeases } from './input-exchange.js';
 import { InputRounds, type RoundOptions } from './input-rounds.js';
 import { jsonRpcError } from './session-door.js';
 
@@ -48,6 +49,7 @@ export class ModernEndpoint implements OnModuleDestroy {
   private readonly served = new WeakMap<Request, Served>();
   private readonly stopListening: () => void;
   private readonly stopUpdates: () => void;
+  private readonly stopKeyUpdates: () => void;
 
   constructor(
     private readonly operations: McpOperations,
@@ -56,6 +58,7 @@ export class ModernEndpoint implements OnModuleDestroy {
     private readonly caller: ToolCaller,
     private readonly rounds: InputRounds,
     pool: UpstreamPool,
+    leases: InputLeases,
   ) {
     this.handler = createMcpHandler((ctx) => this.serverFor(ctx), {
       legacy: 'reject',
@@ -74,11 +77,14 @@ export class ModernEndpoint implements OnModuleDestroy {
     this.stopUpdates = pool.on((event) => {
       if (event.type === 'resource_updated') this.handler.notify.resourceUpdated(event.uri);
     });
+    // Also those sent on a key's own connection to a per_client server (input-exchange.ts).
+    this.stopKeyUpdates = leases.onResourceUpdated((uri) => this.handler.notify.resourceUpdated(uri));
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopListening();
     this.stopUpdates();
+    this.stopKeyUpdates();
     await this.handler.close();
   }
 
