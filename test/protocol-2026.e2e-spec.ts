@@ -13,6 +13,7 @@ import {
   SubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import {
+  closedPort,
   createTestApp,
   eventually,
   provisionTestDatabase,
@@ -72,6 +73,8 @@ mcp_servers:
     url: ${web.url}
   notifying:
     url: ${notifying.url}
+  down:
+    url: http://127.0.0.1:${await closedPort()}/mcp
 `,
     });
   });
@@ -153,6 +156,16 @@ mcp_servers:
     const body = (await refused.json()) as { error: { code: number; data: { supported: string[] } } };
     expect(body.error.code).toBe(-32022);
     expect(body.error.data.supported).toContain('2026-07-28');
+  });
+
+  it('marks lists private to the key, cacheable for mcp_list_ttl_seconds, and not at all when a server is missing', async () => {
+    const list = async (path: string) =>
+      ((await (await raw('tools/list', {}, { path })).json()) as { result: Record<string, unknown> }).result;
+    expect(await list('/mcp/web')).toMatchObject({ ttlMs: 60_000, cacheScope: 'private' });
+    // `down` cannot be listed: the list says so, and is not to be cached.
+    const partial = await list('/mcp/web,down');
+    expect(partial).toMatchObject({ ttlMs: 0, cacheScope: 'private' });
+    expect(JSON.stringify(partial._meta)).toContain('down');
   });
 
   it('checks the key on every request: none is 401, a blocked one 403, and a key sees only its servers', async () => {

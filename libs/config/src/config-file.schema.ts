@@ -79,6 +79,12 @@ export class GeneralSettingsSchema {
   max_sessions_per_key?: number;
 
   @IsOptional()
+  @IsInt({ message: 'expected a number of seconds from 0 to 86400' })
+  @Min(0, { message: 'expected a number of seconds from 0 to 86400' })
+  @Max(86_400, { message: 'expected a number of seconds from 0 to 86400' })
+  mcp_list_ttl_seconds?: number;
+
+  @IsOptional()
   @IsInt({ message: 'expected a number of seconds from 0 to 3600' })
   @Min(0, { message: 'expected a number of seconds from 0 to 3600' })
   @Max(3600, { message: 'expected a number of seconds from 0 to 3600' })

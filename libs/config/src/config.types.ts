@@ -64,6 +64,11 @@ export interface GatewayConfig {
     /** Live MCP sessions one key may hold; the next gets 429 (general_settings.max_sessions_per_key). */
     maxSessionsPerKey: number;
     /**
+     * How long a 2026-07-28 client may cache a list it got (its `ttlMs`; general_settings.mcp_list_ttl_seconds,
+     * default 60): lists are private to the key; a list missing a server that failed says 0.
+     */
+    listTtlMs: number;
+    /**
      * Browser origins allowed on the MCP endpoints besides loopback ones (general_settings.mcp_allowed_origins);
      * `*` allows any. Requests without an Origin header (non-browser clients) are not affected.
      */

@@ -41,24 +41,26 @@ describe('loadConfig', () => {
       maxToolNameLength: 64,
       sessionIdleTimeoutMs: 1_800_000,
       maxSessionsPerKey: 100,
+      listTtlMs: 60_000,
     });
   });
 
   it('reads the gateway settings and refuses out-of-range values', () => {
     const text =
-      'general_settings:\n  max_tool_name_length: 40\n  session_idle_timeout: 60\n  max_sessions_per_key: 5\n  shutdown_grace_seconds: 5\n';
+      'general_settings:\n  max_tool_name_length: 40\n  session_idle_timeout: 60\n  max_sessions_per_key: 5\n  shutdown_grace_seconds: 5\n  mcp_list_ttl_seconds: 0\n';
     const config = loadConfig({ env: {}, cwd, fileContent: { path: 'config.yaml', text } });
     expect(config.mcp).toMatchObject({
       maxToolNameLength: 40,
       sessionIdleTimeoutMs: 60_000,
       maxSessionsPerKey: 5,
+      listTtlMs: 0,
     });
     expect(config.server.shutdownGraceMs).toBe(5000);
     expect(config.warnings).toEqual([]);
     const bad =
-      'general_settings:\n  max_tool_name_length: 8\n  session_idle_timeout: 1\n  max_sessions_per_key: 0\n  shutdown_grace_seconds: -1\n';
+      'general_settings:\n  max_tool_name_length: 8\n  session_idle_timeout: 1\n  max_sessions_per_key: 0\n  shutdown_grace_seconds: -1\n  mcp_list_ttl_seconds: -5\n';
     expect(() => loadConfig({ env: {}, cwd, fileContent: { path: 'config.yaml', text: bad } })).toThrow(
-      /max_tool_name_length: expected an integer from 16 to 256[\s\S]*session_idle_timeout[\s\S]*max_sessions_per_key[\s\S]*shutdown_grace_seconds: expected a number of seconds from 0 to 3600/,
+      /max_tool_name_length: expected an integer from 16 to 256[\s\S]*session_idle_timeout[\s\S]*max_sessions_per_key[\s\S]*mcp_list_ttl_seconds: expected a number of seconds from 0 to 86400[\s\S]*shutdown_grace_seconds: expected a number of seconds from 0 to 3600/,
     );
   });
 

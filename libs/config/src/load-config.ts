@@ -32,6 +32,7 @@ export const KNOWN_GENERAL_SETTINGS = new Set([
   'max_tool_name_length',
   'session_idle_timeout',
   'max_sessions_per_key',
+  'mcp_list_ttl_seconds',
   'mcp_allowed_origins',
   'shutdown_grace_seconds',
   'database_outage_grace_seconds',
@@ -260,6 +261,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
       maxToolNameLength: numberOr(general.max_tool_name_length, 64),
       sessionIdleTimeoutMs: numberOr(general.session_idle_timeout, 1800) * 1000,
       maxSessionsPerKey: numberOr(general.max_sessions_per_key, 100),
+      listTtlMs: numberOr(general.mcp_list_ttl_seconds, 60) * 1000,
       allowedOrigins: Array.isArray(general.mcp_allowed_origins)
         ? (general.mcp_allowed_origins as string[])
         : [],

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import {
   createMcpHandler,
   type HandlerResultTypeMap,
@@ -20,6 +21,7 @@ import { GatewayView } from '../catalog/gateway-view.js';
 import type { CallerScope } from '../catalog/view.types.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { instructionsOf } from './gateway-session.js';
+import { SKIPPED_META_KEY } from './session-handlers.js';
 import { requestIdOf } from './jsonrpc-checks.js';
 import { McpOperations } from './mcp-operations.js';
 import { InputLeases } from './input-exchange.js';
@@ -59,6 +61,7 @@ export class ModernEndpoint implements OnModuleDestroy {
     private readonly rounds: InputRounds,
     pool: UpstreamPool,
     leases: InputLeases,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {
     this.handler = createMcpHandler((ctx) => this.serverFor(ctx), {
       legacy: 'reject',
@@ -197,7 +200,14 @@ export class ModernEndpoint implements OnModuleDestroy {
             : undefined,
       };
     };
-    server.setRequestHandler('tools/list', () => v2<'tools/list'>(ops.tools(scope)));
+    // Lists: the caller's own (cacheScope private), good for mcp_list_ttl_seconds unless a server is missing
+    // from it (it failed to list: ask again soon); a change is announced on subscriptions/listen meanwhile.
+    const ttl = this.config.mcp.listTtlMs;
+    const cacheable = async <R extends { _meta?: Record<string, unknown> }>(list: Promise<R>) => {
+      const result = await list;
+      return { ...result, ttlMs: result._meta?.[SKIPPED_META_KEY] ? 0 : ttl, cacheScope: 'private' as const };
+    };
+    server.setRequestHandler('tools/list', () => v2<'tools/list'>(cacheable(ops.tools(scope))));
     // Calls, prompts and reads may need the client's input (input_required rounds, input-rounds.ts).
     const round = <T>(ctx: ServerContext, op: string, target: () => Promise<string | null>) => ({
       run: (work: (options: CallOptions) => Promise<T>, progress = false) =>
@@ -213,7 +223,7 @@ export class ModernEndpoint implements OnModuleDestroy {
         ).run((o) => ops.callTool(scope, name, args, o), true),
       );
     });
-    server.setRequestHandler('prompts/list', () => v2<'prompts/list'>(ops.prompts(scope)));
+    server.setRequestHandler('prompts/list', () => v2<'prompts/list'>(cacheable(ops.prompts(scope))));
     server.setRequestHandler('prompts/get', (request, ctx) => {
       const { name, arguments: args } = request.params;
       return v2<'prompts/get'>(
@@ -224,9 +234,9 @@ export class ModernEndpoint implements OnModuleDestroy {
         ).run((o) => ops.getPrompt(scope, name, args, o)),
       );
     });
-    server.setRequestHandler('resources/list', () => v2<'resources/list'>(ops.resources(scope)));
+    server.setRequestHandler('resources/list', () => v2<'resources/list'>(cacheable(ops.resources(scope))));
     server.setRequestHandler('resources/templates/list', () =>
-      v2<'resources/templates/list'>(ops.templates(scope)),
+      v2<'resources/templates/list'>(cacheable(ops.templates(scope))),
     );
     server.setRequestHandler('resources/read', (request, ctx) => {
       const { uri } = request.params;
