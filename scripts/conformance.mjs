@@ -1,11 +1,12 @@
 // `npm run conformance`: runs the MCP conformance suite's server scenarios for both protocol revisions
 // (`--requirements 2025-11-25` and `--requirements 2026-07-28`, the suite's frozen requirement sets) against the
-// conformance fixture directly and behind the gateway's single-server endpoint `/{alias}/mcp` with each upstream
-// transport (stdio in per_client mode, Streamable HTTP, SSE), plus the aggregated `/mcp` for information.
-// Prints a scenario x target table per revision. Exits 1 when, for 2025-11-25, the gateway fails a scenario the
-// fixture passes directly; for 2026-07-28 (the fixture speaks 2025 only: the gateway serves the new revision to
-// the suite and the old one to the fixture), when the gateway fails a scenario that is not in
-// scripts/conformance-expected-failures.json, or passes one that is (the list may only shrink).
+// dual-era conformance fixture on SDK v2 directly, and behind the gateway's single-server endpoint
+// `/{alias}/mcp` with each upstream transport (stdio in per_client mode and Streamable HTTP: the SDK v2 fixture;
+// SSE, which SDK v2 does not serve: the SDK v1 fixture), plus the aggregated `/mcp` for information. The gateway
+// talks 2025-11-25 to its upstreams either way. Prints a scenario x target table per revision. Exits 1 when the
+// fixture fails a scenario directly; for 2025-11-25, when the gateway fails a scenario the fixture passes
+// directly; for 2026-07-28, when the gateway fails a scenario that is not in
+// scripts/conformance-expected-failures.json, or passes one that is on every transport (the list may only shrink).
 // `--markdown FILE` also writes the tables (with versions and date) to FILE; `--keep` keeps the suite's
 // detailed results (checks.json per scenario) and prints where.
 //
@@ -19,7 +20,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const fixture = path.join(root, 'test/fixtures/conformance-server.mjs');
+/** The dual-era fixture (SDK v2), and the 2025 one (SDK v1) for the SSE transport SDK v2 does not serve. */
+const fixture = path.join(root, 'test/fixtures/conformance-server-v2.mjs');
+const sseFixture = path.join(root, 'test/fixtures/conformance-server.mjs');
 /**
  * The suite needs Node 22 or newer (it uses fs.globSync). The project's own floor is 22.15, so this is normally
  * the Node running this script; on an older one, a Node 22 is fetched portably (the `node` package installs
@@ -70,7 +73,8 @@ function waitFor(child, pattern, what, timeoutMs = 60_000) {
 }
 
 async function startFixture(transport) {
-  const child = start(process.execPath, [fixture, '--transport', transport, '--port', '0']);
+  const file = transport === 'sse' ? sseFixture : fixture;
+  const child = start(process.execPath, [file, '--transport', transport, '--port', '0']);
   return waitFor(child, /listening (\S+)/, `the ${transport} fixture`);
 }
 
@@ -208,9 +212,7 @@ general_settings:
   const problems = [];
   const tables = [];
   for (const revision of ['2025-11-25', '2026-07-28']) {
-    // The fixture is a 2025 server: the 2026 revision is judged on the gateway alone.
-    const targets =
-      revision === '2025-11-25' ? [['direct', direct, false], ...gatewayTargets] : gatewayTargets;
+    const targets = [['direct', direct, false], ...gatewayTargets];
     const scenarios = requiredScenarios(revision);
     // No scenario at all means the suite did not run (wrong Node, missing package): never a pass.
     if (scenarios.length === 0) throw new Error(`the suite lists no server scenario for ${revision}`);
@@ -237,12 +239,14 @@ general_settings:
     tables.push(`### \`--requirements ${revision}\`\n\n${table}`);
 
     const allowed = expected[revision] ?? {};
+    for (const s of scenarios)
+      if (results.direct[s] !== 'pass') problems.push(`${revision} direct: the fixture itself fails ${s}`);
     for (const [label, , gated] of targets) {
       if (!gated) continue;
       for (const s of scenarios) {
         const failed = results[label][s] !== 'pass';
         if (revision === '2025-11-25') {
-          if (results.direct[s] === 'pass' && failed) problems.push(`${revision} ${label}: ${s} fails`);
+          if (failed) problems.push(`${revision} ${label}: ${s} fails`);
         } else if (failed && !(s in allowed))
           problems.push(`${revision} ${label}: ${s} fails (not in conformance-expected-failures.json)`);
       }
@@ -261,8 +265,8 @@ general_settings:
       markdownOut,
       `<!-- written by npm run conformance -- --markdown ${path.relative(root, markdownOut)} -->\n` +
         `Suite \`@modelcontextprotocol/conformance@${version('@modelcontextprotocol/conformance')}\` (server scenarios of each ` +
-        `requirement set), SDK ${version('@modelcontextprotocol/sdk')} (2025 sessions) and ` +
-        `${version('@modelcontextprotocol/server')} (2026-07-28), run on ${new Date().toISOString().slice(0, 10)}.\n\n` +
+        `requirement set), SDK ${version('@modelcontextprotocol/sdk')} (the gateway's 2025 sessions and upstream client, the SSE fixture) and ` +
+        `${version('@modelcontextprotocol/server')} (the gateway's 2026-07-28 endpoint, the dual-era fixture), run on ${new Date().toISOString().slice(0, 10)}.\n\n` +
         `${tables.join('\n\n')}\n`,
     );
   }
@@ -271,7 +275,7 @@ general_settings:
     process.exitCode = 1;
   } else {
     console.error(
-      '\n2025-11-25: every scenario the fixture passes directly also passes through the gateway, on every upstream transport; 2026-07-28: only the expected failures',
+      '\nthe fixture passes every scenario of both revisions directly; 2025-11-25: so does the gateway, on every upstream transport; 2026-07-28: the gateway fails only the expected failures',
     );
   }
 }
