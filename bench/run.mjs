@@ -343,6 +343,16 @@ async function main() {
               pid: baseline.child.pid,
               load: { url: `${baseline.url}/echo/mcp`, headers: baselineAuth, tool: 'echo' },
             },
+            {
+              label: 'gateway (baseline) /mcp 2026-07-28',
+              pid: baseline.child.pid,
+              load: {
+                url: `${baseline.url}/mcp`,
+                transport: 'modern',
+                headers: baselineAuth,
+                tool: 'echo-echo',
+              },
+            },
           ]
         : []),
     ]);

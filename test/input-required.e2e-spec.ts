@@ -347,5 +347,12 @@ mcp_servers:
     expect(upstreamSessions - before).toBeLessThanOrEqual(1);
     await modern.close();
     await legacy.close();
+    // Another key never gets this key's upstream session (per_client state stays with its key): its first call
+    // opens one of its own.
+    const keyOneSessions = upstreamSessions;
+    const other = await newKey(['asking']);
+    const first = await call(other, { name: 'asking-greet' });
+    expect(first.body.result?.resultType).toBe('input_required');
+    expect(upstreamSessions).toBe(keyOneSessions + 1);
   });
 });

@@ -23,8 +23,11 @@ export type InputStep<T> = { done: T } | { ask: Record<string, InputRequest> };
 
 /** Requests an upstream sends this close together are handed to the client in one `input_required`. */
 const GATHER_MS = 20;
-/** Idle per-key upstream connections kept per (key, server, passed-through headers), and for how long. */
-const IDLE_LEASES = 2;
+/**
+ * Idle per-key upstream connections kept per (key, server, passed-through headers, capabilities), and for how
+ * long: as many as the key's peak of concurrent calls (up to this), so that a steady load opens none.
+ */
+const IDLE_LEASES = 32;
 const IDLE_LEASE_MS = 60_000;
 
 const KEY_PREFIX: Record<InputRequest['method'], string> = {
@@ -189,7 +192,7 @@ interface Lease {
 /**
  * The upstream connections of 2026-07-28 calls. A `shared` server is reached on the pool's shared connection,
  * as a 2025 session would. A `per_client` server gets a connection of the caller's key (per key, server and
- * passed-through headers and declared capabilities; one per call in flight, a couple kept idle for a minute): it
+ * passed-through headers and declared capabilities; one per call in flight, kept for a minute once idle): it
  * declares upstream what the client declared of sampling, elicitation and roots, and routes what the upstream
  * asks to the call's exchange, from where it reaches the client as `input_required`. A stateless client has no session to own an upstream session, so its key does.
  */
