@@ -12,6 +12,7 @@ import { Observability1796085997749 } from './1796085997749-Observability.js';
 import { ModelCallLog1796088664449 } from './1796088664449-ModelCallLog.js';
 import { RateLimits1796089431593 } from './1796089431593-RateLimits.js';
 import { ClientSessions1796093647654 } from './1796093647654-ClientSessions.js';
+import { InputRelay1796108095591 } from './1796108095591-InputRelay.js';
 
 export const ALL_MIGRATIONS: MigrationClass[] = [
   CreateMcpServer1795612097708,
@@ -25,4 +26,5 @@ export const ALL_MIGRATIONS: MigrationClass[] = [
   ModelCallLog1796088664449,
   RateLimits1796089431593,
   ClientSessions1796093647654,
+  InputRelay1796108095591,
 ];

@@ -15,6 +15,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import {
   createTestApp,
+  modernRequest,
   provisionTestDatabase,
   type StatefulUpstream,
   startStatefulUpstream,
@@ -32,16 +33,6 @@ import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
  */
 const MASTER_KEY = 'sk-master-e2e-input';
 const master = { Authorization: `Bearer ${MASTER_KEY}` };
-
-interface RpcReply {
-  result?: {
-    resultType?: string;
-    inputRequests?: Record<string, { method: string; params: Record<string, unknown> }>;
-    requestState?: string;
-    content?: { type: string; text: string }[];
-  };
-  error?: { code: number; message: string; data?: { reason?: string } };
-}
 
 describe('input_required through the gateway (e2e)', () => {
   let db: TestDatabase;
@@ -133,49 +124,9 @@ mcp_servers:
     return ((await res.json()) as { key: string }).key;
   };
 
-  let rpcId = 0;
-  /** One raw 2026-07-28 request, as the conformance suite sends it. */
-  const call = async (
-    key: string,
-    params: Record<string, unknown>,
-    capabilities: Record<string, unknown> = { elicitation: {}, sampling: {}, roots: {} },
-  ): Promise<{ status: number; body: RpcReply }> => {
-    const res = await fetch(`${t.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${key}`,
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-        'MCP-Protocol-Version': '2026-07-28',
-        'Mcp-Method': 'tools/call',
-        'Mcp-Name': String(params.name),
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: ++rpcId,
-        method: 'tools/call',
-        params: {
-          arguments: {},
-          ...params,
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-            'io.modelcontextprotocol/clientCapabilities': capabilities,
-          },
-        },
-      }),
-    });
-    const text = await res.text();
-    // A JSON body, or an SSE stream whose last data line is the answer.
-    const json = text.startsWith('{')
-      ? text
-      : text
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .pop()!
-          .slice(5);
-    return { status: res.status, body: JSON.parse(json) as RpcReply };
-  };
+  /** One raw 2026-07-28 tools/call, as the conformance suite sends it. */
+  const call = (key: string, params: Record<string, unknown>, capabilities?: Record<string, unknown>) =>
+    modernRequest(`${t.url}/mcp`, key, 'tools/call', { arguments: {}, ...params }, capabilities);
   const accept = (content: Record<string, unknown>) => ({ action: 'accept', content });
 
   it('hands an upstream elicitation to a 2026 client as input_required, and finishes the call with its answer', async () => {

@@ -14,8 +14,14 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernTransport,
+} from '@modelcontextprotocol/client';
+import {
   type Balancer,
   createTestApp,
+  modernRequest,
+  type RpcReply,
   eventually,
   provisionTestDatabase,
   startBalancer,
@@ -162,6 +168,59 @@ mcp_servers:
       expect(result.content).toEqual([{ type: 'text', text: `LLM response: answer to question ${i}` }]);
     }
     expect(asked).toEqual(['question 0', 'question 1', 'question 2', 'question 3']);
+    await client.close();
+  });
+
+  it('continues an input_required round on the replica that runs the call, whichever replica the retry reaches', async () => {
+    const [first, second] = apps.map((a) => `${a.url}/conf/mcp`);
+    const call = (url: string, params: Record<string, unknown> = {}) =>
+      modernRequest(url, MASTER_KEY, 'tools/call', {
+        name: 'test_input_required_result_multi_round',
+        arguments: {},
+        ...params,
+      });
+    const answer = (reply: RpcReply, content: Record<string, unknown>) => ({
+      inputResponses: { [Object.keys(reply.result!.inputRequests!)[0]]: { action: 'accept', content } },
+      requestState: reply.result!.requestState,
+    });
+    // Started on the first replica; step 1 answered through the second, step 2 through the second again.
+    const one = await call(first);
+    expect(Object.values(one.body.result!.inputRequests!)[0].params.message).toContain('Step 1');
+    const two = await call(second, answer(one.body, { name: 'Ada' }));
+    expect(Object.values(two.body.result!.inputRequests!)[0].params.message).toContain('Step 2');
+    const done = await call(second, answer(two.body, { color: 'blue' }));
+    expect(done.body.result?.content).toEqual([{ type: 'text', text: 'Ada likes blue' }]);
+    // A spent state stays spent, on any replica.
+    const again = await call(first, answer(two.body, { color: 'red' }));
+    expect(again.body.error?.code).toBe(-32602);
+    const elsewhere = await call(second, answer(one.body, { name: 'Eve' }));
+    expect(elsewhere.body.error?.code).toBe(-32602);
+  });
+
+  it('lets an SDK v2 client answer input_required through a balancer that alternates replicas', async () => {
+    const client = new ModernClient(
+      { name: 'relay-2026', version: '1.0.0' },
+      { capabilities: { elicitation: {} }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    const steps: string[] = [];
+    client.setRequestHandler('elicitation/create', (request) => {
+      const message = request.params.message;
+      steps.push(message);
+      const content: Record<string, string> = message.includes('Step 1')
+        ? { name: 'Lin' }
+        : { color: 'green' };
+      return { action: 'accept', content };
+    });
+    await client.connect(
+      new ModernTransport(new URL(`${balancer.url}/conf/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${MASTER_KEY}` } },
+      }),
+    );
+    for (let i = 0; i < 3; i++) {
+      const result = await client.callTool({ name: 'test_input_required_result_multi_round', arguments: {} });
+      expect(result.content).toEqual([{ type: 'text', text: 'Lin likes green' }]);
+    }
+    expect(steps).toHaveLength(6);
     await client.close();
   });
 });

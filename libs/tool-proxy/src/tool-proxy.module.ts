@@ -18,6 +18,8 @@ import { McpFastLane } from './session/mcp-fast-lane.js';
 import { SessionDoor } from './session/session-door.js';
 import { McpOperations } from './session/mcp-operations.js';
 import { InputLeases } from './session/input-exchange.js';
+import { InputRelay } from './session/input-relay.js';
+import { InputRelayEntity } from './session/input-relay.entity.js';
 import { InputRounds } from './session/input-rounds.js';
 import { ModernEndpoint } from './session/modern-endpoint.js';
 import { RequestStateSeal } from './session/request-state.js';
@@ -39,7 +41,7 @@ import { UpstreamPool } from './upstream/upstream-pool.js';
     AuthModule,
     HealthModule,
     ObservabilityModule,
-    TypeOrmModule.forFeature([ClientSessionEntity]),
+    TypeOrmModule.forFeature([ClientSessionEntity, InputRelayEntity]),
   ],
   controllers: [RestToolsController, McpController],
   providers: [
@@ -65,6 +67,7 @@ import { UpstreamPool } from './upstream/upstream-pool.js';
     ModernEndpoint,
     RequestStateSeal,
     InputLeases,
+    InputRelay,
     InputRounds,
     McpSessionManager,
     SessionDoor,

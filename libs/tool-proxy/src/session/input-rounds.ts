@@ -13,6 +13,7 @@ import type { CallOptions } from '../calls/tool-caller.js';
 import type { CallerScope } from '../catalog/view.types.js';
 import { protocolError } from '../upstream/upstream-errors.js';
 import { forwardedCapabilities, InputExchange, type InputRequest, InputLeases } from './input-exchange.js';
+import { InputRelay, type RelayedRound, type RoundOutcome } from './input-relay.js';
 import { keyRef, RequestStateSeal, type SealedState } from './request-state.js';
 
 /** How long a call waits for the client's input between rounds (and a sealed state stays valid). */
@@ -35,11 +36,25 @@ export type RoundOptions = Pick<CallOptions, 'connection' | 'signal'>;
 @Injectable()
 export class InputRounds implements OnModuleDestroy {
   private readonly waiting = new Map<string, { exchange: InputExchange<unknown>; timer: NodeJS.Timeout }>();
+  /** Rounds this process runs for another replica, by call: a client gone there cancels them. */
+  private readonly relayed = new Map<string, AbortController>();
 
   constructor(
     readonly seal: RequestStateSeal,
     private readonly leases: InputLeases,
-  ) {}
+    private readonly relay: InputRelay,
+  ) {
+    relay.serve(
+      (round) => this.continueHere(round),
+      (id) => {
+        this.relayed.get(id)?.abort();
+        const entry = this.waiting.get(id);
+        if (!entry) return;
+        this.unpark(id);
+        entry.exchange.cancel();
+      },
+    );
+  }
 
   onModuleDestroy(): void {
     for (const { exchange, timer } of this.waiting.values()) {
@@ -64,17 +79,57 @@ export class InputRounds implements OnModuleDestroy {
     const state = ctx.mcpReq.requestState<SealedState>();
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
     const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
-    let exchange: InputExchange<T>;
-    if (state !== undefined) {
-      exchange = (await this.continued(state, op, target)) as InputExchange<T>;
-      exchange.answer(ctx.mcpReq.inputResponses);
-    } else {
-      exchange = new InputExchange<T>(keyRef(scope.auth), forwardedCapabilities(declared));
+    if (state === undefined) {
+      const exchange = new InputExchange<T>(keyRef(scope.auth), forwardedCapabilities(declared));
       const connection = (server: McpServerRecord, headers: Record<string, string>) =>
         this.leases.connectionFor(exchange, server, headers);
       exchange.start((signal) => start({ connection, signal }));
+      return this.advance(exchange, op, declared, ctx.mcpReq.signal);
     }
-    const step = await exchange.next(ctx.mcpReq.signal);
+    if (state.op !== op)
+      throw invalidState(
+        'requestState was issued for another request: send it back with the request it came from',
+      );
+    // The caller's grants, checked again here, on whichever replica the retry reached.
+    const now = await target().catch(() => null);
+    const grantChanged = now !== state.server;
+    const round: RelayedRound = {
+      op,
+      exchange: state.exchange,
+      round: state.round,
+      key: state.key,
+      inputResponses: ctx.mcpReq.inputResponses,
+      declared,
+    };
+    if (state.replica !== this.relay.origin && !this.waiting.has(state.exchange)) {
+      if (grantChanged) this.relay.cancelOn(state.replica, state.exchange);
+      else return this.continueElsewhere<T>(state.replica, round, ctx.mcpReq.signal);
+    }
+    if (grantChanged) {
+      const entry = this.waiting.get(state.exchange);
+      if (entry?.exchange.round === state.round) {
+        this.unpark(state.exchange);
+        entry.exchange.cancel();
+      }
+    }
+    if (grantChanged)
+      throw protocolError(
+        ErrorCode.InvalidParams,
+        `${op.slice(op.indexOf(':') + 1)} is no longer available to this key through the server it was called on (its grants changed while the call waited for input): the call was cancelled`,
+        { reason: 'grant_changed' },
+      );
+    const exchange = this.continued(round) as InputExchange<T>;
+    return this.advance(exchange, op, declared, ctx.mcpReq.signal);
+  }
+
+  /** The next step of a call: its outcome, or an `input_required` result whose state continues it. */
+  private async advance<T>(
+    exchange: InputExchange<T>,
+    op: string,
+    declared: ClientCapabilities | undefined,
+    signal: AbortSignal,
+  ): Promise<T | InputRequiredResult> {
+    const step = await exchange.next(signal);
     if ('done' in step) return step.done;
     // (Only what the client declared is declared upstream; a request past it, should an upstream send one, is
     // answered by the SDK with `-32021` naming the capability, and the call, which cannot get its answer, ends.)
@@ -90,38 +145,65 @@ export class InputRounds implements OnModuleDestroy {
         op,
         exchange: exchange.id,
         round: exchange.round,
+        replica: this.relay.origin,
         expires: Date.now() + INPUT_WAIT_MS,
       }),
     });
   }
 
-  /** The waiting call a sealed state continues, taken off the waiting list (the state is good for one retry). */
-  private async continued(
-    state: SealedState,
-    op: string,
-    target: () => Promise<string | null>,
-  ): Promise<InputExchange<unknown>> {
-    if (state.op !== op)
+  /** The waiting call a round continues, taken off the waiting list (its state is good for one retry). */
+  private continued(round: RelayedRound): InputExchange<unknown> {
+    const entry = this.waiting.get(round.exchange);
+    if (!entry || entry.exchange.round !== round.round || entry.exchange.keyRef !== round.key)
       throw invalidState(
-        'requestState was issued for another request: send it back with the request it came from',
+        'the call this requestState continues is no longer waiting for input (it was continued already, or it timed out, or the gateway replica that ran it stopped): call again without requestState',
       );
-    const entry = this.waiting.get(state.exchange);
-    if (!entry || entry.exchange.round !== state.round)
+    this.unpark(round.exchange);
+    entry.exchange.answer(round.inputResponses);
+    return entry.exchange;
+  }
+
+  /** A round of a call waiting on another replica: continued there, its outcome relayed back. */
+  private async continueElsewhere<T>(
+    holder: string,
+    round: RelayedRound,
+    signal: AbortSignal,
+  ): Promise<T | InputRequiredResult> {
+    if (!this.relay.enabled)
       throw invalidState(
-        'the call this requestState continues is no longer waiting for input (it was continued already, it timed out, or it waits on another gateway replica): call again without requestState',
+        'the call this requestState continues waits on another gateway process, which this one cannot reach: call again without requestState',
       );
-    this.unpark(state.exchange);
-    const { exchange } = entry;
-    const now = await target().catch(() => null);
-    if (now !== state.server) {
-      exchange.cancel();
-      throw protocolError(
-        ErrorCode.InvalidParams,
-        `${op.slice(op.indexOf(':') + 1)} is no longer available to this key through the server it was called on (its grants changed while the call waited for input): the call was cancelled`,
-        { reason: 'grant_changed' },
+    const outcome = await this.relay.continueOn(holder, round, INPUT_WAIT_MS, signal);
+    if (!outcome)
+      throw invalidState(
+        'the gateway replica that runs the call this requestState continues did not answer (it stopped, or the round was too large to hand over): call again without requestState',
       );
+    if ('error' in outcome)
+      throw protocolError(outcome.error.code, outcome.error.message, outcome.error.data);
+    return outcome.result as T | InputRequiredResult;
+  }
+
+  /** For another replica: continues one of this process's waiting calls (input-relay.ts). */
+  private async continueHere(round: RelayedRound): Promise<RoundOutcome> {
+    const abort = new AbortController();
+    try {
+      const exchange = this.continued(round);
+      this.relayed.set(round.exchange, abort);
+      try {
+        return { result: await this.advance(exchange, round.op, round.declared, abort.signal) };
+      } finally {
+        this.relayed.delete(round.exchange);
+      }
+    } catch (error) {
+      const { code, message, data } = error as { code?: unknown; message?: string; data?: unknown };
+      return {
+        error: {
+          code: typeof code === 'number' ? code : ErrorCode.InternalError,
+          message: message ?? 'the call failed',
+          ...(data === undefined ? {} : { data }),
+        },
+      };
     }
-    return exchange;
   }
 
   private park(exchange: InputExchange<unknown>): void {

@@ -15,6 +15,7 @@ const state = (over: Partial<SealedState> = {}): SealedState => ({
   op: 'tools/call:deploy',
   exchange: 'x-1',
   round: 1,
+  replica: 'replica-1',
   expires: Date.now() + 60_000,
   ...over,
 });

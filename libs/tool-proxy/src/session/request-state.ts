@@ -15,6 +15,8 @@ export interface SealedState {
   /** The waiting call (an input exchange of this process) and the round it is in. */
   exchange: string;
   round: number;
+  /** The process the call waits in (its change-bus id): a retry reaching another replica is handed to it. */
+  replica: string;
   /** Epoch ms after which the state is refused. */
   expires: number;
 }
