@@ -127,6 +127,11 @@ mcp_servers:
   /** One raw 2026-07-28 tools/call, as the conformance suite sends it. */
   const call = (key: string, params: Record<string, unknown>, capabilities?: Record<string, unknown>) =>
     modernRequest(`${t.url}/mcp`, key, 'tools/call', { arguments: {}, ...params }, capabilities);
+  const metric = async (name: string) => {
+    const text = await (await fetch(`${t.url}/metrics`, { headers: master })).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.split(' ')[1]) : NaN;
+  };
   const accept = (content: Record<string, unknown>) => ({ action: 'accept', content });
 
   it('hands an upstream elicitation to a 2026 client as input_required, and finishes the call with its answer', async () => {
@@ -141,6 +146,9 @@ mcp_servers:
     expect(state).toMatch(/^gw1\.[A-Za-z0-9_-]+$/);
     expect(Buffer.from(state.slice(4), 'base64url').toString('latin1')).not.toMatch(/asking|greet|master/);
 
+    expect(await metric('mcp_input_required_total')).toBe(1);
+    expect(await metric('mcp_input_waiting_calls')).toBe(1);
+
     const done = await call(key, {
       name: 'asking-greet',
       inputResponses: { [asked[0][0]]: accept({ name: 'Ada' }) },
@@ -148,6 +156,7 @@ mcp_servers:
     });
     expect(done.body.result?.content).toEqual([{ type: 'text', text: 'hello Ada' }]);
     expect(done.body.result?.resultType).toBe('complete');
+    expect(await metric('mcp_input_waiting_calls')).toBe(0);
     // The same state again: the call it continued is over (no replay).
     const again = await call(key, {
       name: 'asking-greet',

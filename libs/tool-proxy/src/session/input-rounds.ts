@@ -9,6 +9,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
+import { GatewayMetrics } from '@app/observability';
 import type { CallOptions } from '../calls/tool-caller.js';
 import type { CallerScope } from '../catalog/view.types.js';
 import { protocolError } from '../upstream/upstream-errors.js';
@@ -39,11 +40,31 @@ export class InputRounds implements OnModuleDestroy {
   /** Rounds this process runs for another replica, by call: a client gone there cancels them. */
   private readonly relayed = new Map<string, AbortController>();
 
+  /** input_required results handed out, and rounds continued for another replica (metrics). */
+  private handedOut = 0;
+  private continuedForOthers = 0;
+
   constructor(
     readonly seal: RequestStateSeal,
     private readonly leases: InputLeases,
     private readonly relay: InputRelay,
+    metrics: GatewayMetrics,
   ) {
+    metrics.counter(
+      'mcp_input_required_total',
+      'input_required results given to 2026-07-28 clients (an upstream asked its client something mid-call)',
+      () => this.handedOut,
+    );
+    metrics.gauge(
+      'mcp_input_waiting_calls',
+      'Calls waiting on this process for their 2026-07-28 client to answer an input_required result',
+      () => this.waiting.size,
+    );
+    metrics.counter(
+      'mcp_input_rounds_relayed_total',
+      'input_required rounds this process continued for a retry that reached another replica',
+      () => this.continuedForOthers,
+    );
     relay.serve(
       (round) => this.continueHere(round),
       (id) => {
@@ -135,7 +156,10 @@ export class InputRounds implements OnModuleDestroy {
     // answered by the SDK with `-32021` naming the capability, and the call, which cannot get its answer, ends.)
     const missing = missingCapability(step.ask, declared);
     if (missing) exchange.cancel();
-    else this.park(exchange);
+    else {
+      this.park(exchange);
+      this.handedOut += 1;
+    }
     return inputRequired({
       // The upstream's requests as its (v1) client received and checked them: the same JSON on the wire.
       inputRequests: step.ask as unknown as InputRequests,
@@ -185,6 +209,7 @@ export class InputRounds implements OnModuleDestroy {
 
   /** For another replica: continues one of this process's waiting calls (input-relay.ts). */
   private async continueHere(round: RelayedRound): Promise<RoundOutcome> {
+    this.continuedForOthers += 1;
     const abort = new AbortController();
     try {
       const exchange = this.continued(round);
