@@ -216,6 +216,12 @@ mcp_servers:
       'arguments not an object': `{"name":"web-echo","arguments":"text",${envelope}}`,
       'a number for a name': `{"name":42,${envelope}}`,
       'a NUL in the name': `{"name":"web-echo\u0000",${envelope}}`,
+      // A requestState the gateway did not seal, in every shape: refused, never run as a fresh call.
+      'a number for requestState': `{"name":"web-echo","arguments":{"message":"x"},"requestState":42,${envelope}}`,
+      'an object for requestState': `{"name":"web-echo","arguments":{"message":"x"},"requestState":{"a":1},${envelope}}`,
+      'a huge requestState': `{"name":"web-echo","arguments":{"message":"x"},"requestState":"${'A'.repeat(200_000)}",${envelope}}`,
+      'a forged gw1 requestState': `{"name":"web-echo","arguments":{"message":"x"},"requestState":"gw1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","inputResponses":[1,2],${envelope}}`,
+      'inputResponses not an object': `{"name":"web-echo","arguments":{"message":"x"},"requestState":"gw1.x","inputResponses":"yes",${envelope}}`,
     };
     for (const [what, params] of Object.entries(bodies)) {
       const res = await fetch(`${t.url}/mcp`, {
