@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { createClient } from 'redis';
 import {
   type Balancer,
   eventually,
+  modernRequest,
   freshClockMinute,
   provisionTestDatabase,
   type RichFixture,
@@ -21,6 +23,7 @@ import {
   startGatewayProcess,
   stopAllGatewayProcesses,
 } from './helpers/gateway-process.js';
+import { startConformanceFixture } from './helpers/conformance-fixture.js';
 
 /**
  * Issue 18, acceptance 1 and 3: three real gateway processes on one Postgres and the local Redis, behind a
@@ -41,6 +44,7 @@ describe('three replicas behind a round-robin balancer (e2e, built gateway proce
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-replicas-'));
   let db: TestDatabase;
   let web: RichFixture;
+  let conformance: { url: string; process: ChildProcess };
   let balancer: Balancer;
   const replicas: Replica[] = [];
 
@@ -63,9 +67,10 @@ describe('three replicas behind a round-robin balancer (e2e, built gateway proce
   beforeAll(async () => {
     db = await provisionTestDatabase({ postgres: true });
     web = await startRichFixture('web', 'http');
+    conformance = await startConformanceFixture();
     writeFileSync(
       path.join(dir, 'config.yaml'),
-      `mcp_servers:\n  web:\n    url: ${web.url}\n  limited:\n    url: ${web.url}\n    rpm: 10\n`,
+      `mcp_servers:\n  web:\n    url: ${web.url}\n  limited:\n    url: ${web.url}\n    rpm: 10\n  conf:\n    url: ${conformance.url}\n`,
     );
     // The first one migrates the database; then the others.
     replicas.push(await startReplica());
@@ -81,6 +86,7 @@ describe('three replicas behind a round-robin balancer (e2e, built gateway proce
     stopAllGatewayProcesses();
     await balancer?.close();
     await web?.close();
+    conformance?.process.kill();
     await db?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -308,4 +314,31 @@ describe('three replicas behind a round-robin balancer (e2e, built gateway proce
     expect(await echoes(client, 'after-kill', 20, 1)).toEqual({ errors: 0, misrouted: 0 });
     await client.close();
   }, 60_000);
+
+  it('answers a retry whose call waited on a killed replica within seconds: -32602, call again', async () => {
+    const alive = replicas.filter((r) => r.gw.child.exitCode === null && r.gw.child.signalCode === null);
+    const [holder, other] = alive;
+    const call = (url: string, params: Record<string, unknown> = {}) =>
+      modernRequest(`${url}/conf/mcp`, MASTER_KEY, 'tools/call', {
+        name: 'test_input_required_result_elicitation',
+        arguments: {},
+        ...params,
+      });
+    const first = await call(holder.url);
+    expect(first.body.result?.resultType).toBe('input_required');
+    holder.gw.child.kill('SIGKILL');
+    await holder.gw.exited;
+    const started = Date.now();
+    const retry = await call(other.url, {
+      inputResponses: {
+        [Object.keys(first.body.result!.inputRequests!)[0]]: { action: 'accept', content: { name: 'Ada' } },
+      },
+      requestState: first.body.result!.requestState,
+    });
+    expect(retry.body.error?.code).toBe(-32602);
+    expect(retry.body.error?.message).toContain('did not answer');
+    expect(Date.now() - started).toBeLessThan(8000);
+    // Called again without the state, on a live replica, it starts over.
+    expect((await call(other.url)).body.result?.resultType).toBe('input_required');
+  }, 30_000);
 });
