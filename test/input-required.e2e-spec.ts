@@ -104,6 +104,9 @@ mcp_servers:
     url: ${asking.url}
   other:
     url: ${asking.url}
+  guarded:
+    url: ${asking.url}
+    allow_elicitation: false
 `,
     });
   });
@@ -263,6 +266,13 @@ mcp_servers:
     expect(refused.body.error?.code).toBe(-32602);
     expect(refused.body.error?.data?.reason).toBe('grant_changed');
     expect(refused.body.error?.message).toContain('its grants changed while the call waited for input');
+  });
+
+  it('refuses upstream, and tells the client, an elicitation from a server set allow_elicitation: false', async () => {
+    const key = await newKey(['guarded']);
+    const res = await call(key, { name: 'guarded-greet' });
+    expect(res.body.result?.resultType).not.toBe('input_required');
+    expect(JSON.stringify(res.body)).toContain('allow_elicitation: false');
   });
 
   it('answers -32021 naming the capability when the upstream asks what the client did not declare', async () => {

@@ -19,7 +19,7 @@ import { LazyJsonSchemaValidator } from '../upstream/upstream-client.js';
 import type { ListKind, UpstreamConnection } from '../upstream/upstream-connection.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { McpOperations } from './mcp-operations.js';
-import { routeServerRequests } from './server-requests.js';
+import { forwardedCapabilities, routeServerRequests } from './server-requests.js';
 import type { SessionPatch, StoredSession } from './session-store.js';
 import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
 import { registerSessionHandlers } from './session-handlers.js';
@@ -240,12 +240,7 @@ export class GatewaySession {
 
   /** What the upstream may ask of our client: only what the client itself declared. */
   forwardedCapabilities(): ClientCapabilities {
-    const client = this.server.getClientCapabilities() ?? {};
-    return {
-      ...(client.sampling ? { sampling: client.sampling } : {}),
-      ...(client.elicitation ? { elicitation: client.elicitation } : {}),
-      ...(client.roots ? { roots: client.roots } : {}),
-    };
+    return forwardedCapabilities(this.server.getClientCapabilities());
   }
 
   /** Whether this session's caller may use a server (its grants now, and the session's selection). */

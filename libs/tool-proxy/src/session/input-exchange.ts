@@ -11,6 +11,7 @@ import { McpCatalog } from '../catalog/catalog.js';
 import type { UpstreamConnection } from '../upstream/upstream-connection.js';
 import { protocolError } from '../upstream/upstream-errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
+import { notAllowed } from './server-requests.js';
 
 /** A request an upstream made of the client, handed to a 2026-07-28 client as an `inputRequests` entry. */
 export interface InputRequest {
@@ -35,25 +36,6 @@ const KEY_PREFIX: Record<InputRequest['method'], string> = {
   'sampling/createMessage': 'sampling',
   'roots/list': 'roots',
 };
-
-/**
- * What a 2026 client declared that an upstream may ask of it through the gateway, declared upstream as the
- * client's own (as a 2025 session forwards its client's): an upstream that adapts to its client does here too.
- */
-export function forwardedCapabilities(declared: ClientCapabilities | undefined): ClientCapabilities {
-  return {
-    ...(declared?.sampling ? { sampling: {} } : {}),
-    ...(declared?.elicitation
-      ? {
-          elicitation: {
-            ...(declared.elicitation.url ? { url: {} } : {}),
-            ...(declared.elicitation.form || !declared.elicitation.url ? { form: {} } : {}),
-          },
-        }
-      : {}),
-    ...(declared?.roots ? { roots: {} } : {}),
-  };
-}
 
 interface Pending {
   request: InputRequest;
@@ -86,14 +68,6 @@ export class InputExchange<T> {
     readonly keyRef: string,
     readonly capabilities: ClientCapabilities,
   ) {}
-
-  get signal(): AbortSignal {
-    return this.abort.signal;
-  }
-
-  get settled(): boolean {
-    return this.outcome !== null;
-  }
 
   start(run: (signal: AbortSignal) => Promise<T>): void {
     run(this.abort.signal).then(
@@ -298,13 +272,7 @@ function routeToExchange(
     signal: AbortSignal,
     refusedBy?: string,
   ) => {
-    if (refusedBy)
-      return Promise.reject(
-        protocolError(
-          ErrorCode.InvalidRequest,
-          `${KEY_PREFIX[method]} requests from MCP server ${server.serverName} are not allowed by the gateway (${refusedBy}: false on this server)`,
-        ),
-      );
+    if (refusedBy) return Promise.reject(notAllowed(server, KEY_PREFIX[method], refusedBy));
     const exchange = current();
     if (!exchange)
       return Promise.reject(

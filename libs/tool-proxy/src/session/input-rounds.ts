@@ -13,9 +13,10 @@ import { GatewayMetrics } from '@app/observability';
 import type { CallOptions } from '../calls/tool-caller.js';
 import type { CallerScope } from '../catalog/view.types.js';
 import { protocolError } from '../upstream/upstream-errors.js';
-import { forwardedCapabilities, InputExchange, type InputRequest, InputLeases } from './input-exchange.js';
+import { InputExchange, type InputRequest, InputLeases } from './input-exchange.js';
 import { InputRelay, type RelayedRound, type RoundOutcome } from './input-relay.js';
 import { keyRef, RequestStateSeal, type SealedState } from './request-state.js';
+import { forwardedCapabilities } from './server-requests.js';
 
 /** How long a call waits for the client's input between rounds (and a sealed state stays valid). */
 export const INPUT_WAIT_MS = 10 * 60_000;
@@ -69,10 +70,7 @@ export class InputRounds implements OnModuleDestroy {
       (round) => this.continueHere(round),
       (id) => {
         this.relayed.get(id)?.abort();
-        const entry = this.waiting.get(id);
-        if (!entry) return;
-        this.unpark(id);
-        entry.exchange.cancel();
+        this.cancelWaiting(id, this.relay.origin);
       },
     );
   }
@@ -112,8 +110,14 @@ export class InputRounds implements OnModuleDestroy {
         'requestState was issued for another request: send it back with the request it came from',
       );
     // The caller's grants, checked again here, on whichever replica the retry reached.
-    const now = await target().catch(() => null);
-    const grantChanged = now !== state.server;
+    if ((await target().catch(() => null)) !== state.server) {
+      this.cancelWaiting(state.exchange, state.replica);
+      throw protocolError(
+        ErrorCode.InvalidParams,
+        `${op.slice(op.indexOf(':') + 1)} is no longer available to this key through the server it was called on (its grants changed while the call waited for input): the call was cancelled`,
+        { reason: 'grant_changed' },
+      );
+    }
     const round: RelayedRound = {
       op,
       exchange: state.exchange,
@@ -122,25 +126,19 @@ export class InputRounds implements OnModuleDestroy {
       inputResponses: ctx.mcpReq.inputResponses,
       declared,
     };
-    if (state.replica !== this.relay.origin && !this.waiting.has(state.exchange)) {
-      if (grantChanged) this.relay.cancelOn(state.replica, state.exchange);
-      else return this.continueElsewhere<T>(state.replica, round, ctx.mcpReq.signal);
-    }
-    if (grantChanged) {
-      const entry = this.waiting.get(state.exchange);
-      if (entry?.exchange.round === state.round) {
-        this.unpark(state.exchange);
-        entry.exchange.cancel();
-      }
-    }
-    if (grantChanged)
-      throw protocolError(
-        ErrorCode.InvalidParams,
-        `${op.slice(op.indexOf(':') + 1)} is no longer available to this key through the server it was called on (its grants changed while the call waited for input): the call was cancelled`,
-        { reason: 'grant_changed' },
-      );
+    if (state.replica !== this.relay.origin && !this.waiting.has(state.exchange))
+      return this.continueElsewhere<T>(state.replica, round, ctx.mcpReq.signal);
     const exchange = this.continued(round) as InputExchange<T>;
     return this.advance(exchange, op, declared, ctx.mcpReq.signal);
+  }
+
+  /** Ends a waiting call, here or on the replica `holder` that runs it. */
+  private cancelWaiting(id: string, holder: string): void {
+    const entry = this.waiting.get(id);
+    if (entry) {
+      this.unpark(id);
+      entry.exchange.cancel();
+    } else if (holder !== this.relay.origin) this.relay.cancelOn(holder, id);
   }
 
   /** The next step of a call: its outcome, or an `input_required` result whose state continues it. */
@@ -234,14 +232,8 @@ export class InputRounds implements OnModuleDestroy {
   private park(exchange: InputExchange<unknown>): void {
     exchange.round += 1;
     const mine = [...this.waiting.values()].filter((w) => w.exchange.keyRef === exchange.keyRef);
-    if (mine.length >= WAITING_PER_KEY) {
-      mine[0].exchange.cancel();
-      this.unpark(mine[0].exchange.id);
-    }
-    const timer = setTimeout(() => {
-      this.unpark(exchange.id);
-      exchange.cancel();
-    }, INPUT_WAIT_MS);
+    if (mine.length >= WAITING_PER_KEY) this.cancelWaiting(mine[0].exchange.id, this.relay.origin);
+    const timer = setTimeout(() => this.cancelWaiting(exchange.id, this.relay.origin), INPUT_WAIT_MS);
     timer.unref();
     this.waiting.set(exchange.id, { exchange, timer });
   }

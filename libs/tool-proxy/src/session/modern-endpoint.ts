@@ -209,29 +209,26 @@ export class ModernEndpoint implements OnModuleDestroy {
     };
     server.setRequestHandler('tools/list', () => v2<'tools/list'>(cacheable(ops.tools(scope))));
     // Calls, prompts and reads may need the client's input (input_required rounds, input-rounds.ts).
-    const round = <T>(ctx: ServerContext, op: string, target: () => Promise<string | null>) => ({
-      run: (work: (options: CallOptions) => Promise<T>, progress = false) =>
-        rounds.run(scope, ctx, op, target, (o: RoundOptions) => work({ ...options(ctx, progress), ...o })),
-    });
+    const inRounds = <T>(
+      ctx: ServerContext,
+      op: string,
+      target: () => Promise<string | null>,
+      work: (options: CallOptions) => Promise<T>,
+      progress = false,
+    ) => rounds.run(scope, ctx, op, target, (o: RoundOptions) => work({ ...options(ctx, progress), ...o }));
     server.setRequestHandler('tools/call', (request, ctx) => {
       const { name, arguments: args } = request.params;
+      const target = async () => (await view.resolveTool(scope, name)).server.serverId;
       return v2<'tools/call'>(
-        round(
-          ctx,
-          `tools/call:${name}`,
-          async () => (await view.resolveTool(scope, name)).server.serverId,
-        ).run((o) => ops.callTool(scope, name, args, o), true),
+        inRounds(ctx, `tools/call:${name}`, target, (o) => ops.callTool(scope, name, args, o), true),
       );
     });
     server.setRequestHandler('prompts/list', () => v2<'prompts/list'>(cacheable(ops.prompts(scope))));
     server.setRequestHandler('prompts/get', (request, ctx) => {
       const { name, arguments: args } = request.params;
+      const target = async () => (await view.resolvePrompt(scope, name)).server.serverId;
       return v2<'prompts/get'>(
-        round(
-          ctx,
-          `prompts/get:${name}`,
-          async () => (await view.resolvePrompt(scope, name)).server.serverId,
-        ).run((o) => ops.getPrompt(scope, name, args, o)),
+        inRounds(ctx, `prompts/get:${name}`, target, (o) => ops.getPrompt(scope, name, args, o)),
       );
     });
     server.setRequestHandler('resources/list', () => v2<'resources/list'>(cacheable(ops.resources(scope))));
@@ -240,12 +237,9 @@ export class ModernEndpoint implements OnModuleDestroy {
     );
     server.setRequestHandler('resources/read', (request, ctx) => {
       const { uri } = request.params;
+      const target = async () => (await view.resolveResource(scope, uri))?.serverId ?? null;
       return v2<'resources/read'>(
-        round(
-          ctx,
-          `resources/read:${uri}`,
-          async () => (await view.resolveResource(scope, uri))?.serverId ?? null,
-        ).run((o) => ops.readResource(scope, uri, o)),
+        inRounds(ctx, `resources/read:${uri}`, target, (o) => ops.readResource(scope, uri, o)),
       );
     });
     server.setRequestHandler('completion/complete', (request, ctx) =>

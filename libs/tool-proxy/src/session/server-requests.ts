@@ -1,5 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
+  type ClientCapabilities,
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ErrorCode,
@@ -22,13 +23,7 @@ export function routeServerRequests(session: GatewaySession, server: McpServerRe
   const options = (signal: AbortSignal) => ({ signal, ...session.related(server.serverId) });
   // A server the operator set allow_sampling / allow_elicitation: false on is told so, whatever the client
   // supports (LiteLLM's fields; unset means relayed, as before them).
-  const refuse = (what: string, field: string) => () =>
-    Promise.reject(
-      protocolError(
-        ErrorCode.InvalidRequest,
-        `${what} requests from MCP server ${server.serverName} are not allowed by the gateway (${field}: false on this server)`,
-      ),
-    );
+  const refuse = (what: string, field: string) => () => Promise.reject(notAllowed(server, what, field));
   // (The SDK lets a client handle only what it declared: without the capability the fallback below answers.)
   if (caps.sampling)
     client.setRequestHandler(
@@ -66,4 +61,24 @@ export function routeServerRequests(session: GatewaySession, server: McpServerRe
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) =>
     session.relayResourceUpdated(notification.params.uri),
   );
+}
+
+/** A server request the operator turned off on this server (`allow_sampling` / `allow_elicitation: false`). */
+export function notAllowed(server: McpServerRecord, what: string, field: string): Error {
+  return protocolError(
+    ErrorCode.InvalidRequest,
+    `${what} requests from MCP server ${server.serverName} are not allowed by the gateway (${field}: false on this server)`,
+  );
+}
+
+/**
+ * What a client declared that an upstream may ask of it (sampling, elicitation, roots), declared upstream as the
+ * client's own: a 2025 session's client, or a 2026-07-28 request's `clientCapabilities`.
+ */
+export function forwardedCapabilities(client: ClientCapabilities | undefined): ClientCapabilities {
+  return {
+    ...(client?.sampling ? { sampling: client.sampling } : {}),
+    ...(client?.elicitation ? { elicitation: client.elicitation } : {}),
+    ...(client?.roots ? { roots: client.roots } : {}),
+  };
 }
