@@ -10,6 +10,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import {
   createTestApp,
+  modernMessages,
   provisionTestDatabase,
   type RichFixture,
   startRichFixture,
@@ -17,7 +18,7 @@ import {
   type TestDatabase,
 } from '@app/testing';
 import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
-import { startConformanceFixture } from './helpers/conformance-fixture.js';
+import { CONFORMANCE_FIXTURE_V2, startConformanceFixture } from './helpers/conformance-fixture.js';
 
 const MASTER_KEY = 'sk-master-e2e-protocol';
 
@@ -73,6 +74,10 @@ mcp_servers:
     session_mode: shared
   web:
     url: ${rich.url}
+  conf_stdio:
+    transport: stdio
+    command: node
+    args: [${JSON.stringify(CONFORMANCE_FIXTURE_V2)}, --transport, stdio]
 `,
     });
   });
@@ -169,6 +174,26 @@ mcp_servers:
       onprogress: (p) => progress.push(p.progress),
     });
     expect(progress).toEqual([0, 50, 100]);
+  });
+
+  it('relays progress a stdio upstream sends back to back with its result, in order, on both eras', async () => {
+    // The v2 fixture writes its three notifications and the result at once: one read of the pipe holds them all.
+    for (let round = 0; round < 5; round++) {
+      const { client } = await connect('/conf_stdio/mcp');
+      const progress: number[] = [];
+      await client.callTool({ name: 'test_tool_with_progress' }, undefined, {
+        onprogress: (p) => progress.push(p.progress),
+      });
+      expect(progress).toEqual([0, 50, 100]);
+    }
+    const { messages: events } = await modernMessages(`${t.url}/conf_stdio/mcp`, MASTER_KEY, 'tools/call', {
+      name: 'test_tool_with_progress',
+      _meta: { progressToken: 'p-1' },
+    });
+    expect(
+      events.filter((e) => e.method === 'notifications/progress').map((e) => e.params?.progress),
+    ).toEqual([0, 50, 100]);
+    expect(events.at(-1)?.result).toBeDefined();
   });
 
   it('subscribes through the gateway and completes prompt arguments', async () => {

@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 
 const CONFORMANCE_FIXTURE = path.resolve('test/fixtures/conformance-server.mjs');
+/** The dual-era fixture on SDK v2 (`--transport stdio` makes it a stdio upstream). */
+export const CONFORMANCE_FIXTURE_V2 = path.resolve('test/fixtures/conformance-server-v2.mjs');
 
 /** The conformance fixture over Streamable HTTP, as a separate process (kill `process` in afterAll). */
 export async function startConformanceFixture(): Promise<{ url: string; process: ChildProcess }> {

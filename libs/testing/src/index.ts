@@ -19,4 +19,11 @@ export { type DatabaseProxy, type ProxyMode, startDatabaseProxy } from './databa
 export { type FakeModel, type FakeModelRequest, startFakeModel } from './fake-model.js';
 export { type Balancer, startBalancer } from './balancer.js';
 export { type StatefulUpstream, startStatefulUpstream } from './stateful-upstream.js';
-export { initializeRequest, mcpPost, modernRequest, type RpcReply } from './mcp-post.js';
+export {
+  initializeRequest,
+  mcpPost,
+  modernMessages,
+  modernRequest,
+  type RpcMessage,
+  type RpcReply,
+} from './mcp-post.js';

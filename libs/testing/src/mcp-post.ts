@@ -42,17 +42,24 @@ export interface RpcReply {
 
 let modernId = 0;
 
+/** A JSON-RPC message of a 2026 reply stream, as a test reads it (a notification or the reply). */
+export interface RpcMessage extends RpcReply {
+  method?: string;
+  params?: Record<string, unknown>;
+}
+
 /**
- * One raw 2026-07-28 request (the envelope in `_meta`, the standard headers), as the conformance suite sends it,
- * and its reply (a JSON body, or the last event of an SSE one).
+ * One raw 2026-07-28 request (the envelope in `_meta` beside the caller's own `_meta`, the standard headers), as
+ * the conformance suite sends it, and every message of its reply in order (one JSON body, or the events of an
+ * SSE one: notifications, then the reply).
  */
-export async function modernRequest(
+export async function modernMessages(
   url: string,
   key: string,
   method: string,
   params: Record<string, unknown>,
   capabilities: Record<string, unknown> = { elicitation: {}, sampling: {}, roots: {} },
-): Promise<{ status: number; body: RpcReply }> {
+): Promise<{ status: number; messages: RpcMessage[] }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: {
@@ -70,6 +77,7 @@ export async function modernRequest(
       params: {
         ...params,
         _meta: {
+          ...(params._meta as Record<string, unknown> | undefined),
           'io.modelcontextprotocol/protocolVersion': '2026-07-28',
           'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
           'io.modelcontextprotocol/clientCapabilities': capabilities,
@@ -78,12 +86,24 @@ export async function modernRequest(
     }),
   });
   const text = await res.text();
-  const json = text.startsWith('{')
-    ? text
-    : (text
+  const messages = text.startsWith('{')
+    ? [text]
+    : text
         .split('\n')
         .filter((line) => line.startsWith('data:'))
-        .pop()
-        ?.slice(5) ?? 'null');
-  return { status: res.status, body: JSON.parse(json) as RpcReply };
+        .map((line) => line.slice(5))
+        .filter((data) => data.trim());
+  return { status: res.status, messages: messages.map((json) => JSON.parse(json) as RpcMessage) };
+}
+
+/** One raw 2026-07-28 request and its reply (the last message of the answer; `null` when there was none). */
+export async function modernRequest(
+  url: string,
+  key: string,
+  method: string,
+  params: Record<string, unknown>,
+  capabilities?: Record<string, unknown>,
+): Promise<{ status: number; body: RpcReply }> {
+  const { status, messages } = await modernMessages(url, key, method, params, capabilities);
+  return { status, body: (messages.at(-1) ?? null) as RpcReply };
 }

@@ -10,6 +10,7 @@ import {
   UpstreamHttpError,
 } from './http-wire.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { deliverInSentOrder } from './message-order.js';
 import { OPEN_NETWORK, type UpstreamAgents } from './upstream-network.js';
 import type { UpstreamCredential } from './oauth2-client-credentials.js';
 
@@ -215,13 +216,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
       this.onerror?.(new Error('the MCP server sent something that is not a JSON-RPC message'));
       return;
     }
-    const message = item as JSONRPCMessage;
-    // The SDK handles a notification one microtask after it arrives but a response at once: a response
-    // handed over in the same burst as its progress notifications would retire their handler first and
-    // they would be lost. One microtask for responses keeps them in the order the server sent them.
-    if ('id' in message && ('result' in message || 'error' in message))
-      queueMicrotask(() => this.onmessage?.(message));
-    else this.onmessage?.(message);
+    deliverInSentOrder(this.onmessage, item as JSONRPCMessage);
   }
 
   /**

@@ -11,6 +11,7 @@ import type {
 } from '@modelcontextprotocol/sdk/validation';
 import { packageInfo } from '@app/core';
 import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
+import { inSentOrder } from './message-order.js';
 import { OPEN_NETWORK, type UpstreamNetwork } from './upstream-network.js';
 import { fetchWithCredential, type UpstreamCredential } from './oauth2-client-credentials.js';
 import { dialUrl, forwardableHeaders, type McpServerRecord, upstreamHeaders } from '@app/mcp-registry';
@@ -26,12 +27,14 @@ export function createUpstreamTransport(
   credential?: UpstreamCredential,
 ): Transport {
   if (server.transport === 'stdio') {
-    return new StdioClientTransport({
-      command: server.command ?? '',
-      args: server.args,
-      env: { ...getDefaultEnvironment(), ...server.secrets.env },
-      stderr: 'pipe',
-    });
+    return inSentOrder(
+      new StdioClientTransport({
+        command: server.command ?? '',
+        args: server.args,
+        env: { ...getDefaultEnvironment(), ...server.secrets.env },
+        stderr: 'pipe',
+      }),
+    );
   }
   const url = new URL(dialUrl(server));
   // Only end-to-end headers, whatever was stored before the rules existed or a caller sent (issue 15).
@@ -39,14 +42,16 @@ export function createUpstreamTransport(
   if (server.transport === 'sse') {
     // Both the POSTs and the SSE GET go through the network's fetch (its agents check every dial when guarded).
     const fetch = credential ? fetchWithCredential(network.fetch, credential) : network.fetch;
-    return new SSEClientTransport(url, {
-      requestInit: { headers },
-      fetch,
-      // The SSE GET goes through eventSourceInit's fetch: it needs the headers too.
-      eventSourceInit: {
-        fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
-      },
-    });
+    return inSentOrder(
+      new SSEClientTransport(url, {
+        requestInit: { headers },
+        fetch,
+        // The SSE GET goes through eventSourceInit's fetch: it needs the headers too.
+        eventSourceInit: {
+          fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
+        },
+      }),
+    );
   }
   return new NodeStreamableHttpClientTransport(url, headers, network.agents, credential);
 }

@@ -1,0 +1,38 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+type OnMessage = NonNullable<Transport['onmessage']>;
+
+/**
+ * Hands a message from an upstream to the SDK's client in the order the server sent it. The SDK handles a
+ * notification one microtask after it arrives but a response at once: a response that arrives in the same read
+ * as its progress notifications (a stdio pipe, an SSE chunk) would retire their handler first, and they would
+ * be lost. Deferring responses by one microtask puts them behind the notifications already queued.
+ */
+export function deliverInSentOrder(
+  onmessage: OnMessage | undefined,
+  message: JSONRPCMessage,
+  extra?: Parameters<OnMessage>[1],
+): void {
+  if (!onmessage) return;
+  if ('id' in message && ('result' in message || 'error' in message))
+    queueMicrotask(() => onmessage(message, extra));
+  else onmessage(message, extra);
+}
+
+/** The SDK's own client transports (stdio, SSE), with messages delivered in the order they were sent. */
+export function inSentOrder<T extends Transport>(transport: T): T {
+  let handler: OnMessage | undefined;
+  let delivered: OnMessage | undefined;
+  // The client sets `onmessage` when it connects and the transport calls it: both go through this property.
+  Object.defineProperty(transport, 'onmessage', {
+    configurable: true,
+    enumerable: true,
+    get: () => delivered,
+    set: (next: OnMessage | undefined) => {
+      handler = next;
+      delivered = next && ((message, extra) => deliverInSentOrder(handler, message, extra));
+    },
+  });
+  return transport;
+}
