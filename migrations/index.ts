@@ -13,6 +13,7 @@ import { ModelCallLog1796088664449 } from './1796088664449-ModelCallLog.js';
 import { RateLimits1796089431593 } from './1796089431593-RateLimits.js';
 import { ClientSessions1796093647654 } from './1796093647654-ClientSessions.js';
 import { InputRelay1796108095591 } from './1796108095591-InputRelay.js';
+import { ServerProtocolVersion1796116226564 } from './1796116226564-ServerProtocolVersion.js';
 
 export const ALL_MIGRATIONS: MigrationClass[] = [
   CreateMcpServer1795612097708,
@@ -27,4 +28,5 @@ export const ALL_MIGRATIONS: MigrationClass[] = [
   RateLimits1796089431593,
   ClientSessions1796093647654,
   InputRelay1796108095591,
+  ServerProtocolVersion1796116226564,
 ];

@@ -23,6 +23,8 @@ export interface McpServerResponse {
   timeout_ms: number | null;
   /** Effective mode: the configured one or the transport's default. */
   session_mode: string;
+  /** The configured revision spoken to the server: `auto` (the default), `2025-11-25` or `2026-07-28`. */
+  protocol_version: string;
   mcp_info: Record<string, unknown>;
   spec_version: string | null;
   max_concurrent_requests: number | null;
@@ -69,6 +71,7 @@ export function toMcpServerResponse(server: McpServerRecord, health?: ServerHeal
     allow_all_keys: server.allowAllKeys,
     timeout_ms: server.timeoutMs,
     session_mode: effectiveSessionMode(server),
+    protocol_version: server.protocolVersion ?? 'auto',
     mcp_info: server.mcpInfo,
     spec_version: server.specVersion,
     max_concurrent_requests: server.maxConcurrentRequests,

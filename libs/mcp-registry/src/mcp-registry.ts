@@ -178,6 +178,7 @@ export class McpRegistry implements OnModuleInit {
       allowAllKeys: row.allowAllKeys,
       timeoutMs: row.timeoutMs,
       sessionMode: row.sessionMode,
+      protocolVersion: row.protocolVersion,
       mcpInfo: row.mcpInfo,
       specVersion: row.specVersion,
       maxConcurrentRequests: row.maxConcurrentRequests,

@@ -32,6 +32,8 @@ import {
   SERVER_NAME_PATTERN,
   SERVER_NAME_RULE,
   SESSION_MODES,
+  PROTOCOL_VERSIONS,
+  type ProtocolVersionSetting,
   type SessionMode,
   SPEC_VERSIONS,
   TOKEN_ENDPOINT_AUTH_METHODS,
@@ -179,6 +181,14 @@ export class McpServerFieldsDto implements McpServerInput, LiteLlmServerFields {
     message: `session_mode must be one of ${SESSION_MODES.join(', ')}, or null for the default`,
   })
   session_mode?: SessionMode | null;
+
+  /** The revision spoken to the server: `auto` (default), `2025-11-25` or `2026-07-28`. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsIn(PROTOCOL_VERSIONS, {
+    message: `protocol_version must be one of ${PROTOCOL_VERSIONS.join(', ')} (auto: 2026-07-28 when the server offers it on server/discover, else 2025-11-25), or null for auto`,
+  })
+  protocol_version?: ProtocolVersionSetting | null;
 
   @IsOptional()
   @IsObject()

@@ -1,7 +1,13 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { AuditedEntity } from '@app/database';
 
-import type { McpAuthType, McpOAuth2Settings, McpTransport, SessionMode } from './mcp-server.types.js';
+import type {
+  McpAuthType,
+  McpOAuth2Settings,
+  McpTransport,
+  ProtocolVersionSetting,
+  SessionMode,
+} from './mcp-server.types.js';
 
 /** An upstream MCP server stored in the database (DESIGN.md §3). Persistence only: no behaviour here. */
 @Entity({ name: 'mcp_server' })
@@ -65,6 +71,10 @@ export class McpServerEntity extends AuditedEntity {
   /** `per_client` or `shared`; null: the transport's default. */
   @Column({ type: 'text', nullable: true })
   sessionMode: SessionMode | null;
+
+  /** `auto`, `2025-11-25` or `2026-07-28`; null: auto. */
+  @Column({ type: 'text', nullable: true })
+  protocolVersion: ProtocolVersionSetting | null;
 
   @Column({ type: 'jsonb', default: () => "'{}'" })
   mcpInfo: Record<string, unknown>;

@@ -152,6 +152,9 @@ export function applyServerInput(
     allowAllKeys: input.allow_all_keys ?? prev?.allowAllKeys ?? false,
     timeoutMs: has('timeout_ms') ? (input.timeout_ms ?? null) : (prev?.timeoutMs ?? null),
     sessionMode: has('session_mode') ? (input.session_mode ?? null) : (prev?.sessionMode ?? null),
+    protocolVersion: has('protocol_version')
+      ? (input.protocol_version ?? null)
+      : (prev?.protocolVersion ?? null),
     mcpInfo: input.mcp_info ?? prev?.mcpInfo ?? {},
     specVersion: has('spec_version') ? (input.spec_version ?? null) : (prev?.specVersion ?? null),
     maxConcurrentRequests: has('max_concurrent_requests')

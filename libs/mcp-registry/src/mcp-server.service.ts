@@ -258,6 +258,7 @@ export class McpServerService implements OnApplicationBootstrap {
       allowAllKeys: record.allowAllKeys,
       timeoutMs: record.timeoutMs,
       sessionMode: record.sessionMode,
+      protocolVersion: record.protocolVersion,
       mcpInfo: record.mcpInfo,
       specVersion: record.specVersion,
       maxConcurrentRequests: record.maxConcurrentRequests,

@@ -16,6 +16,12 @@ export type McpServerSource = 'config' | 'db';
  * (default for http and sse), `shared` uses one connection for everyone (default for stdio).
  */
 export const SESSION_MODES = ['per_client', 'shared'] as const;
+/**
+ * The MCP revision the gateway speaks to a server as a client: `auto` (the default) asks `server/discover` and
+ * uses 2026-07-28 when the server offers it, else 2025-11-25 (`initialize`); a revision pins it.
+ */
+export const PROTOCOL_VERSIONS = ['auto', '2025-11-25', '2026-07-28'] as const;
+export type ProtocolVersionSetting = (typeof PROTOCOL_VERSIONS)[number];
 export type SessionMode = (typeof SESSION_MODES)[number];
 
 /** Names and aliases: no `-`, which separates the server prefix from the tool name (`{alias}-{tool}`). */
@@ -81,6 +87,8 @@ export interface McpServerRecord {
   timeoutMs: number | null;
   /** Null: the transport's default (see SESSION_MODES). */
   sessionMode: SessionMode | null;
+  /** Null: `auto` (see PROTOCOL_VERSIONS). */
+  protocolVersion: ProtocolVersionSetting | null;
   mcpInfo: Record<string, unknown>;
   /** LiteLLM's `spec_version`, kept and shown; the protocol version itself is negotiated with the upstream. */
   specVersion: string | null;
@@ -129,6 +137,7 @@ export interface McpServerInput {
   allow_all_keys?: boolean;
   timeout_ms?: number | null;
   session_mode?: SessionMode | null;
+  protocol_version?: ProtocolVersionSetting | null;
   mcp_info?: Record<string, unknown>;
   spec_version?: string | null;
   max_concurrent_requests?: number | null;

@@ -30,6 +30,7 @@ import { SharedRedis } from './shared-redis.js';
 import { McpHealthService } from './upstream/mcp-health.service.js';
 import { UpstreamDialer } from './upstream/upstream-dialer.js';
 import { UpstreamPool } from './upstream/upstream-pool.js';
+import { ModernUpstreams } from './upstream/modern-upstreams.js';
 
 /**
  * The MCP gateway: the wire to upstreams (pool, transports, health), the catalog and per-caller view, the one
@@ -57,6 +58,7 @@ import { UpstreamPool } from './upstream/upstream-pool.js';
     },
     UpstreamDialer,
     UpstreamPool,
+    ModernUpstreams,
     McpHealthService,
     McpCatalog,
     GatewayView,

@@ -10,6 +10,14 @@ import {
   type ReadResourceResult,
   ResultSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  isInputRequiredResult,
+  ProtocolError as ModernProtocolError,
+  SdkError,
+  SdkErrorCode,
+  type Tool as ModernTool,
+} from '@modelcontextprotocol/client';
 import { AppError } from '@app/core';
 import { DrainState, GatewayMetrics, SpendLedger, Tracing } from '@app/observability';
 import type { McpServerRecord } from '@app/mcp-registry';
@@ -21,6 +29,7 @@ import type { UpstreamConnection } from '../upstream/upstream-connection.js';
 import { redactSecrets, summariseForCaller } from '../upstream/secret-redactor.js';
 import { describeError, isMcpError, UpstreamUnavailableError } from '../upstream/upstream-errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
+import { type ModernClient, ModernUpstreams } from '../upstream/modern-upstreams.js';
 import {
   BudgetExceededError,
   RateLimitedError,
@@ -75,10 +84,29 @@ export interface CallOptions {
   alsoPrefixed?: boolean;
   /** Told which server a call goes to once it is resolved; the returned function runs when it settles. */
   track?: (serverId: string) => () => void;
+  /**
+   * A 2026-07-28 caller's call (issue 19): goes to the upstream over 2026-07-28 when it speaks it
+   * (modern-upstreams.ts), with the caller's declared capabilities and, on a retry, its answers to the upstream's
+   * `input_required` and the upstream's own `requestState`; such a result comes back as it is.
+   */
+  modern?: ModernRound;
+}
+
+export interface ModernRound {
+  /** What the caller declared it can be asked (sampling, elicitation, roots), declared upstream as its own. */
+  capabilities: Record<string, unknown>;
+  inputResponses?: Record<string, unknown>;
+  requestState?: string;
 }
 
 /** One request on a connected upstream client, within `timeout` ms, cancelled upstream when `signal` aborts. */
 type Invoke<T> = (client: Client, options: { timeout: number; signal?: AbortSignal }) => Promise<T>;
+/** The same request on a 2026-07-28 upstream (SDK v2's client), with the round's `_meta` and parameters. */
+type InvokeModern<T> = (
+  client: ModernClient,
+  options: { timeout: number; signal?: AbortSignal },
+  round: { _meta: Record<string, unknown>; resume: Record<string, unknown> },
+) => Promise<T>;
 
 /**
  * The one path from a caller to an upstream, for MCP sessions, the REST twins and (later) chat completions:
@@ -100,6 +128,7 @@ export class ToolCaller {
     private readonly tracing: Tracing,
     private readonly metrics: GatewayMetrics,
     private readonly limiter: RateLimiter,
+    private readonly modern: ModernUpstreams,
   ) {}
 
   /** Calls a tool by its exposed name; a name the caller may not use is a ToolNotFoundError. */
@@ -177,6 +206,9 @@ export class ToolCaller {
       record(server, tool, 'denied', { error: error.message });
       throw error;
     }
+    const progress = options.onProgress
+      ? { onprogress: options.onProgress, resetTimeoutOnProgress: false }
+      : {};
     let settled: Settled<CallToolResult>;
     try {
       settled = await this.run<CallToolResult>(
@@ -197,11 +229,22 @@ export class ToolCaller {
               },
             },
             ResultSchema,
+            { ...limits, ...progress },
+          ) as Promise<CallToolResult>,
+        (client, limits, round) =>
+          client.callTool(
+            {
+              name: tool,
+              arguments: args ?? {},
+              _meta: { traceparent: span.traceparent, ...round._meta },
+              ...round.resume,
+            },
             {
               ...limits,
-              ...(options.onProgress
-                ? { onprogress: options.onProgress, resetTimeoutOnProgress: false }
-                : {}),
+              ...progress,
+              allowInputRequired: true,
+              // Its x-mcp-header declarations become Mcp-Param-* headers.
+              ...(target.item?.inputSchema ? { toolDefinition: target.item as ModernTool } : {}),
             },
           ) as Promise<CallToolResult>,
       );
@@ -214,7 +257,8 @@ export class ToolCaller {
     }
     const outcome =
       settled.outcome === 'ok' && settled.result.isError ? ('tool_error' as const) : settled.outcome;
-    const ran = outcome === 'ok' || outcome === 'tool_error';
+    // An input_required result (2026-07-28) is a round of the call, not its end: its cost is on the last round.
+    const ran = (outcome === 'ok' || outcome === 'tool_error') && !isInputRequired(settled);
     held.settle(ran);
     const failure = 'failure' in settled ? settled.failure : undefined;
     record(server, tool, outcome, {
@@ -242,7 +286,17 @@ export class ToolCaller {
   ): Promise<Settled<ReadResourceResult>> {
     const server = await this.view.resolveResource(scope, uri);
     if (!server) throw new ResourceNotFoundError(uri);
-    return this.run(server, uri, options, (client, limits) => client.readResource({ uri }, limits));
+    return this.run(
+      server,
+      uri,
+      options,
+      (client, limits) => client.readResource({ uri }, limits),
+      (client, limits, round) =>
+        client.request(
+          { method: 'resources/read', params: { uri, _meta: round._meta, ...round.resume } },
+          { ...limits, allowInputRequired: true },
+        ) as Promise<ReadResourceResult>,
+    );
   }
 
   /** Gets a prompt by its exposed name. */
@@ -253,8 +307,19 @@ export class ToolCaller {
     options: CallOptions,
   ): Promise<Settled<GetPromptResult>> {
     const target = await this.view.resolvePrompt(scope, name);
-    return this.run(target.server, target.name, options, (client, limits) =>
-      client.getPrompt({ name: target.name, arguments: args }, limits),
+    return this.run(
+      target.server,
+      target.name,
+      options,
+      (client, limits) => client.getPrompt({ name: target.name, arguments: args }, limits),
+      (client, limits, round) =>
+        client.request(
+          {
+            method: 'prompts/get',
+            params: { name: target.name, arguments: args, _meta: round._meta, ...round.resume },
+          },
+          { ...limits, allowInputRequired: true },
+        ) as Promise<GetPromptResult>,
     );
   }
 
@@ -268,6 +333,7 @@ export class ToolCaller {
     what: string,
     options: CallOptions,
     invoke: Invoke<T>,
+    invokeModern?: InvokeModern<T>,
   ): Promise<Settled<T>> {
     const timeout = server.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const deadline = Date.now() + timeout;
@@ -288,8 +354,33 @@ export class ToolCaller {
       }
       for (let attempt = 0; ; attempt++) {
         try {
+          // A 2026-07-28 caller, to an upstream that speaks it (asked once per server in `auto`).
+          const round = options.modern;
+          const modern =
+            round && invokeModern && ModernUpstreams.mayBeModern(server)
+              ? await this.within(this.modern.clientFor(server, headers), deadline, options.signal)
+              : null;
+          if (round && invokeModern && modern) {
+            const limits = { timeout: Math.max(1, deadline - Date.now()), signal: options.signal };
+            const resume = {
+              ...(round.inputResponses ? { inputResponses: round.inputResponses } : {}),
+              ...(round.requestState !== undefined ? { requestState: round.requestState } : {}),
+            };
+            // allow_sampling / allow_elicitation: false: not declared upstream, so the upstream may not ask it.
+            const { sampling, elicitation, ...rest } = round.capabilities;
+            const capabilities = {
+              ...rest,
+              ...(sampling && server.allowSampling !== false ? { sampling } : {}),
+              ...(elicitation && server.allowElicitation !== false ? { elicitation } : {}),
+            };
+            const _meta = { [CLIENT_CAPABILITIES_META_KEY]: capabilities };
+            return {
+              outcome: 'ok',
+              result: await fromModern(invokeModern(modern, limits, { _meta, resume })),
+            };
+          }
           const connection = connect(server, headers);
-          const client = connection.live() ?? (await this.connect(connection, deadline, options.signal));
+          const client = connection.live() ?? (await this.within(connection.get(), deadline, options.signal));
           const limits = { timeout: Math.max(1, deadline - Date.now()), signal: options.signal };
           return { outcome: 'ok', result: await invoke(client, limits) };
         } catch (error) {
@@ -307,10 +398,10 @@ export class ToolCaller {
   }
 
   /**
-   * Waits for the connection to connect (and initialize), bounded by the call's deadline and the caller's
+   * Waits for a connection to connect (and initialize), bounded by the call's deadline and the caller's
    * cancellation. Only when it is not connected yet: the hot path sets no timer.
    */
-  private async connect(connection: UpstreamConnection, deadline: number, signal?: AbortSignal) {
+  private async within<C>(connecting: Promise<C>, deadline: number, signal?: AbortSignal): Promise<C> {
     const controller = new AbortController();
     const timer = setTimeout(
       () => controller.abort(new CallTimeoutError()),
@@ -320,7 +411,7 @@ export class ToolCaller {
     if (signal?.aborted) onCancel();
     else signal?.addEventListener('abort', onCancel, { once: true });
     try {
-      return await abortable(connection.get(), controller.signal);
+      return await abortable(connecting, controller.signal);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onCancel);
@@ -387,6 +478,23 @@ function redactedData(server: McpServerRecord, data: unknown, passed: readonly s
   if (data === undefined) return undefined;
   const text = JSON.stringify(data);
   return text === undefined || redactSecrets(server, text, passed) !== text ? undefined : data;
+}
+
+/** Whether a settled call is a 2026-07-28 `input_required` round. */
+function isInputRequired(settled: Settled<unknown>): boolean {
+  return 'result' in settled && isInputRequiredResult(settled.result);
+}
+
+/** SDK v2's errors as v1's, for one failure vocabulary: a JSON-RPC error relayed, a timeout a timeout. */
+async function fromModern<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof ModernProtocolError)
+      throw new McpError(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data);
+    if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) throw new CallTimeoutError();
+    throw error;
+  }
 }
 
 function isTimeout(error: unknown): boolean {

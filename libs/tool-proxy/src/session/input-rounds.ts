@@ -5,12 +5,13 @@ import {
   inputRequired,
   type InputRequests,
   type InputRequiredResult,
+  isInputRequiredResult,
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
 import { GatewayMetrics } from '@app/observability';
-import type { CallOptions } from '../calls/tool-caller.js';
+import type { CallOptions, ModernRound } from '../calls/tool-caller.js';
 import type { CallerScope } from '../catalog/view.types.js';
 import { protocolError } from '../upstream/upstream-errors.js';
 import { InputExchange, type InputRequest, InputLeases } from './input-exchange.js';
@@ -23,8 +24,11 @@ export const INPUT_WAIT_MS = 10 * 60_000;
 /** Calls one key may leave waiting for input at once; past it, its oldest waiting call is cancelled. */
 const WAITING_PER_KEY = 32;
 
-/** How a round's call reaches upstreams: the exchange's connection and signal. */
-export type RoundOptions = Pick<CallOptions, 'connection' | 'signal'>;
+/**
+ * How a round's call reaches upstreams: the exchange's connection and signal, and (to an upstream that speaks
+ * 2026-07-28) the client's declared capabilities and answers.
+ */
+export type RoundOptions = Pick<CallOptions, 'connection' | 'signal' | 'modern' | 'track'>;
 
 /**
  * The `input_required` rounds of protocol revision 2026-07-28 (issue 19) for the gateway's stateless endpoint. A
@@ -98,13 +102,7 @@ export class InputRounds implements OnModuleDestroy {
     const state = ctx.mcpReq.requestState<SealedState>();
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
     const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
-    if (state === undefined) {
-      const exchange = new InputExchange<T>(keyRef(scope.auth), forwardedCapabilities(declared));
-      const connection = (server: McpServerRecord, headers: Record<string, string>) =>
-        this.leases.connectionFor(exchange, server, headers);
-      exchange.start((signal) => start({ connection, signal }));
-      return this.advance(exchange, op, declared, ctx.mcpReq.signal);
-    }
+    if (state === undefined) return this.begin(scope, op, declared, ctx.mcpReq.signal, start);
     if (state.op !== op)
       throw invalidState(
         'requestState was issued for another request: send it back with the request it came from',
@@ -118,6 +116,12 @@ export class InputRounds implements OnModuleDestroy {
         { reason: 'grant_changed' },
       );
     }
+    // The upstream asked itself (2026-07-28): its state and the client's answers go back to it, from any replica.
+    if (state.upstream !== undefined)
+      return this.begin(scope, op, declared, ctx.mcpReq.signal, start, {
+        inputResponses: ctx.mcpReq.inputResponses,
+        requestState: state.upstream ?? undefined,
+      });
     const round: RelayedRound = {
       op,
       exchange: state.exchange,
@@ -130,6 +134,31 @@ export class InputRounds implements OnModuleDestroy {
       return this.continueElsewhere<T>(state.replica, round, ctx.mcpReq.signal);
     const exchange = this.continued(round) as InputExchange<T>;
     return this.advance(exchange, op, declared, ctx.mcpReq.signal);
+  }
+
+  /**
+   * Starts a call (or, with `resume`, the next round of one whose upstream answered input_required itself): a
+   * 2025 upstream's requests come through the exchange's connection, a 2026-07-28 upstream's in its result.
+   */
+  private begin<T>(
+    scope: CallerScope,
+    op: string,
+    declared: ClientCapabilities | undefined,
+    signal: AbortSignal,
+    start: (options: RoundOptions) => Promise<T>,
+    resume: Omit<ModernRound, 'capabilities'> = {},
+  ): Promise<T | InputRequiredResult> {
+    const capabilities = forwardedCapabilities(declared);
+    const exchange = new InputExchange<T>(keyRef(scope.auth), capabilities);
+    const connection = (server: McpServerRecord, headers: Record<string, string>) =>
+      this.leases.connectionFor(exchange, server, headers);
+    const track = (serverId: string) => {
+      exchange.serverId ??= serverId;
+      return () => undefined;
+    };
+    const modern: ModernRound = { capabilities, ...resume };
+    exchange.start((s) => start({ connection, signal: s, modern, track }));
+    return this.advance(exchange, op, declared, signal);
   }
 
   /** Ends a waiting call, here or on the replica `holder` that runs it. */
@@ -149,7 +178,25 @@ export class InputRounds implements OnModuleDestroy {
     signal: AbortSignal,
   ): Promise<T | InputRequiredResult> {
     const step = await exchange.next(signal);
-    if ('done' in step) return step.done;
+    if ('done' in step) {
+      const asked = step.done;
+      if (!isInputRequiredResult(asked)) return step.done;
+      // A 2026-07-28 upstream's own input_required: its requests as they are (its keys), its state sealed in ours.
+      this.handedOut += 1;
+      return inputRequired({
+        inputRequests: asked.inputRequests,
+        requestState: this.seal.seal({
+          key: exchange.keyRef,
+          server: exchange.serverId ?? '',
+          op,
+          exchange: '',
+          round: 0,
+          replica: this.relay.origin,
+          expires: Date.now() + INPUT_WAIT_MS,
+          upstream: asked.requestState ?? null,
+        }),
+      });
+    }
     // (Only what the client declared is declared upstream; a request past it, should an upstream send one, is
     // answered by the SDK with `-32021` naming the capability, and the call, which cannot get its answer, ends.)
     const missing = missingCapability(step.ask, declared);

@@ -19,6 +19,12 @@ export interface SealedState {
   replica: string;
   /** Epoch ms after which the state is refused. */
   expires: number;
+  /**
+   * Set when the upstream itself answered `input_required` (it speaks 2026-07-28): its own `requestState` (null
+   * if it gave none), sent back to it with the client's answers by whichever replica the retry reaches. Then no
+   * call waits anywhere, and `exchange`, `round` and `replica` mean nothing.
+   */
+  upstream?: string | null;
 }
 
 /** Why a `requestState` is refused (kept out of the wire: the SDK answers `-32602` with a fixed message). */
@@ -30,6 +36,8 @@ export class RequestStateRefused extends Error {
 }
 
 const PREFIX = 'gw1.';
+/** The longest token opened: room for an upstream's own state (sealed inside), not for a flood. */
+const MAX_TOKEN = 96 * 1024;
 
 /**
  * The gateway's own `requestState` for protocol revision 2026-07-28 (issue 19): the state an `input_required`
@@ -58,7 +66,7 @@ export class RequestStateSeal {
 
   /** The state, if it is intact, unexpired and the caller's; else RequestStateRefused. */
   open(token: string, auth: AuthContext, now = Date.now()): SealedState {
-    if (typeof token !== 'string' || !token.startsWith(PREFIX) || token.length > 4096)
+    if (typeof token !== 'string' || !token.startsWith(PREFIX) || token.length > MAX_TOKEN)
       throw new RequestStateRefused('malformed');
     const body = token.slice(PREFIX.length);
     if (!/^[A-Za-z0-9_-]+$/.test(body)) throw new RequestStateRefused('malformed');

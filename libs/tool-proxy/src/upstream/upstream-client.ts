@@ -9,6 +9,8 @@ import type {
   JsonSchemaValidator,
   jsonSchemaValidator,
 } from '@modelcontextprotocol/sdk/validation';
+import { StreamableHTTPClientTransport as ModernStreamableHttp } from '@modelcontextprotocol/client';
+import { StdioClientTransport as ModernStdio } from '@modelcontextprotocol/client/stdio';
 import { packageInfo } from '@app/core';
 import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
 import { inSentOrder } from './message-order.js';
@@ -27,14 +29,7 @@ export function createUpstreamTransport(
   credential?: UpstreamCredential,
 ): Transport {
   if (server.transport === 'stdio') {
-    return inSentOrder(
-      new StdioClientTransport({
-        command: server.command ?? '',
-        args: server.args,
-        env: { ...getDefaultEnvironment(), ...server.secrets.env },
-        stderr: 'pipe',
-      }),
-    );
+    return inSentOrder(new StdioClientTransport(stdioParams(server)));
   }
   const url = new URL(dialUrl(server));
   // Only end-to-end headers, whatever was stored before the rules existed or a caller sent (issue 15).
@@ -54,6 +49,36 @@ export function createUpstreamTransport(
     );
   }
   return new NodeStreamableHttpClientTransport(url, headers, network.agents, credential);
+}
+
+/** How a stdio server is started: its command, arguments and environment; its stderr read by the gateway. */
+function stdioParams(server: McpServerRecord) {
+  return {
+    command: server.command ?? '',
+    args: server.args,
+    env: { ...getDefaultEnvironment(), ...server.secrets.env },
+    stderr: 'pipe' as const,
+  };
+}
+
+/** A client transport of SDK v2, for the 2026-07-28 revision (modern-upstreams.ts). */
+export type ModernTransport = ModernStreamableHttp | ModernStdio;
+
+/**
+ * A 2026-07-28 transport to the server (Streamable HTTP, or stdio), not yet started: the same headers, network
+ * rules and credential as createUpstreamTransport; SDK v2's own HTTP transport adds the standard `Mcp-Method`,
+ * `Mcp-Name` and `Mcp-Param-*` headers.
+ */
+export function createModernTransport(
+  server: McpServerRecord,
+  extraHeaders: Record<string, string>,
+  network: UpstreamNetwork,
+  credential?: UpstreamCredential,
+): ModernTransport {
+  if (server.transport === 'stdio') return inSentOrder(new ModernStdio(stdioParams(server)));
+  const headers = forwardableHeaders({ ...upstreamHeaders(server), ...extraHeaders });
+  const fetch = credential ? fetchWithCredential(network.fetch, credential) : network.fetch;
+  return new ModernStreamableHttp(new URL(dialUrl(server)), { requestInit: { headers }, fetch });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { HostResolution, McpRegistry, type McpServerRecord } from '@app/mcp-registry';
-import { createUpstreamTransport } from './upstream-client.js';
+import { createModernTransport, createUpstreamTransport, type ModernTransport } from './upstream-client.js';
 import { guardedNetwork, OPEN_NETWORK, type UpstreamNetwork } from './upstream-network.js';
 import { grantFor } from './oauth2-client-credentials.js';
 
@@ -40,12 +40,23 @@ export class UpstreamDialer {
 
   /** A new (not yet started) transport to the server; throws DialRefusedError when policy forbids it. */
   transport(server: McpServerRecord, headers: Record<string, string> = {}): Transport {
+    const { network, credential } = this.allowed(server, headers);
+    return createUpstreamTransport(server, headers, network, credential);
+  }
+
+  /** The same, for a 2026-07-28 client on SDK v2 (Streamable HTTP or stdio; modern-upstreams.ts). */
+  modernTransport(server: McpServerRecord, headers: Record<string, string> = {}): ModernTransport {
+    const { network, credential } = this.allowed(server, headers);
+    return createModernTransport(server, headers, network, credential);
+  }
+
+  private allowed(server: McpServerRecord, headers: Record<string, string>) {
     if (server.transport === 'stdio' && server.source === 'db' && !this.registry.policy.allowStdioFromApi)
       throw new DialRefusedError(
         `stdio server ${server.serverName} is stored in the database and general_settings.allow_stdio_from_api is off: define it in the config file`,
       );
     const network = this.networkFor(server);
     const own = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
-    return createUpstreamTransport(server, headers, network, own ? undefined : grantFor(server, network));
+    return { network, credential: own ? undefined : grantFor(server, network) };
   }
 }

@@ -1,0 +1,178 @@
+import type { ChildProcess } from 'node:child_process';
+import {
+  createTestApp,
+  modernMessages,
+  modernRequest,
+  provisionTestDatabase,
+  type TestApp,
+  type TestDatabase,
+} from '@app/testing';
+import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
+import { CONFORMANCE_FIXTURE_V2, startConformanceFixture } from './helpers/conformance-fixture.js';
+
+/**
+ * Issue 19 (and 20's first part): the gateway as a 2026-07-28 client of upstreams that speak it. A 2026-07-28
+ * client's call goes to such an upstream over 2026-07-28, so the upstream's own `input_required` (its keys, its
+ * `requestState`) reaches the client, inside the gateway's sealed token, and the client's answers reach the
+ * upstream, from any replica (nothing waits on the gateway). `protocol_version` decides per server: `auto`
+ * (server/discover, else 2025-11-25), or pinned.
+ */
+const MASTER_KEY = 'sk-master-e2e-upstream-2026';
+const NAME_SCHEMA = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
+
+describe('2026-07-28 upstreams (e2e)', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  let upstream: { url: string; process: ChildProcess };
+
+  beforeAll(async () => {
+    upstream = await startConformanceFixture(true);
+    db = await provisionTestDatabase();
+    t = await createTestApp({
+      rootModule: GatewayModule.forRoot,
+      database: db.database,
+      env: { MASTER_KEY },
+      configYaml: `
+mcp_servers:
+  modern_http:
+    url: ${upstream.url}
+  modern_stdio:
+    transport: stdio
+    command: node
+    args: [${JSON.stringify(CONFORMANCE_FIXTURE_V2)}, --transport, stdio]
+    protocol_version: "2026-07-28"
+  old_http:
+    url: ${upstream.url}
+    protocol_version: "2025-11-25"
+`,
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+    upstream?.process.kill();
+  });
+
+  const call = (alias: string, name: string, extra: Record<string, unknown> = {}, key = MASTER_KEY) =>
+    modernRequest(`${t.url}/${alias}/mcp`, key, 'tools/call', { name, arguments: {}, ...extra });
+
+  it.each(['modern_http', 'modern_stdio'])(
+    'relays the upstream’s own input_required (its keys) in a sealed state, and its answer back (%s)',
+    async (alias) => {
+      const first = await call(alias, 'test_input_required_result_elicitation');
+      expect(first.body.result?.resultType).toBe('input_required');
+      // The upstream's key, not one the gateway made up (a 2025 upstream's requests get elicitation_<n>).
+      expect(first.body.result?.inputRequests).toEqual({
+        user_name: {
+          method: 'elicitation/create',
+          params: { message: 'What is your name?', requestedSchema: NAME_SCHEMA },
+        },
+      });
+      const state = first.body.result?.requestState ?? '';
+      expect(state.startsWith('gw1.')).toBe(true);
+      const done = await call(alias, 'test_input_required_result_elicitation', {
+        inputResponses: { user_name: { action: 'accept', content: { name: 'Ada' } } },
+        requestState: state,
+      });
+      expect(done.body.result?.content?.[0].text).toBe('Hello, Ada!');
+    },
+  );
+
+  it('carries the upstream’s requestState through several rounds, sealed (multi-round)', async () => {
+    const op = 'test_input_required_result_multi_round';
+    const first = await call('modern_http', op);
+    expect(Object.keys(first.body.result?.inputRequests ?? {})).toEqual(['step1']);
+    const second = await call('modern_http', op, {
+      inputResponses: { step1: { action: 'accept', content: { name: 'Ada' } } },
+      requestState: first.body.result?.requestState,
+    });
+    expect(Object.keys(second.body.result?.inputRequests ?? {})).toEqual(['step2']);
+    // The upstream's state (which holds the name) is inside the gateway's token, not readable in it.
+    const token = second.body.result?.requestState ?? '';
+    expect(Buffer.from(token.slice(4), 'base64url').toString('latin1')).not.toContain('Ada');
+    const done = await call('modern_http', op, {
+      inputResponses: { step2: { action: 'accept', content: { color: 'blue' } } },
+      requestState: token,
+    });
+    expect(done.body.result?.content?.[0].text).toBe('Ada likes blue');
+  });
+
+  it('refuses the sealed state of another key, a tampered one, or one sent with another tool', async () => {
+    const first = await call('modern_http', 'test_input_required_result_elicitation');
+    const state = first.body.result?.requestState ?? '';
+    const res = await fetch(`${t.url}/key/generate`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${MASTER_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ object_permission: { mcp_servers: ['modern_http'] } }),
+    });
+    const other = ((await res.json()) as { key: string }).key;
+    const answer = { user_name: { action: 'accept', content: { name: 'Eve' } } };
+    const replay = await call(
+      'modern_http',
+      'test_input_required_result_elicitation',
+      { inputResponses: answer, requestState: state },
+      other,
+    );
+    expect(replay.body.error?.code).toBe(-32602);
+    const flipped = `${state.slice(0, -2)}${state.at(-2) === 'A' ? 'B' : 'A'}${state.at(-1)}`;
+    const tampered = await call('modern_http', 'test_input_required_result_elicitation', {
+      inputResponses: answer,
+      requestState: flipped,
+    });
+    expect(tampered.body.error?.code).toBe(-32602);
+    const elsewhere = await call('modern_http', 'test_simple_text', {
+      inputResponses: answer,
+      requestState: state,
+    });
+    expect(elsewhere.body.error).toMatchObject({ code: -32602, data: { reason: 'invalid_request_state' } });
+  });
+
+  it('relays progress from a 2026-07-28 upstream, in order', async () => {
+    for (const alias of ['modern_http', 'modern_stdio']) {
+      const { messages } = await modernMessages(`${t.url}/${alias}/mcp`, MASTER_KEY, 'tools/call', {
+        name: 'test_tool_with_progress',
+        arguments: {},
+        _meta: { progressToken: 7 },
+      });
+      const progress = messages.filter((m) => m.method === 'notifications/progress');
+      expect(progress.map((m) => m.params?.progress)).toEqual([0, 50, 100]);
+      expect(messages.at(-1)?.result?.content?.[0].text).toBe('Tool with progress executed successfully');
+    }
+  });
+
+  it('speaks 2025-11-25 to a server pinned to it: the gateway asks, under its own keys', async () => {
+    const first = await call('old_http', 'test_input_required_result_elicitation');
+    expect(Object.keys(first.body.result?.inputRequests ?? {})).toEqual(['elicitation_1']);
+    const done = await call('old_http', 'test_input_required_result_elicitation', {
+      inputResponses: { elicitation_1: { action: 'accept', content: { name: 'Ada' } } },
+      requestState: first.body.result?.requestState,
+    });
+    expect(done.body.result?.content?.[0].text).toBe('Hello, Ada!');
+  });
+
+  it('stores, shows and validates protocol_version through the admin API', async () => {
+    const headers = { Authorization: `Bearer ${MASTER_KEY}`, 'Content-Type': 'application/json' };
+    const bad = await fetch(`${t.url}/v1/mcp/server`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ server_name: 'pv_bad', url: upstream.url, protocol_version: '2026' }),
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain(
+      'protocol_version must be one of auto, 2025-11-25, 2026-07-28',
+    );
+    const made = await fetch(`${t.url}/v1/mcp/server`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ server_name: 'pv_good', url: upstream.url, protocol_version: '2026-07-28' }),
+    });
+    expect(made.status).toBeLessThan(300);
+    const listed = (await (await fetch(`${t.url}/v1/mcp/server`, { headers })).json()) as {
+      server_name: string;
+      protocol_version: string;
+    }[];
+    expect(listed.find((s) => s.server_name === 'pv_good')?.protocol_version).toBe('2026-07-28');
+    expect(listed.find((s) => s.server_name === 'modern_http')?.protocol_version).toBe('auto');
+  });
+});
