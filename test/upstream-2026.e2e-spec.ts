@@ -128,6 +128,26 @@ mcp_servers:
     expect(elsewhere.body.error).toMatchObject({ code: -32602, data: { reason: 'invalid_request_state' } });
   });
 
+  it('relays the upstream’s -32021 with its data to a virtual key that did not declare the capability', async () => {
+    const res = await fetch(`${t.url}/key/generate`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${MASTER_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ object_permission: { mcp_servers: ['modern_http'] } }),
+    });
+    const key = ((await res.json()) as { key: string }).key;
+    const refused = await modernRequest(
+      `${t.url}/modern_http/mcp`,
+      key,
+      'tools/call',
+      { name: 'test_missing_capability', arguments: {} },
+      { elicitation: {} },
+    );
+    expect(refused.body.error).toMatchObject({
+      code: -32021,
+      data: { requiredCapabilities: { sampling: {} } },
+    });
+  });
+
   it('relays progress from a 2026-07-28 upstream, in order', async () => {
     for (const alias of ['modern_http', 'modern_stdio']) {
       const { messages } = await modernMessages(`${t.url}/${alias}/mcp`, MASTER_KEY, 'tools/call', {

@@ -37,7 +37,7 @@ export interface RpcReply {
     requestState?: string;
     content?: { type: string; text: string }[];
   };
-  error?: { code: number; message: string; data?: { reason?: string } };
+  error?: { code: number; message: string; data?: { reason?: string; [field: string]: unknown } };
 }
 
 let modernId = 0;

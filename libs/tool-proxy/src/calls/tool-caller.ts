@@ -451,8 +451,12 @@ export class ToolCaller {
           rpc: {
             code: error.code,
             message: safe(error.message.replace(/^MCP error -?\d+: /, '')),
-            // Structured data is relayed to admins only, and only when no secret could hide in it.
-            data: options.admin ? redactedData(server, error.data, passed) : undefined,
+            // Structured data is relayed to admins only (and to everyone for the errors whose data the protocol
+            // defines, which clients act on), and only when no secret could hide in it.
+            data:
+              options.admin || SPEC_DATA_CODES.has(error.code)
+                ? redactedData(server, error.data, passed)
+                : undefined,
           },
         },
       };
@@ -472,6 +476,13 @@ class CallTimeoutError extends Error {
     super('timed out');
   }
 }
+
+/**
+ * JSON-RPC errors whose `data` the MCP specification defines and clients act on: -32021 (a missing client
+ * capability: `requiredCapabilities`), -32022 (an unsupported protocol version: `supported`), -32042 (URL
+ * elicitation required: `elicitations`).
+ */
+const SPEC_DATA_CODES: ReadonlySet<number> = new Set([-32021, -32022, -32042]);
 
 /** An upstream error's data, when it carries no secret of the server (else nothing: it is not ours to edit). */
 function redactedData(server: McpServerRecord, data: unknown, passed: readonly string[]): unknown {
