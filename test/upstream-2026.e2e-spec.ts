@@ -1,4 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type CallToolResult, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { createMcpHandler, inputRequired, Server } from '@modelcontextprotocol/server';
 import {
   createTestApp,
   modernMessages,
@@ -18,15 +24,20 @@ import { CONFORMANCE_FIXTURE_V2, startConformanceFixture } from './helpers/confo
  * (server/discover, else 2025-11-25), or pinned.
  */
 const MASTER_KEY = 'sk-master-e2e-upstream-2026';
-const NAME_SCHEMA = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
+const NAME_SCHEMA = {
+  type: 'object' as const,
+  properties: { name: { type: 'string' as const } },
+  required: ['name'],
+};
 
 describe('2026-07-28 upstreams (e2e)', () => {
   let db: TestDatabase;
   let t: TestApp;
   let upstream: { url: string; process: ChildProcess };
+  let only2026: { url: string; close: () => Promise<void> };
 
   beforeAll(async () => {
-    upstream = await startConformanceFixture(true);
+    [upstream, only2026] = await Promise.all([startConformanceFixture(true), startModernOnlyUpstream()]);
     db = await provisionTestDatabase();
     t = await createTestApp({
       rootModule: GatewayModule.forRoot,
@@ -44,6 +55,9 @@ mcp_servers:
   old_http:
     url: ${upstream.url}
     protocol_version: "2025-11-25"
+  only2026:
+    url: ${only2026.url}
+    protocol_version: "2026-07-28"
 `,
     });
   });
@@ -52,6 +66,7 @@ mcp_servers:
     await t?.close();
     await db?.drop();
     upstream?.process.kill();
+    await only2026?.close();
   });
 
   const call = (alias: string, name: string, extra: Record<string, unknown> = {}, key = MASTER_KEY) =>
@@ -171,6 +186,49 @@ mcp_servers:
     expect(done.body.result?.content?.[0].text).toBe('Hello, Ada!');
   });
 
+  it('serves a 2026-only upstream pinned to 2026-07-28 to a 2025 session: lists, and its questions asked', async () => {
+    const client = new Client({ name: 'old', version: '1' }, { capabilities: { elicitation: {} } });
+    const asked: string[] = [];
+    client.setRequestHandler(ElicitRequestSchema, (request) => {
+      asked.push(request.params.message);
+      return { action: 'accept', content: { name: 'Ada' } };
+    });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${t.url}/only2026/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${MASTER_KEY}` } },
+      }),
+    );
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((tool) => tool.name).sort()).toEqual(['ask_name', 'whoami']);
+      const answer = (await client.callTool({ name: 'ask_name', arguments: {} })) as CallToolResult;
+      expect(answer.content[0]).toEqual({ type: 'text', text: 'hi Ada' });
+      expect(asked).toEqual(['Your name?']);
+    } finally {
+      await client.close();
+    }
+    // A 2026-07-28 client gets the upstream's own question.
+    const modern = await call('only2026', 'ask_name');
+    expect(Object.keys(modern.body.result?.inputRequests ?? {})).toEqual(['who']);
+  });
+
+  it('REST reaches a 2026-only upstream; a tool that needs input is refused, saying why', async () => {
+    const rest = (name: string) =>
+      fetch(`${t.url}/mcp/tools/call`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${MASTER_KEY}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: `only2026-${name}`, arguments: {} }),
+      });
+    const ok = await rest('whoami');
+    expect(JSON.stringify(await ok.json())).toContain('only-2026');
+    const needs = await rest('ask_name');
+    // REST declares nothing it can be asked: the upstream itself refuses (-32021), and the caller reads why.
+    expect(needs.status).toBe(502);
+    expect(JSON.stringify(await needs.json())).toContain(
+      "Cannot request input 'who' (elicitation/create): the request's client capabilities do not declare the required capability",
+    );
+  });
+
   it('stores, shows and validates protocol_version through the admin API', async () => {
     const headers = { Authorization: `Bearer ${MASTER_KEY}`, 'Content-Type': 'application/json' };
     const bad = await fetch(`${t.url}/v1/mcp/server`, {
@@ -196,3 +254,65 @@ mcp_servers:
     expect(listed.find((s) => s.server_name === 'modern_http')?.protocol_version).toBe('auto');
   });
 });
+
+/**
+ * An upstream that speaks 2026-07-28 only (2025 requests refused), on SDK v2: `whoami`, and `ask_name`, which asks
+ * its client for a name (input_required) before it answers.
+ */
+async function startModernOnlyUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
+  const handler = createMcpHandler(
+    () => {
+      const server = new Server({ name: 'only-2026', version: '1.0.0' }, { capabilities: { tools: {} } });
+      server.setRequestHandler('tools/list', () => ({
+        tools: [
+          { name: 'whoami', inputSchema: { type: 'object' } },
+          { name: 'ask_name', inputSchema: { type: 'object' } },
+        ],
+      }));
+      server.setRequestHandler('tools/call', (request, ctx) => {
+        if (request.params.name === 'whoami') return { content: [{ type: 'text', text: 'only-2026' }] };
+        const answer = ctx.mcpReq.inputResponses?.who as { content?: { name?: string } } | undefined;
+        if (!answer)
+          return inputRequired({
+            inputRequests: {
+              who: {
+                method: 'elicitation/create',
+                params: { message: 'Your name?', requestedSchema: NAME_SCHEMA },
+              },
+            },
+          });
+        return { content: [{ type: 'text', text: `hi ${answer.content?.name}` }] };
+      });
+      return server;
+    },
+    { legacy: 'reject' },
+  );
+  const http = createServer((req, res) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers))
+        if (typeof value === 'string' && name !== 'content-length') headers.set(name, value);
+      const body = Buffer.concat(chunks).toString('utf8');
+      const response = await handler.fetch(
+        new Request(`http://${req.headers.host}${req.url}`, {
+          method: req.method,
+          headers,
+          ...(body ? { body } : {}),
+        }),
+      );
+      res.writeHead(response.status, Object.fromEntries(response.headers));
+      res.end(Buffer.from(await response.arrayBuffer()));
+    })();
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    close: async () => {
+      await handler.close();
+      await new Promise((resolve) => http.close(resolve));
+    },
+  };
+}

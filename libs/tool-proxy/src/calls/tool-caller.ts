@@ -42,6 +42,9 @@ import { CallRecorder, costOf } from './call-recorder.js';
 import { RateLimiter } from './rate-limiter.js';
 import { limitsFor } from './rate-limits.js';
 
+/** Rounds of input_required the gateway answers for a 2025 session in one call before it gives up. */
+const MAX_ASKED_ROUNDS = 10;
+
 /** Default per-call timeout when the server sets none. */
 export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
 
@@ -90,6 +93,22 @@ export interface CallOptions {
    * `input_required` and the upstream's own `requestState`; such a result comes back as it is.
    */
   modern?: ModernRound;
+  /** A 2025 session's client, for a server pinned to 2026-07-28 that asks it something (input_required). */
+  asker?: InputAsker;
+}
+
+/** A 2025 session's client, asked on the upstream's behalf when a 2026-07-28 upstream answers input_required. */
+export interface InputAsker {
+  /** What the client declared it can be asked (sampling, elicitation, roots). */
+  capabilities: Record<string, unknown>;
+  /** One of the upstream's input requests, put to the client; its result (or the client's refusal, thrown). */
+  ask(
+    server: McpServerRecord,
+    request: { method: string; params?: unknown },
+    signal: AbortSignal | undefined,
+    /** The client's request the question belongs to. */
+    requestId: string | number | undefined,
+  ): Promise<unknown>;
 }
 
 export interface ModernRound {
@@ -355,7 +374,12 @@ export class ToolCaller {
       for (let attempt = 0; ; attempt++) {
         try {
           // A 2026-07-28 caller, to an upstream that speaks it (asked once per server in `auto`).
-          const round = options.modern;
+          // Everyone else too, to a server pinned to 2026-07-28 (it may speak nothing else), asked on its behalf.
+          const round =
+            options.modern ??
+            (server.protocolVersion === '2026-07-28'
+              ? { capabilities: options.asker?.capabilities ?? {} }
+              : undefined);
           const modern =
             round && invokeModern && ModernUpstreams.mayBeModern(server)
               ? await this.within(this.modern.clientFor(server, headers), deadline, options.signal)
@@ -374,10 +398,33 @@ export class ToolCaller {
               ...(elicitation && server.allowElicitation !== false ? { elicitation } : {}),
             };
             const _meta = { [CLIENT_CAPABILITIES_META_KEY]: capabilities };
-            return {
-              outcome: 'ok',
-              result: await fromModern(invokeModern(modern, limits, { _meta, resume })),
-            };
+            let result = await fromModern(invokeModern(modern, limits, { _meta, resume }));
+            // A 2026-07-28 caller gets an input_required as it is; for anyone else the gateway asks (a 2025 session's
+            // client, with server-to-client requests) and sends the answers back, round after round.
+            for (let rounds = 0; !options.modern && isInputRequiredResult(result); rounds++) {
+              const asked = Object.entries(result.inputRequests ?? {});
+              if (!options.asker || rounds >= MAX_ASKED_ROUNDS)
+                throw new McpError(
+                  ErrorCode.InvalidRequest,
+                  options.asker
+                    ? `MCP server ${server.serverName} kept asking for input after ${MAX_ASKED_ROUNDS} rounds`
+                    : `MCP server ${server.serverName} needs input from its client (${asked.map(([, r]) => r.method).join(', ')}) for ${what}, which a ${options.via} call cannot give: call it from an MCP client`,
+                );
+              const asker = options.asker;
+              const answers = await Promise.all(
+                asked.map(async ([key, request]) => [
+                  key,
+                  await asker.ask(server, request, options.signal, options.rpcId),
+                ]),
+              );
+              const next = {
+                inputResponses: Object.fromEntries(answers) as Record<string, unknown>,
+                ...(result.requestState !== undefined ? { requestState: result.requestState } : {}),
+              };
+              const left = { timeout: Math.max(1, deadline - Date.now()), signal: options.signal };
+              result = await fromModern(invokeModern(modern, left, { _meta, resume: next }));
+            }
+            return { outcome: 'ok', result };
           }
           const connection = connect(server, headers);
           const client = connection.live() ?? (await this.within(connection.get(), deadline, options.signal));

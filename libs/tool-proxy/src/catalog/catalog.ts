@@ -6,6 +6,11 @@ import {
   type Prompt,
   type Resource,
   type ResourceTemplate,
+  type ListPromptsResult,
+  type ListResourcesResult,
+  type ListResourceTemplatesResult,
+  type ListToolsResult,
+  type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
@@ -13,6 +18,7 @@ import type { ListKind } from '../upstream/upstream-connection.js';
 import { redactSecrets } from '../upstream/secret-redactor.js';
 import { describeError, isMcpError } from '../upstream/upstream-errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
+import { type ModernClient, ModernUpstreams } from '../upstream/modern-upstreams.js';
 
 /** Longest a list may take, whatever the server's call timeout. */
 export const LIST_TIMEOUT_MS = 30_000;
@@ -71,6 +77,7 @@ export class McpCatalog implements OnModuleDestroy {
   constructor(
     private readonly pool: UpstreamPool,
     private readonly metrics: GatewayMetrics,
+    private readonly modern: ModernUpstreams,
   ) {
     this.stop = pool.on((event) => {
       if (event.type === 'list_changed') this.invalidate(event.serverId, [event.kind]);
@@ -144,7 +151,9 @@ export class McpCatalog implements OnModuleDestroy {
 
   private async fetch(server: McpServerRecord): Promise<ServerCatalog> {
     const started = performance.now();
-    const client = await this.pool.sharedFor(server).get();
+    // A server pinned to 2026-07-28 is listed over it (it may speak nothing else); others over 2025-11-25.
+    const modern = server.protocolVersion === '2026-07-28' ? await this.modern.clientFor(server, {}) : null;
+    const client: Lister = modern ? modernLister(modern) : await this.pool.sharedFor(server).get();
     // Lists have their own bound: a server's timeout_ms is for its calls (a short one must not hide its tools).
     const timeout = LIST_TIMEOUT_MS;
     const caps = client.getServerCapabilities() ?? {};
@@ -172,22 +181,55 @@ export class McpCatalog implements OnModuleDestroy {
   }
 }
 
-const listTools = (client: Client, timeout: number) =>
+/** What listing a server needs of its client: SDK v1's for 2025-11-25, SDK v2's (modernLister) for 2026-07-28. */
+type Lister = Pick<
+  Client,
+  | 'getServerCapabilities'
+  | 'getInstructions'
+  | 'listTools'
+  | 'listResources'
+  | 'listResourceTemplates'
+  | 'listPrompts'
+>;
+
+/**
+ * A 2026-07-28 client as a Lister: the same calls, past its own response cache (the catalog is the cache, and one
+ * client serves every caller), results as SDK v1 types (the same JSON).
+ */
+function modernLister(client: ModernClient): Lister {
+  const bypass = (options?: { timeout?: number }) => ({
+    timeout: options?.timeout,
+    cacheMode: 'bypass' as const,
+  });
+  return {
+    getServerCapabilities: () => client.getServerCapabilities() as ServerCapabilities | undefined,
+    getInstructions: () => client.getInstructions(),
+    listTools: (params, options) => client.listTools(params, bypass(options)) as Promise<ListToolsResult>,
+    listResources: (params, options) =>
+      client.listResources(params, bypass(options)) as Promise<ListResourcesResult>,
+    listResourceTemplates: (params, options) =>
+      client.listResourceTemplates(params, bypass(options)) as Promise<ListResourceTemplatesResult>,
+    listPrompts: (params, options) =>
+      client.listPrompts(params, bypass(options)) as Promise<ListPromptsResult>,
+  };
+}
+
+const listTools = (client: Lister, timeout: number) =>
   allPages(async (cursor) => {
     const r = await client.listTools(cursor ? { cursor } : undefined, { timeout });
     return { items: r.tools, nextCursor: r.nextCursor };
   });
-const listResources = (client: Client, timeout: number) =>
+const listResources = (client: Lister, timeout: number) =>
   allPages(async (cursor) => {
     const r = await client.listResources(cursor ? { cursor } : undefined, { timeout });
     return { items: r.resources, nextCursor: r.nextCursor };
   });
-const listResourceTemplates = (client: Client, timeout: number) =>
+const listResourceTemplates = (client: Lister, timeout: number) =>
   allPages(async (cursor) => {
     const r = await client.listResourceTemplates(cursor ? { cursor } : undefined, { timeout });
     return { items: r.resourceTemplates, nextCursor: r.nextCursor };
   });
-const listPrompts = (client: Client, timeout: number) =>
+const listPrompts = (client: Lister, timeout: number) =>
   allPages(async (cursor) => {
     const r = await client.listPrompts(cursor ? { cursor } : undefined, { timeout });
     return { items: r.prompts, nextCursor: r.nextCursor };

@@ -19,7 +19,7 @@ import { LazyJsonSchemaValidator } from '../upstream/upstream-client.js';
 import type { ListKind, UpstreamConnection } from '../upstream/upstream-connection.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { McpOperations } from './mcp-operations.js';
-import { forwardedCapabilities, routeServerRequests } from './server-requests.js';
+import { forwardedCapabilities, routeServerRequests, sessionAsker } from './server-requests.js';
 import type { SessionPatch, StoredSession } from './session-store.js';
 import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
 import { registerSessionHandlers } from './session-handlers.js';
@@ -63,6 +63,8 @@ export class GatewaySession {
   private readonly reopened = new Set<string>();
   /** The path the session was opened on (the session door continues it only on the same path). */
   path = '';
+  /** The client, asked for a server pinned to 2026-07-28 that answers input_required. */
+  private readonly asker = sessionAsker(this);
 
   constructor(
     readonly deps: SessionDeps,
@@ -147,6 +149,7 @@ export class GatewaySession {
       onProgress,
       connection: (server, headers) => this.connectionFor(server, headers, extra.requestId),
       track: (serverId) => this.track(serverId, extra.requestId),
+      asker: this.asker,
     };
   }
 

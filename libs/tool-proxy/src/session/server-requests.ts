@@ -10,6 +10,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
 import { protocolError } from '../upstream/upstream-errors.js';
+import type { InputAsker } from '../calls/tool-caller.js';
 import type { GatewaySession } from './gateway-session.js';
 
 /**
@@ -61,6 +62,48 @@ export function routeServerRequests(session: GatewaySession, server: McpServerRe
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) =>
     session.relayResourceUpdated(notification.params.uri),
   );
+}
+
+/**
+ * The session's client as an InputAsker (tool-caller.ts): the requests of a 2026-07-28 upstream's input_required
+ * put to it as server-to-client requests, with the call they belong to, on the same terms as a 2025 upstream's
+ * (what the client declared, allow_sampling / allow_elicitation). A malformed request is refused, not sent.
+ */
+export function sessionAsker(session: GatewaySession): InputAsker {
+  return {
+    // Read when asked (only for a server pinned to 2026-07-28): the session's calls pay nothing for it.
+    get capabilities() {
+      return session.forwardedCapabilities();
+    },
+    ask: async (server, request, signal, requestId) => {
+      const caps = session.forwardedCapabilities();
+      const downstream = session.server;
+      const options = { signal, ...(requestId === undefined ? {} : { relatedRequestId: requestId }) };
+      const missing = (what: string) =>
+        protocolError(
+          -32021,
+          `MCP server ${server.serverName} asked for ${what}, which the client did not declare`,
+        );
+      if (request.method === 'sampling/createMessage') {
+        if (server.allowSampling === false) throw notAllowed(server, 'sampling', 'allow_sampling');
+        if (!caps.sampling) throw missing('sampling');
+        return downstream.createMessage(CreateMessageRequestSchema.parse(request).params, options);
+      }
+      if (request.method === 'elicitation/create') {
+        if (server.allowElicitation === false) throw notAllowed(server, 'elicitation', 'allow_elicitation');
+        if (!caps.elicitation) throw missing('elicitation');
+        return downstream.elicitInput(ElicitRequestSchema.parse(request).params, options);
+      }
+      if (request.method === 'roots/list') {
+        if (!caps.roots) throw missing('roots');
+        return downstream.listRoots(ListRootsRequestSchema.parse(request).params, options);
+      }
+      throw protocolError(
+        ErrorCode.MethodNotFound,
+        `MCP server ${server.serverName} asked its client for ${request.method}, which the gateway does not relay`,
+      );
+    },
+  };
 }
 
 /** A server request the operator turned off on this server (`allow_sampling` / `allow_elicitation: false`). */
