@@ -6,11 +6,7 @@ import {
   type Prompt,
   type Resource,
   type ResourceTemplate,
-  type ListPromptsResult,
-  type ListResourcesResult,
-  type ListResourceTemplatesResult,
   type ListToolsResult,
-  type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
@@ -202,15 +198,12 @@ function modernLister(client: ModernClient): Lister {
     cacheMode: 'bypass' as const,
   });
   return {
-    getServerCapabilities: () => client.getServerCapabilities() as ServerCapabilities | undefined,
+    getServerCapabilities: () => client.getServerCapabilities(),
     getInstructions: () => client.getInstructions(),
     listTools: (params, options) => client.listTools(params, bypass(options)) as Promise<ListToolsResult>,
-    listResources: (params, options) =>
-      client.listResources(params, bypass(options)) as Promise<ListResourcesResult>,
-    listResourceTemplates: (params, options) =>
-      client.listResourceTemplates(params, bypass(options)) as Promise<ListResourceTemplatesResult>,
-    listPrompts: (params, options) =>
-      client.listPrompts(params, bypass(options)) as Promise<ListPromptsResult>,
+    listResources: (params, options) => client.listResources(params, bypass(options)),
+    listResourceTemplates: (params, options) => client.listResourceTemplates(params, bypass(options)),
+    listPrompts: (params, options) => client.listPrompts(params, bypass(options)),
   };
 }
 
