@@ -274,3 +274,39 @@ describe('NodeStreamableHttpClientTransport and a stream that ends before its an
     }
   });
 });
+
+describe('NodeStreamableHttpClientTransport and a server without sessions', () => {
+  it('stays open when the server has no event stream (GET answered 404): nothing was lost', async () => {
+    // A stateless server (no session id) mounted on POST only, as an Express app answers a GET it has no route for.
+    const http = createServer((req, res) => {
+      if (req.method !== 'POST') return void res.writeHead(404).end('Cannot GET /mcp');
+      void (async () => {
+        const server = new Server({ name: 'stateless', version: '1.0.0' }, { capabilities: { tools: {} } });
+        server.setRequestHandler(CallToolRequestSchema, () => ({ content: [{ type: 'text', text: 'ok' }] }));
+        const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+        await server.connect(transport);
+        await transport.handleRequest(req, res);
+      })();
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
+      const transport = new NodeStreamableHttpClientTransport(url);
+      const client = new Client({ name: 'test', version: '1.0.0' });
+      let closed = false;
+      client.onclose = () => (closed = true);
+      await client.connect(transport);
+      // The standalone GET went out after `initialized` and was refused; the session is as good as before.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(closed).toBe(false);
+      expect(transport.sessionLost).toBe(false);
+      await expect(client.callTool({ name: 'echo', arguments: {} })).resolves.toMatchObject({
+        content: [{ type: 'text', text: 'ok' }],
+      });
+      await client.close();
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+});

@@ -284,10 +284,13 @@ export class NodeStreamableHttpClientTransport implements Transport {
       .then(async (res) => {
         if (res.statusCode === 405) return void res.resume();
         if (res.statusCode !== 200) {
+          const text = await readText(res);
+          // A server without sessions that has no event stream either (it refuses the GET, 400 or 404): nothing
+          // to listen to, and nothing lost.
+          if (this.sessionId === undefined) return;
           // The server no longer knows the session (it restarted): close, so the owner reconnects and re-lists;
           // after the POSTs in flight, which fail on their own with `sessionLost` (their callers retry).
-          if (sessionUnknown(res.statusCode, await readText(res)))
-            return void ((this.lost = true), this.closeIfLost());
+          if (sessionUnknown(res.statusCode, text)) return void ((this.lost = true), this.closeIfLost());
           throw new Error(`the MCP server refused its event stream (HTTP ${res.statusCode})`);
         }
         let delivered = false;
