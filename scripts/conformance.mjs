@@ -7,6 +7,10 @@
 // fixture fails a scenario directly; for 2025-11-25, when the gateway fails a scenario the fixture passes
 // directly; for 2026-07-28, when the gateway fails a scenario that is not in
 // scripts/conformance-expected-failures.json, or passes one that is on every transport (the list may only shrink).
+// Then the client leg: each revision's client scenarios (`conformance client`, the suite's scenario servers) with
+// scripts/conformance-client-driver.mjs as the client: through the gateway (the driver registers the scenario's
+// server on it and drives it from downstream), and the driver's SDK client on its own for comparison; the
+// gateway may fail only the client scenarios listed under "client" in the expected-failures file.
 // `--markdown FILE` also writes the tables (with versions and date) to FILE; `--keep` keeps the suite's
 // detailed results (checks.json per scenario) and prints where.
 //
@@ -23,6 +27,8 @@ const root = path.resolve(import.meta.dirname, '..');
 /** The dual-era fixture (SDK v2), and the 2025 one (SDK v1) for the SSE transport SDK v2 does not serve. */
 const fixture = path.join(root, 'test/fixtures/conformance-server-v2.mjs');
 const sseFixture = path.join(root, 'test/fixtures/conformance-server.mjs');
+/** The client under test for the client scenarios: the gateway, driven from downstream. */
+const driver = path.join(root, 'scripts/conformance-client-driver.mjs');
 /**
  * The suite needs Node 22 or newer (it uses fs.globSync). The project's own floor is 22.15, so this is normally
  * the Node running this script; on an older one, a Node 22 is fetched portably (the `node` package installs
@@ -121,6 +127,60 @@ function requiredScenarios(revision) {
   return [...server.matchAll(/^\s+- ([\w-]+)\s*$/gm)].map((m) => m[1]);
 }
 
+/** The client scenarios a revision requires and scores (the suite's frozen list). */
+function requiredClientScenarios(revision) {
+  const out = execFileSync(node22, [suiteCli, 'list', '--client', '--requirements', revision], {
+    encoding: 'utf8',
+  });
+  const client = out.split(/Client scenarios[^\n]*\n/)[1]?.split(/Run and reported/)[0] ?? '';
+  return [...client.matchAll(/^\s+- ([\w/-]+)\s*$/gm)].map((m) => m[1]);
+}
+
+/** Suite output lines `✓ name: N passed, M failed` as scenario → 'pass' | 'fail'. */
+function parseResults(out) {
+  const results = {};
+  for (const line of out.split('\n')) {
+    const match = /^([✓✗])\s+([\w/-]+): (\d+) passed, (\d+) failed/.exec(line.trim());
+    if (match) results[match[2]] = match[1] === '✓' && match[4] === '0' ? 'pass' : 'fail';
+  }
+  return results;
+}
+
+/**
+ * Runs one client scenario with the driver (scripts/conformance-client-driver.mjs) as the client: through the
+ * gateway, or (`DIRECT=1`) the same SDK client on its own. Resolves 'pass' | 'fail'.
+ */
+function runClientScenario(scenario, revision, env) {
+  return new Promise((resolve) => {
+    const child = start(
+      node22,
+      [
+        suiteCli,
+        'client',
+        '--command',
+        `${JSON.stringify(node22)} ${JSON.stringify(driver)}`,
+        '--scenario',
+        scenario,
+        '--spec-version',
+        revision,
+        '-o',
+        path.join(work, `client-${revision}-${env.DIRECT ? 'direct' : 'gateway'}`),
+      ],
+      env,
+    );
+    let out = '';
+    child.stdout.on('data', (c) => (out += c.toString()));
+    child.stderr.on('data', (c) => (out += c.toString()));
+    child.on('exit', () => {
+      const summary = /Passed: (\d+)\/(\d+), (\d+) failed/.exec(out);
+      const result = summary ? (summary[3] === '0' ? 'pass' : 'fail') : undefined;
+      if (!result)
+        console.error(`no result from the suite for client scenario ${scenario}:\n${out.slice(-1500)}`);
+      resolve(result ?? 'fail');
+    });
+  });
+}
+
 /** Runs a revision's scenarios against a URL; returns scenario → 'pass' | 'fail'. */
 function runSuite(url, label, revision) {
   return new Promise((resolve) => {
@@ -138,11 +198,7 @@ function runSuite(url, label, revision) {
     child.stdout.on('data', (c) => (out += c.toString()));
     child.stderr.on('data', (c) => (out += c.toString()));
     child.on('exit', () => {
-      const results = {};
-      for (const line of out.split('\n')) {
-        const match = /^([✓✗])\s+([\w-]+): (\d+) passed, (\d+) failed/.exec(line.trim());
-        if (match) results[match[2]] = match[1] === '✓' && match[4] === '0' ? 'pass' : 'fail';
-      }
+      const results = parseResults(out);
       if (Object.keys(results).length === 0)
         console.error(`no results from the suite for ${label}:\n${out.slice(-2000)}`);
       resolve(results);
@@ -270,6 +326,44 @@ general_settings:
       )
         problems.push(
           `${revision}: ${s} passes now on every upstream transport: remove it from conformance-expected-failures.json`,
+        );
+  }
+
+  // The client leg: the gateway as the MCP client of each scenario's server (registered through the admin API,
+  // driven from downstream), beside the plain SDK client the driver uses (on its own, DIRECT=1).
+  const gatewayUrl = `http://127.0.0.1:${port}`;
+  for (const revision of ['2025-11-25', '2026-07-28']) {
+    const scenarios = requiredClientScenarios(revision);
+    console.error(
+      `running the ${revision} client scenarios (${scenarios.length}), plain and through the gateway`,
+    );
+    const plain = {};
+    const through = {};
+    for (const s of scenarios) {
+      plain[s] = await runClientScenario(s, revision, { DIRECT: '1' });
+      through[s] = await runClientScenario(s, revision, { GATEWAY_URL: gatewayUrl, GATEWAY_KEY: MASTER_KEY });
+    }
+    const mark = (r) => (r === 'pass' ? '✓' : '✗');
+    const count = (r) => `${scenarios.filter((s) => r[s] === 'pass').length}/${scenarios.length}`;
+    const rows = [
+      ['scenario', 'plain SDK client', 'gateway'],
+      ['---', '---', '---'],
+      ...scenarios.map((s) => [s, mark(plain[s]), mark(through[s])]),
+      ['**passed**', count(plain), count(through)],
+    ];
+    const table = rows.map((r) => `| ${r.join(' | ')} |`).join('\n');
+    console.log(`\n### client ${revision}\n\n${table}`);
+    tables.push(`### Client scenarios, \`--requirements ${revision}\`\n\n${table}`);
+    const allowed = expected.client?.[revision] ?? {};
+    for (const s of scenarios)
+      if (through[s] !== 'pass' && !(s in allowed))
+        problems.push(
+          `client ${revision}: the gateway fails ${s} (not in conformance-expected-failures.json)`,
+        );
+    for (const s of Object.keys(allowed))
+      if (through[s] === 'pass')
+        problems.push(
+          `client ${revision}: ${s} passes now: remove it from conformance-expected-failures.json`,
         );
   }
 

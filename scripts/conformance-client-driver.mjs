@@ -1,0 +1,124 @@
+// The client under test for the conformance suite's client scenarios (`conformance client --command ...`), run by
+// scripts/conformance.mjs. The suite starts a scenario server and appends its URL; this driver makes the gateway
+// the scenario's client: it registers the URL as an MCP server on a running gateway (admin API, the revision the
+// suite asks for as the server's `protocol_version`), then drives the gateway from downstream as an ordinary MCP
+// client would: lists the tools and calls each one (arguments made from its input schema), answering whatever
+// the upstream asks through the gateway (elicitation: accepted with the schema's defaults). The server is removed
+// at the end. With DIRECT=1 the same client talks to the scenario server itself (the plain SDK client's figures).
+//   GATEWAY_URL=http://127.0.0.1:N GATEWAY_KEY=sk-... node conformance-client-driver.mjs <server url>
+import { randomBytes } from 'node:crypto';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  Client as ClientV2,
+  StreamableHTTPClientTransport as TransportV2,
+} from '@modelcontextprotocol/client';
+
+const serverUrl = process.argv.at(-1);
+const revision = process.env.MCP_CONFORMANCE_PROTOCOL_VERSION ?? '2025-11-25';
+const modern = revision === '2026-07-28';
+const direct = process.env.DIRECT === '1';
+const gateway = process.env.GATEWAY_URL;
+const key = process.env.GATEWAY_KEY;
+const log = (...args) => console.error('[driver]', ...args);
+
+/**
+ * Arguments for a tool from its input schema: its required properties, each with a value of its type, and its
+ * optional string properties mirrored into headers (`x-mcp-header`) with a value that needs Base64 there.
+ */
+function argumentsFor(schema) {
+  const args = {};
+  const properties = schema?.properties ?? {};
+  for (const [name, property] of Object.entries(properties))
+    if (property['x-mcp-header'] !== undefined && property.type === 'string') args[name] = ' café ';
+  for (const name of schema?.required ?? []) {
+    const property = properties[name] ?? {};
+    const type = Array.isArray(property.type) ? property.type[0] : property.type;
+    args[name] =
+      property.default ??
+      property.enum?.[0] ??
+      (type === 'integer'
+        ? 2
+        : type === 'number'
+          ? 3
+          : type === 'boolean'
+            ? true
+            : type === 'object'
+              ? {}
+              : type === 'array'
+                ? []
+                : 'us-west');
+  }
+  return args;
+}
+
+/** An elicitation answered as a user who accepts the form's defaults. */
+function accept(params) {
+  const content = {};
+  for (const [name, property] of Object.entries(params.requestedSchema?.properties ?? {}))
+    if (property.default !== undefined) content[name] = property.default;
+  return { action: 'accept', content };
+}
+
+async function register() {
+  const name = `cc_${randomBytes(4).toString('hex')}`;
+  const res = await fetch(`${gateway}/v1/mcp/server`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      server_name: name,
+      url: serverUrl,
+      protocol_version: revision === '2026-07-28' ? revision : '2025-11-25',
+    }),
+  });
+  if (!res.ok) throw new Error(`registering the scenario server failed: ${res.status} ${await res.text()}`);
+  const { server_id: id } = await res.json();
+  return { name, id };
+}
+
+async function connect(url) {
+  const headers = direct ? {} : { Authorization: `Bearer ${key}` };
+  if (modern) {
+    const client = new ClientV2(
+      { name: 'conformance-driver', version: '1.0.0' },
+      { capabilities: { elicitation: {} }, versionNegotiation: { mode: { pin: revision } } },
+    );
+    client.setRequestHandler('elicitation/create', (request) => accept(request.params));
+    await client.connect(new TransportV2(new URL(url), { requestInit: { headers } }));
+    return client;
+  }
+  const client = new ClientV1(
+    { name: 'conformance-driver', version: '1.0.0' },
+    { capabilities: { elicitation: { form: { applyDefaults: true } } } },
+  );
+  client.setRequestHandler(ElicitRequestSchema, (request) => accept(request.params));
+  await client.connect(new TransportV1(new URL(url), { requestInit: { headers } }));
+  return client;
+}
+
+let registered = null;
+try {
+  if (!direct) registered = await register();
+  const client = await connect(direct ? serverUrl : `${gateway}/${registered.name}/mcp`);
+  const { tools } = await client.listTools();
+  log(`${tools.length} tools: ${tools.map((t) => t.name).join(', ')}`);
+  for (const tool of tools) {
+    try {
+      const result = await client.callTool({ name: tool.name, arguments: argumentsFor(tool.inputSchema) });
+      log(`${tool.name}: ${JSON.stringify(result).slice(0, 200)}`);
+    } catch (error) {
+      log(`${tool.name} failed: ${error.message}`);
+    }
+  }
+  await client.close();
+} catch (error) {
+  log(`failed: ${error.message}`);
+  process.exitCode = 1;
+} finally {
+  if (registered)
+    await fetch(`${gateway}/v1/mcp/server/${registered.id}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${key}` },
+    }).catch(() => undefined);
+}
