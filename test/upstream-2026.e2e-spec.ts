@@ -212,6 +212,22 @@ mcp_servers:
     expect(Object.keys(modern.body.result?.inputRequests ?? {})).toEqual(['who']);
   });
 
+  it('lists a 2026-07-28 server again once the ttlMs it gave has passed', async () => {
+    const names = async () => {
+      const res = await fetch(`${t.url}/mcp/tools/list`, {
+        headers: { Authorization: `Bearer ${MASTER_KEY}`, 'x-mcp-servers': 'only2026' },
+      });
+      return ((await res.json()) as { tools: { name: string }[] }).tools.map((tool) => tool.name).sort();
+    };
+    expect(await names()).not.toContain('only2026-late');
+    lateTool.offered = true;
+    // Still fresh: the gateway serves what it listed.
+    expect(await names()).not.toContain('only2026-late');
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(await names()).toContain('only2026-late');
+    lateTool.offered = false;
+  });
+
   it('REST reaches a 2026-only upstream; a tool that needs input is refused, saying why', async () => {
     const rest = (name: string) =>
       fetch(`${t.url}/mcp/tools/call`, {
@@ -259,15 +275,20 @@ mcp_servers:
  * An upstream that speaks 2026-07-28 only (2025 requests refused), on SDK v2: `whoami`, and `ask_name`, which asks
  * its client for a name (input_required) before it answers.
  */
+const lateTool = { offered: false };
+
 async function startModernOnlyUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
   const handler = createMcpHandler(
     () => {
       const server = new Server({ name: 'only-2026', version: '1.0.0' }, { capabilities: { tools: {} } });
+      // Fresh for one second; `late` appears once the test says so.
       server.setRequestHandler('tools/list', () => ({
         tools: [
-          { name: 'whoami', inputSchema: { type: 'object' } },
-          { name: 'ask_name', inputSchema: { type: 'object' } },
+          { name: 'whoami', inputSchema: { type: 'object' as const } },
+          { name: 'ask_name', inputSchema: { type: 'object' as const } },
+          ...(lateTool.offered ? [{ name: 'late', inputSchema: { type: 'object' as const } }] : []),
         ],
+        ttlMs: 1000,
       }));
       server.setRequestHandler('tools/call', (request, ctx) => {
         if (request.params.name === 'whoami') return { content: [{ type: 'text', text: 'only-2026' }] };

@@ -26,7 +26,13 @@ export interface ServerCatalog {
   resourceTemplates: ResourceTemplate[];
   prompts: Prompt[];
   instructions: string | undefined;
+  /** Listed over 2026-07-28: how long the server said its lists stay fresh (the shortest `ttlMs`), if it said. */
+  ttlMs?: number;
 }
+
+/** Bounds on how long a 2026-07-28 server's lists are kept: not re-listed more than once a second, nor kept a day. */
+const MIN_TTL_MS = 1000;
+const MAX_TTL_MS = 24 * 3600_000;
 
 export type CatalogListener = (serverId: string, kinds: readonly ListKind[]) => void;
 
@@ -68,6 +74,8 @@ export class McpCatalog implements OnModuleDestroy {
   /** The settled value of each cached entry, for synchronous readers (instructions at initialize). */
   private readonly settled = new Map<string, ServerCatalog>();
   private readonly listeners = new Set<CatalogListener>();
+  /** Lists of 2026-07-28 servers past their ttlMs, until listed again (to tell whether they changed). */
+  private readonly expired = new Map<string, ServerCatalog>();
   private readonly stop: () => void;
 
   constructor(
@@ -100,7 +108,23 @@ export class McpCatalog implements OnModuleDestroy {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * A 2026-07-28 server's lists stop being served after the `ttlMs` it gave (no list_changed comes without a
+   * listen stream): the next use lists it again. Quietly: the listeners hear of it only if the lists changed.
+   */
+  private expireAfter(serverId: string, pending: Promise<ServerCatalog>, value: ServerCatalog): void {
+    const ms = Math.min(MAX_TTL_MS, Math.max(MIN_TTL_MS, value.ttlMs ?? MAX_TTL_MS));
+    const timer = setTimeout(() => {
+      if (this.cache.get(serverId) !== pending) return;
+      this.cache.delete(serverId);
+      this.settled.delete(serverId);
+      this.expired.set(serverId, value);
+    }, ms);
+    timer.unref();
+  }
+
   invalidate(serverId: string, kinds: readonly ListKind[]): void {
+    this.expired.delete(serverId);
     this.cache.delete(serverId);
     this.settled.delete(serverId);
     for (const listener of this.listeners) listener(serverId, kinds);
@@ -133,9 +157,18 @@ export class McpCatalog implements OnModuleDestroy {
       const pending = this.fetch(server);
       entry = pending;
       this.cache.set(server.serverId, pending);
+      const before = this.expired.get(server.serverId);
+      this.expired.delete(server.serverId);
       pending.then(
         (value) => {
-          if (this.cache.get(server.serverId) === pending) this.settled.set(server.serverId, value);
+          if (this.cache.get(server.serverId) !== pending) return;
+          this.settled.set(server.serverId, value);
+          if (value.ttlMs !== undefined) this.expireAfter(server.serverId, pending, value);
+          // Listed again after its ttlMs: clients are told only when something changed.
+          if (before) {
+            const changed = LIST_KINDS.filter((kind) => !sameList(before, value, kind));
+            if (changed.length) for (const listener of this.listeners) listener(server.serverId, changed);
+          }
         },
         () => {
           if (this.cache.get(server.serverId) === pending) this.cache.delete(server.serverId);
@@ -149,7 +182,8 @@ export class McpCatalog implements OnModuleDestroy {
     const started = performance.now();
     // A server pinned to 2026-07-28 is listed over it (it may speak nothing else); others over 2025-11-25.
     const modern = server.protocolVersion === '2026-07-28' ? await this.modern.clientFor(server, {}) : null;
-    const client: Lister = modern ? modernLister(modern) : await this.pool.sharedFor(server).get();
+    const ttls: number[] = [];
+    const client: Lister = modern ? modernLister(modern, ttls) : await this.pool.sharedFor(server).get();
     // Lists have their own bound: a server's timeout_ms is for its calls (a short one must not hide its tools).
     const timeout = LIST_TIMEOUT_MS;
     const caps = client.getServerCapabilities() ?? {};
@@ -168,7 +202,14 @@ export class McpCatalog implements OnModuleDestroy {
         prompts: prompts.length,
         duration_ms: Math.round(performance.now() - started),
       });
-      return { tools, resources, resourceTemplates, prompts, instructions: client.getInstructions() };
+      return {
+        tools,
+        resources,
+        resourceTemplates,
+        prompts,
+        instructions: client.getInstructions(),
+        ...(ttls.length ? { ttlMs: Math.min(...ttls) } : {}),
+      };
     } catch (error) {
       this.metrics.listFailure(server.serverName, 'list');
       const why = redactSecrets(server, describeError(error));
@@ -192,7 +233,13 @@ type Lister = Pick<
  * A 2026-07-28 client as a Lister: the same calls, past its own response cache (the catalog is the cache, and one
  * client serves every caller), results as SDK v1 types (the same JSON).
  */
-function modernLister(client: ModernClient): Lister {
+function modernLister(client: ModernClient, ttls: number[]): Lister {
+  const kept = <R extends object>(result: Promise<R>) =>
+    result.then((r) => {
+      const ttl = (r as { ttlMs?: unknown }).ttlMs;
+      if (typeof ttl === 'number' && Number.isFinite(ttl)) ttls.push(ttl);
+      return r;
+    });
   const bypass = (options?: { timeout?: number }) => ({
     timeout: options?.timeout,
     cacheMode: 'bypass' as const,
@@ -200,11 +247,21 @@ function modernLister(client: ModernClient): Lister {
   return {
     getServerCapabilities: () => client.getServerCapabilities(),
     getInstructions: () => client.getInstructions(),
-    listTools: (params, options) => client.listTools(params, bypass(options)) as Promise<ListToolsResult>,
-    listResources: (params, options) => client.listResources(params, bypass(options)),
-    listResourceTemplates: (params, options) => client.listResourceTemplates(params, bypass(options)),
-    listPrompts: (params, options) => client.listPrompts(params, bypass(options)),
+    listTools: (params, options) =>
+      kept(client.listTools(params, bypass(options))) as Promise<ListToolsResult>,
+    listResources: (params, options) => kept(client.listResources(params, bypass(options))),
+    listResourceTemplates: (params, options) => kept(client.listResourceTemplates(params, bypass(options))),
+    listPrompts: (params, options) => kept(client.listPrompts(params, bypass(options))),
   };
+}
+
+const LIST_KINDS: readonly ListKind[] = ['tools', 'resources', 'prompts'];
+
+/** Whether two listings of a server offer the same `kind` (resources: with their templates). */
+function sameList(a: ServerCatalog, b: ServerCatalog, kind: ListKind): boolean {
+  const of = (c: ServerCatalog) =>
+    JSON.stringify(kind === 'resources' ? [c.resources, c.resourceTemplates] : c[kind]);
+  return of(a) === of(b);
 }
 
 const listTools = (client: Lister, timeout: number) =>
