@@ -111,9 +111,11 @@ export async function runLoad({
       });
   const call = async (client, vu, n) => {
     const payload = `vu${vu}-n${n}-${Math.random().toString(36).slice(2, 8)}`;
-    const result = await client.callTool({ name: tool, arguments: { message: payload } }, undefined, {
-      timeout: 30_000,
-    });
+    const params = { name: tool, arguments: { message: payload } };
+    // SDK v2's callTool takes the options second; v1's third (after a result schema).
+    const result = await (client instanceof ModernClient
+      ? client.callTool(params, { timeout: 30_000 })
+      : client.callTool(params, undefined, { timeout: 30_000 }));
     if (result.isError) throw new Error(`tool error: ${JSON.stringify(result.content).slice(0, 100)}`);
     const text = result.content?.[0]?.text ?? '';
     return text.includes(payload);

@@ -11,6 +11,7 @@ import {
   type Balancer,
   eventually,
   modernRequest,
+  type RpcReply,
   freshClockMinute,
   provisionTestDatabase,
   type RichFixture,
@@ -341,4 +342,41 @@ describe('three replicas behind a round-robin balancer (e2e, built gateway proce
     // Called again without the state, on a live replica, it starts over.
     expect((await call(other.url)).body.result?.resultType).toBe('input_required');
   }, 30_000);
+
+  it('answers a retry whose round the holder took and then died running within seconds (it stopped saying it is alive)', async () => {
+    const [holder] = replicas.filter((r) => r.gw.child.exitCode === null && r.gw.child.signalCode === null);
+    const asker = await startReplica();
+    replicas.push(asker);
+    // The upstream asks a name, then works on (for `ms`, or a minute) once it has it.
+    const call = (url: string, params: Record<string, unknown> = {}, ms?: number) =>
+      modernRequest(`${url}/conf/mcp`, MASTER_KEY, 'tools/call', {
+        name: 'test_slow_after_input',
+        arguments: ms === undefined ? {} : { ms },
+        ...params,
+      });
+    const answer = (asked: RpcReply) => ({
+      inputResponses: {
+        [Object.keys(asked.result!.inputRequests!)[0]]: { action: 'accept', content: { name: 'Ada' } },
+      },
+      requestState: asked.result!.requestState,
+    });
+    // A healthy holder running a round longer than the 10 s of silence allowed: it says it is alive, and the
+    // retry gets the result.
+    const long = await call(holder.url, {}, 13_000);
+    const done = await call(asker.url, answer(long.body));
+    expect(done.body.result?.content?.[0].text).toBe('Hello at last, Ada!');
+    const first = await call(holder.url);
+    expect(first.body.result?.resultType).toBe('input_required');
+    const started = Date.now();
+    const retry = call(asker.url, answer(first.body));
+    // The holder took the round (and said so) and runs it; then it is killed.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    holder.gw.child.kill('SIGKILL');
+    await holder.gw.exited;
+    const reply = await retry;
+    expect(reply.body.error?.code).toBe(-32602);
+    expect(reply.body.error?.message).toContain('did not answer');
+    // Within the keep-alive window (10 s of silence), not the round's 10 minutes.
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 90_000);
 });

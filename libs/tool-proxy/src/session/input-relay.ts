@@ -24,11 +24,18 @@ export type RoundOutcome = { result: unknown } | { error: { code: number; messag
 type RelaySignal =
   | { op: 'input'; to: string; from: string; reply: string; round: RelayedRound }
   | { op: 'input-ack'; to: string; reply: string }
+  | { op: 'input-alive'; to: string; reply: string }
   | { op: 'input-reply'; to: string; reply: string }
   | { op: 'input-cancel'; to: string; exchange: string };
 
 /** How long the asking replica waits for the holder to say it has the call (then: it is gone). */
 const ACK_MS = 5_000;
+/**
+ * While it runs a round, the holder says so this often; the asking replica gives up on a holder silent for
+ * ALIVE_MS (it was killed after it took the round) rather than waiting out the round's whole time.
+ */
+const KEEPALIVE_MS = 3_000;
+const ALIVE_MS = 10_000;
 /** Outcomes not picked up within this are swept. */
 const STALE_MS = 15 * 60_000;
 
@@ -44,7 +51,10 @@ const STALE_MS = 15 * 60_000;
 @Injectable()
 export class InputRelay implements OnModuleDestroy {
   private readonly logger = new Logger('Gateway');
-  private readonly pending = new Map<string, { ack(): void; done(outcome: RoundOutcome | null): void }>();
+  private readonly pending = new Map<
+    string,
+    { ack(): void; alive(): void; done(outcome: RoundOutcome | null): void }
+  >();
   private continueHere: ((round: RelayedRound) => Promise<RoundOutcome>) | null = null;
   private cancelHere: ((exchange: string) => void) | null = null;
   private readonly stop: () => void;
@@ -114,10 +124,19 @@ export class InputRelay implements OnModuleDestroy {
         finish(null);
       };
       signal.addEventListener('abort', gone, { once: true });
+      // Taken: the round has `timeoutMs` in all, as long as the holder keeps saying it is alive.
+      let deadline = 0;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => finish(null), Math.max(0, Math.min(ALIVE_MS, deadline - Date.now())));
+      };
       this.pending.set(reply, {
         ack: () => {
-          clearTimeout(timer);
-          timer = setTimeout(() => finish(null), timeoutMs);
+          deadline = Date.now() + timeoutMs;
+          arm();
+        },
+        alive: () => {
+          if (deadline) arm();
         },
         done: finish,
       });
@@ -143,6 +162,9 @@ export class InputRelay implements OnModuleDestroy {
       case 'input-ack':
         this.pending.get(signal.reply)?.ack();
         return;
+      case 'input-alive':
+        this.pending.get(signal.reply)?.alive();
+        return;
       case 'input-reply':
         void this.pickUp(signal.reply);
         return;
@@ -156,9 +178,16 @@ export class InputRelay implements OnModuleDestroy {
   private async continueFor(signal: Extract<RelaySignal, { op: 'input' }>): Promise<void> {
     if (!this.continueHere) return;
     await this.send({ op: 'input-ack', to: signal.from, reply: signal.reply });
-    const outcome = await this.continueHere(signal.round).catch((error: unknown): RoundOutcome => ({
-      error: { code: -32603, message: (error as Error).message },
-    }));
+    const beat = setInterval(
+      () => void this.send({ op: 'input-alive', to: signal.from, reply: signal.reply }),
+      KEEPALIVE_MS,
+    );
+    beat.unref();
+    const outcome = await this.continueHere(signal.round)
+      .catch((error: unknown): RoundOutcome => ({
+        error: { code: -32603, message: (error as Error).message },
+      }))
+      .finally(() => clearInterval(beat));
     try {
       await this.mailbox.insert({ replyId: signal.reply, payload: JSON.stringify(outcome) });
       await this.send({ op: 'input-reply', to: signal.from, reply: signal.reply });
