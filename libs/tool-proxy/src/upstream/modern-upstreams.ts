@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Client as ModernClient } from '@modelcontextprotocol/client';
 import { packageInfo } from '@app/core';
 import { McpRegistry, type McpServerRecord, type RegistrySnapshot } from '@app/mcp-registry';
-import { connectionFingerprint } from './upstream-pool.js';
+import { connectionFingerprint, headersKey } from './upstream-pool.js';
 import { CONNECT_TIMEOUT_MS } from './upstream-connection.js';
 import { UpstreamDialer } from './upstream-dialer.js';
+import { logStderr } from './upstream-client.js';
 import { redactSecrets } from './secret-redactor.js';
 import { describeError, UpstreamUnavailableError } from './upstream-errors.js';
 
@@ -67,7 +67,8 @@ export class ModernUpstreams implements OnModuleDestroy {
     const fingerprint = fingerprintOf(server);
     const known = this.legacy.get(server.serverId);
     if (known && known.fingerprint === fingerprint && known.until > Date.now()) return null;
-    const key = server.transport === 'stdio' ? server.serverId : `${server.serverId}:${headersKey(headers)}`;
+    const key =
+      server.transport === 'stdio' ? server.serverId : `${server.serverId}:${headersKey(headers) ?? ''}`;
     let entry = this.clients.get(key);
     if (!entry || entry.fingerprint !== fingerprint) {
       entry = {
@@ -106,16 +107,7 @@ export class ModernUpstreams implements OnModuleDestroy {
     const secrets = Object.values(headers);
     try {
       const transport = this.dialer.modernTransport(server, headers);
-      if ('stderr' in transport)
-        transport.stderr?.on('data', (chunk: Buffer) => {
-          for (const line of chunk.toString('utf8').split('\n'))
-            if (line.trim())
-              this.logger.debug({
-                msg: 'upstream stderr',
-                server: server.serverName,
-                line: redactSecrets(server, line.slice(0, 2000), secrets),
-              });
-        });
+      if ('stderr' in transport) logStderr(this.logger, server, transport.stderr, secrets);
       const timeout = Math.min(CONNECT_TIMEOUT_MS, server.timeoutMs ?? CONNECT_TIMEOUT_MS);
       await client.connect(transport, { timeout });
     } catch (error) {
@@ -161,11 +153,4 @@ export class ModernUpstreams implements OnModuleDestroy {
 
 function fingerprintOf(server: McpServerRecord): string {
   return `${connectionFingerprint(server)}:${server.protocolVersion ?? 'auto'}`;
-}
-
-function headersKey(headers: Record<string, string>): string {
-  const names = Object.keys(headers).sort();
-  return createHash('sha256')
-    .update(JSON.stringify(names.map((n) => [n, headers[n]])))
-    .digest('hex');
 }

@@ -11,7 +11,10 @@ import type {
 } from '@modelcontextprotocol/sdk/validation';
 import { StreamableHTTPClientTransport as ModernStreamableHttp } from '@modelcontextprotocol/client';
 import { StdioClientTransport as ModernStdio } from '@modelcontextprotocol/client/stdio';
+import type { Stream } from 'node:stream';
+import type { Logger } from '@nestjs/common';
 import { packageInfo } from '@app/core';
+import { redactSecrets } from './secret-redactor.js';
 import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
 import { inSentOrder } from './message-order.js';
 import { OPEN_NETWORK, type UpstreamNetwork } from './upstream-network.js';
@@ -49,6 +52,24 @@ export function createUpstreamTransport(
     );
   }
   return new NodeStreamableHttpClientTransport(url, headers, network.agents, credential);
+}
+
+/** A stdio server's stderr, read (an unread pipe would eventually block the process) and logged line by line. */
+export function logStderr(
+  logger: Logger,
+  server: McpServerRecord,
+  stderr: Stream | null | undefined,
+  secrets: readonly string[],
+): void {
+  stderr?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n'))
+      if (line.trim())
+        logger.debug({
+          msg: 'upstream stderr',
+          server: server.serverName,
+          line: redactSecrets(server, line.slice(0, 2000), secrets),
+        });
+  });
 }
 
 /** How a stdio server is started: its command, arguments and environment; its stderr read by the gateway. */

@@ -10,7 +10,7 @@ import {
 import type { McpServerRecord } from '@app/mcp-registry';
 import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { createUpstreamTransport, newUpstreamClient } from './upstream-client.js';
+import { createUpstreamTransport, logStderr, newUpstreamClient } from './upstream-client.js';
 import { redactSecrets } from './secret-redactor.js';
 import { describeError, UpstreamUnavailableError } from './upstream-errors.js';
 import { descendantsOf, killSurvivors } from './process-tree.js';
@@ -184,15 +184,7 @@ export class UpstreamConnection {
     this.stdio = transport instanceof StdioClientTransport ? transport : null;
     if (transport instanceof StdioClientTransport) {
       // Read stderr (an unread pipe would eventually block the process) and log it, line by line.
-      transport.stderr?.on('data', (chunk: Buffer) => {
-        for (const line of chunk.toString('utf8').split('\n'))
-          if (line.trim())
-            this.logger.debug({
-              msg: 'upstream stderr',
-              server: serverName,
-              line: redactSecrets(this.server, line.slice(0, 2000), Object.values(this.headers)),
-            });
-      });
+      logStderr(this.logger, this.server, transport.stderr, Object.values(this.headers));
     }
     client.onclose = () => this.dropped(client);
     try {

@@ -15,6 +15,15 @@ export function connectionFingerprint(server: McpServerRecord): string {
     .digest('hex');
 }
 
+/** A digest of a set of passed-through headers (names sorted); undefined for none. */
+export function headersKey(headers: Record<string, string>): string | undefined {
+  const names = Object.keys(headers).sort();
+  if (!names.length) return undefined;
+  return createHash('sha256')
+    .update(JSON.stringify(names.map((n) => [n, headers[n]])))
+    .digest('hex');
+}
+
 export type PoolEvent =
   | { type: 'list_changed'; serverId: string; kind: ListKind }
   /** Added, removed, or redefined in a way that changes how it is reached. */
@@ -64,12 +73,8 @@ export class UpstreamPool implements OnModuleDestroy {
 
   /** The shared connection to a server (for headers passed through from a caller: one per distinct set). */
   sharedFor(server: McpServerRecord, headers: Record<string, string> = {}): UpstreamConnection {
-    const names = Object.keys(headers).sort();
-    const key = names.length
-      ? `${server.serverId}:${createHash('sha256')
-          .update(JSON.stringify(names.map((n) => [n, headers[n]])))
-          .digest('hex')}`
-      : server.serverId;
+    const distinct = headersKey(headers);
+    const key = distinct ? `${server.serverId}:${distinct}` : server.serverId;
     let connection = this.shared.get(key);
     if (!connection) {
       connection = new UpstreamConnection(
