@@ -49,6 +49,14 @@ describe('three replicas behind a round-robin balancer (e2e, built gateway proce
   let balancer: Balancer;
   const replicas: Replica[] = [];
 
+  /** Rounds a replica continued for another (mcp_input_rounds_relayed_total on its /metrics). */
+  const relayedRounds = async (url: string): Promise<number> => {
+    const text = await (
+      await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${MASTER_KEY}` } })
+    ).text();
+    return Number(/^mcp_input_rounds_relayed_total (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+
   const startReplica = async (): Promise<Replica> => {
     const gw = startGatewayProcess(
       ['--config', path.join(dir, 'config.yaml')],
@@ -365,12 +373,17 @@ describe('three replicas behind a round-robin balancer (e2e, built gateway proce
     const long = await call(holder.url, {}, 13_000);
     const done = await call(asker.url, answer(long.body));
     expect(done.body.result?.content?.[0].text).toBe('Hello at last, Ada!');
+    const relayedBefore = await relayedRounds(holder.url);
     const first = await call(holder.url);
     expect(first.body.result?.resultType).toBe('input_required');
     const started = Date.now();
     const retry = call(asker.url, answer(first.body));
-    // The holder took the round (and said so) and runs it; then it is killed.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The holder took the round (its relayed-rounds counter says so) and runs it; then it is killed.
+    await eventually(
+      'the holder took the round',
+      async () => (await relayedRounds(holder.url)) > relayedBefore,
+      10_000,
+    );
     holder.gw.child.kill('SIGKILL');
     await holder.gw.exited;
     const reply = await retry;

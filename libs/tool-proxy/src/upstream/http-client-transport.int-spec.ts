@@ -278,8 +278,13 @@ describe('NodeStreamableHttpClientTransport and a stream that ends before its an
 describe('NodeStreamableHttpClientTransport and a server without sessions', () => {
   it('stays open when the server has no event stream (GET answered 404): nothing was lost', async () => {
     // A stateless server (no session id) mounted on POST only, as an Express app answers a GET it has no route for.
+    let getRefused!: () => void;
+    const refused = new Promise<void>((resolve) => (getRefused = resolve));
     const http = createServer((req, res) => {
-      if (req.method !== 'POST') return void res.writeHead(404).end('Cannot GET /mcp');
+      if (req.method !== 'POST') {
+        res.on('finish', getRefused);
+        return void res.writeHead(404).end('Cannot GET /mcp');
+      }
       void (async () => {
         const server = new Server({ name: 'stateless', version: '1.0.0' }, { capabilities: { tools: {} } });
         server.setRequestHandler(CallToolRequestSchema, () => ({ content: [{ type: 'text', text: 'ok' }] }));
@@ -296,13 +301,15 @@ describe('NodeStreamableHttpClientTransport and a server without sessions', () =
       let closed = false;
       client.onclose = () => (closed = true);
       await client.connect(transport);
-      // The standalone GET went out after `initialized` and was refused; the session is as good as before.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The standalone GET went out after `initialized` and was refused; the session is as good as before:
+      // calls made after the refusal work, and the connection is still open after them.
+      await refused;
+      for (let i = 0; i < 2; i++)
+        await expect(client.callTool({ name: 'echo', arguments: {} })).resolves.toMatchObject({
+          content: [{ type: 'text', text: 'ok' }],
+        });
       expect(closed).toBe(false);
       expect(transport.sessionLost).toBe(false);
-      await expect(client.callTool({ name: 'echo', arguments: {} })).resolves.toMatchObject({
-        content: [{ type: 'text', text: 'ok' }],
-      });
       await client.close();
     } finally {
       http.closeAllConnections();
