@@ -1,13 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type {
-  ClientCapabilities,
-  LoggingLevel,
-  ServerNotification,
-  ServerRequest,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { type LoggingLevel, Server, type ServerContext, type Transport } from '@modelcontextprotocol/server';
 import { isAdmin } from '@app/auth';
 import { packageInfo } from '@app/core';
 import { effectiveSessionMode, type McpServerRecord } from '@app/mcp-registry';
@@ -15,7 +8,6 @@ import type { CallOptions, ToolCaller } from '../calls/tool-caller.js';
 import type { McpCatalog } from '../catalog/catalog.js';
 import type { GatewayView } from '../catalog/gateway-view.js';
 import type { CallerScope, VisibleServer } from '../catalog/view.types.js';
-import { LazyJsonSchemaValidator } from '../upstream/upstream-client.js';
 import type { ListKind, UpstreamConnection } from '../upstream/upstream-connection.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { McpOperations } from './mcp-operations.js';
@@ -32,8 +24,6 @@ export interface SessionDeps {
   catalog: McpCatalog;
   caller: ToolCaller;
 }
-
-export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /**
  * One client's MCP session: an SDK `Server` answering from the caller's view of the gateway, and the upstream
@@ -84,7 +74,6 @@ export class GatewaySession {
           completions: {},
         },
         instructions: instructionsOf(visible, (s) => deps.catalog.peek(s.serverId)?.instructions),
-        jsonSchemaValidator: new LazyJsonSchemaValidator(),
       },
     );
     registerSessionHandlers(this);
@@ -137,18 +126,19 @@ export class GatewaySession {
   }
 
   /** How this session's requests reach upstreams: its headers, its own connections, the client's signal. */
-  callOptions(extra: Extra, onProgress?: CallOptions['onProgress']): CallOptions {
+  callOptions(ctx: ServerContext, onProgress?: CallOptions['onProgress']): CallOptions {
+    const { id } = ctx.mcpReq;
     return {
       via: 'mcp',
-      meta: extra._meta,
-      sessionId: extra.sessionId,
-      rpcId: extra.requestId,
+      meta: ctx.mcpReq._meta,
+      sessionId: ctx.sessionId,
+      rpcId: id,
       admin: isAdmin(this.scope.auth),
       headers: this.requestHeaders,
-      signal: extra.signal,
+      signal: ctx.mcpReq.signal,
       onProgress,
-      connection: (server, headers) => this.connectionFor(server, headers, extra.requestId),
-      track: (serverId) => this.track(serverId, extra.requestId),
+      connection: (server, headers) => this.connectionFor(server, headers, id),
+      track: (serverId) => this.track(serverId, id),
       asker: this.asker,
     };
   }
@@ -241,7 +231,7 @@ export class GatewaySession {
     this.onStateChanged?.({ subscriptions: [...this.subscriptions] });
   }
 
-  /** What the upstream may ask of our client: only what the client itself declared. */
+  /** What the upstream may ask of our client: only what the client itself declared (for an SDK v1 client). */
   forwardedCapabilities(): ClientCapabilities {
     return forwardedCapabilities(this.server.getClientCapabilities());
   }

@@ -3,7 +3,6 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import {
   createMcpHandler,
-  type HandlerResultTypeMap,
   PROTOCOL_VERSION_META_KEY,
   isLegacyRequest,
   type McpHttpHandler,
@@ -21,7 +20,7 @@ import { GatewayView } from '../catalog/gateway-view.js';
 import type { CallerScope } from '../catalog/view.types.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { instructionsOf } from './gateway-session.js';
-import { SKIPPED_META_KEY } from './session-handlers.js';
+import { SKIPPED_META_KEY, v2 } from './session-handlers.js';
 import { requestIdOf } from './jsonrpc-checks.js';
 import { McpOperations } from './mcp-operations.js';
 import { InputLeases } from './input-exchange.js';
@@ -247,16 +246,6 @@ export class ModernEndpoint implements OnModuleDestroy {
     );
     return server;
   }
-}
-
-/**
- * A result built with SDK v1's types, as the v2 result of method `M`: the same JSON on the wire (taken from an
- * upstream and checked by the v1 client), typed more strictly by v2 (JSON values rather than `object`).
- */
-function v2<M extends keyof HandlerResultTypeMap>(
-  result: Promise<unknown>,
-): Promise<HandlerResultTypeMap[M]> {
-  return result as Promise<HandlerResultTypeMap[M]>;
 }
 
 /** One JSON-RPC request with the 2026 envelope key, or a protocol-version header newer than 2025's. */

@@ -8,6 +8,7 @@ import {
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { CreateMessageRequest } from '@modelcontextprotocol/server';
 import type { McpServerRecord } from '@app/mcp-registry';
 import { protocolError } from '../upstream/upstream-errors.js';
 import type { InputAsker } from '../calls/tool-caller.js';
@@ -31,7 +32,8 @@ export function routeServerRequests(session: GatewaySession, server: McpServerRe
       CreateMessageRequestSchema,
       server.allowSampling === false
         ? refuse('sampling', 'allow_sampling')
-        : (request, extra) => downstream.createMessage(request.params, options(extra.signal)),
+        : (request, extra) =>
+            downstream.createMessage(fromWire<SamplingParams>(request.params), options(extra.signal)),
     );
   if (caps.elicitation)
     client.setRequestHandler(
@@ -87,7 +89,10 @@ export function sessionAsker(session: GatewaySession): InputAsker {
       if (request.method === 'sampling/createMessage') {
         if (server.allowSampling === false) throw notAllowed(server, 'sampling', 'allow_sampling');
         if (!caps.sampling) throw missing('sampling');
-        return downstream.createMessage(CreateMessageRequestSchema.parse(request).params, options);
+        return downstream.createMessage(
+          fromWire<SamplingParams>(CreateMessageRequestSchema.parse(request).params),
+          options,
+        );
       }
       if (request.method === 'elicitation/create') {
         if (server.allowElicitation === false) throw notAllowed(server, 'elicitation', 'allow_elicitation');
@@ -104,6 +109,16 @@ export function sessionAsker(session: GatewaySession): InputAsker {
       );
     },
   };
+}
+
+type SamplingParams = CreateMessageRequest['params'];
+
+/**
+ * Params an upstream sent (JSON off the wire, checked by SDK v1's schema of the same method), in SDK v2's types,
+ * which say "JSON value" where v1 says `object`.
+ */
+function fromWire<T>(params: unknown): T {
+  return params as T;
 }
 
 /** A server request the operator turned off on this server (`allow_sampling` / `allow_elicitation: false`). */

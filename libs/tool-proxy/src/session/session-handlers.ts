@@ -1,26 +1,12 @@
-import {
-  CallToolRequestSchema,
-  type CallToolResult,
-  CompleteRequestSchema,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  type Progress,
-  ReadResourceRequestSchema,
-  SetLevelRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import type { HandlerResultTypeMap, Progress, ServerContext } from '@modelcontextprotocol/server';
 import { AppError } from '@app/core';
 import { effectiveSessionMode } from '@app/mcp-registry';
 import type { CallFailure, Settled } from '../calls/tool-caller.js';
 import type { ListError } from '../catalog/view.types.js';
 import { ResourceNotFoundError } from '../tool-proxy.errors.js';
 import { protocolError } from '../upstream/upstream-errors.js';
-import type { Extra, GatewaySession } from './gateway-session.js';
+import type { GatewaySession } from './gateway-session.js';
 import { REQUEST_CANCELLED } from './jsonrpc-checks.js';
 
 /** `_meta` key under which a list names the upstreams it had to skip. */
@@ -43,53 +29,63 @@ export function registerSessionHandlers(session: GatewaySession): void {
     return work();
   };
 
-  server.setRequestHandler(ListToolsRequestSchema, () => touched(() => ops.tools(scope())));
+  server.setRequestHandler('tools/list', () => touched(() => v2<'tools/list'>(ops.tools(scope()))));
   // The hot path: no wrapper beyond what the call needs.
-  server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
+  server.setRequestHandler('tools/call', (request, ctx) => {
     session.touch();
     const token = request.params._meta?.progressToken;
     const onProgress =
       token === undefined
         ? undefined
         : (p: Progress) =>
-            void extra
-              .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken: token } })
+            void ctx.mcpReq
+              .notify({ method: 'notifications/progress', params: { ...p, progressToken: token } })
               .catch(() => undefined);
-    return ops.callTool(
-      scope(),
-      request.params.name,
-      request.params.arguments,
-      session.callOptions(extra, onProgress),
+    return v2<'tools/call'>(
+      ops.callTool(
+        scope(),
+        request.params.name,
+        request.params.arguments,
+        session.callOptions(ctx, onProgress),
+      ),
     );
   });
-  server.setRequestHandler(ListPromptsRequestSchema, () => touched(() => ops.prompts(scope())));
-  server.setRequestHandler(GetPromptRequestSchema, (request, extra) =>
+  server.setRequestHandler('prompts/list', () => touched(() => v2<'prompts/list'>(ops.prompts(scope()))));
+  server.setRequestHandler('prompts/get', (request, ctx) =>
     touched(() =>
-      ops.getPrompt(scope(), request.params.name, request.params.arguments, session.callOptions(extra)),
+      v2<'prompts/get'>(
+        ops.getPrompt(scope(), request.params.name, request.params.arguments, session.callOptions(ctx)),
+      ),
     ),
   );
-  server.setRequestHandler(ListResourcesRequestSchema, () => touched(() => ops.resources(scope())));
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => touched(() => ops.templates(scope())));
-  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) =>
-    touched(() => ops.readResource(scope(), request.params.uri, session.callOptions(extra))),
+  server.setRequestHandler('resources/list', () =>
+    touched(() => v2<'resources/list'>(ops.resources(scope()))),
   );
-  server.setRequestHandler(SubscribeRequestSchema, (request, extra) =>
+  server.setRequestHandler('resources/templates/list', () =>
+    touched(() => v2<'resources/templates/list'>(ops.templates(scope()))),
+  );
+  server.setRequestHandler('resources/read', (request, ctx) =>
+    touched(() =>
+      v2<'resources/read'>(ops.readResource(scope(), request.params.uri, session.callOptions(ctx))),
+    ),
+  );
+  server.setRequestHandler('resources/subscribe', (request, ctx) =>
     touched(() =>
       mcpErrors(async () => {
-        await subscription(session, request.params.uri, true, extra);
+        await subscription(session, request.params.uri, true, ctx);
         return {};
       }),
     ),
   );
-  server.setRequestHandler(UnsubscribeRequestSchema, (request, extra) =>
+  server.setRequestHandler('resources/unsubscribe', (request, ctx) =>
     touched(() =>
       mcpErrors(async () => {
-        await subscription(session, request.params.uri, false, extra);
+        await subscription(session, request.params.uri, false, ctx);
         return {};
       }),
     ),
   );
-  server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+  server.setRequestHandler('logging/setLevel', async (request) => {
     session.touch();
     session.setLogLevel(request.params.level);
     // Forwarded to the upstream sessions this client owns (shared ones are not this client's to tune).
@@ -102,13 +98,28 @@ export function registerSessionHandlers(session: GatewaySession): void {
     );
     return {};
   });
-  server.setRequestHandler(CompleteRequestSchema, (request, extra) =>
-    touched(() => ops.complete(scope(), request.params, session.callOptions(extra))),
+  server.setRequestHandler('completion/complete', (request, ctx) =>
+    touched(() => v2<'completion/complete'>(ops.complete(scope(), request.params, session.callOptions(ctx)))),
   );
 }
 
+/**
+ * A result built with SDK v1's types, as the v2 result of method `M`: the same JSON on the wire (taken from an
+ * upstream and checked by the v1 client), typed more strictly by v2 (JSON values rather than `object`).
+ */
+export function v2<M extends keyof HandlerResultTypeMap>(
+  result: Promise<unknown>,
+): Promise<HandlerResultTypeMap[M]> {
+  return result as Promise<HandlerResultTypeMap[M]>;
+}
+
 /** Subscribes (or not) this client to a resource, upstream through the server that owns it. */
-async function subscription(session: GatewaySession, uri: string, on: boolean, extra: Extra): Promise<void> {
+async function subscription(
+  session: GatewaySession,
+  uri: string,
+  on: boolean,
+  ctx: ServerContext,
+): Promise<void> {
   session.setSubscribed(uri, on);
   const server = await session.deps.view.resolveResource(session.scope, uri);
   if (!server) {
@@ -118,7 +129,7 @@ async function subscription(session: GatewaySession, uri: string, on: boolean, e
   const settled = await session.deps.caller.request(
     server,
     on ? 'resources/subscribe' : 'resources/unsubscribe',
-    session.callOptions(extra),
+    session.callOptions(ctx),
     async (client, limits) => {
       if (!client.getServerCapabilities()?.resources?.subscribe) return;
       // A shared upstream stays subscribed while other sessions may watch the URI; updates are filtered here.
