@@ -14,6 +14,7 @@ import { RateLimits1796089431593 } from './1796089431593-RateLimits.js';
 import { ClientSessions1796093647654 } from './1796093647654-ClientSessions.js';
 import { InputRelay1796108095591 } from './1796108095591-InputRelay.js';
 import { ServerProtocolVersion1796116226564 } from './1796116226564-ServerProtocolVersion.js';
+import { UpstreamSignIn1796127438647 } from './1796127438647-UpstreamSignIn.js';
 
 export const ALL_MIGRATIONS: MigrationClass[] = [
   CreateMcpServer1795612097708,
@@ -29,4 +30,5 @@ export const ALL_MIGRATIONS: MigrationClass[] = [
   ClientSessions1796093647654,
   InputRelay1796108095591,
   ServerProtocolVersion1796116226564,
+  UpstreamSignIn1796127438647,
 ];

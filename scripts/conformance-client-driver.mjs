@@ -22,6 +22,9 @@ const direct = process.env.DIRECT === '1';
 const gateway = process.env.GATEWAY_URL;
 const key = process.env.GATEWAY_KEY;
 const log = (...args) => console.error('[driver]', ...args);
+/** The scenario and what it hands the client (a pre-registered client's id and secret, for one). */
+const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT ?? '{}');
+const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? context.name ?? '';
 
 /**
  * Arguments for a tool from its input schema: its required properties, each with a value of its type, and its
@@ -70,6 +73,16 @@ async function register() {
       server_name: name,
       url: serverUrl,
       protocol_version: revision === '2026-07-28' ? revision : '2025-11-25',
+      // An authorization scenario: each user signs in (the gateway's per-user OAuth), with the scenario's
+      // pre-registered client when it gives one.
+      ...(scenario.startsWith('auth/')
+        ? {
+            auth_type: 'oauth2',
+            oauth2_flow: 'authorization_code',
+            ...(context.client_id ? { client_id: context.client_id } : {}),
+            ...(context.client_secret ? { client_secret: context.client_secret } : {}),
+          }
+        : {}),
     }),
   });
   if (!res.ok) throw new Error(`registering the scenario server failed: ${res.status} ${await res.text()}`);
@@ -97,15 +110,57 @@ async function connect(url) {
   return client;
 }
 
+/** The sign-in URL a -32042 (URL elicitation required) error carries, if it is one. */
+function signInUrl(error) {
+  if (error?.code !== -32042) return null;
+  return error.data?.elicitations?.find((e) => e.mode === 'url')?.url ?? null;
+}
+
+/** The person at the browser: opens the URL and follows the redirects (the scenario's server approves). */
+async function browse(url) {
+  let next = url;
+  for (let hops = 0; hops < 10; hops++) {
+    const res = await fetch(next, { redirect: 'manual' });
+    const location = res.headers.get('location');
+    if (res.status < 300 || res.status >= 400 || !location) {
+      log(
+        `sign-in ended with ${res.status}: ${(await res.text())
+          .replace(/<[^>]+>/g, ' ')
+          .trim()
+          .slice(0, 200)}`,
+      );
+      return;
+    }
+    await res.body?.cancel();
+    next = new URL(location, next).href;
+  }
+}
+
+/** An operation, after the sign-ins the gateway asks for (at most 4: a first one and step-ups). */
+async function signedIn(operation) {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await operation();
+    } catch (error) {
+      const url = signInUrl(error);
+      if (!url || tries >= 4) throw error;
+      log('signing in at the upstream authorization server');
+      await browse(url);
+    }
+  }
+}
+
 let registered = null;
 try {
   if (!direct) registered = await register();
   const client = await connect(direct ? serverUrl : `${gateway}/${registered.name}/mcp`);
-  const { tools } = await client.listTools();
+  const { tools } = await signedIn(() => client.listTools());
   log(`${tools.length} tools: ${tools.map((t) => t.name).join(', ')}`);
   for (const tool of tools) {
     try {
-      const result = await client.callTool({ name: tool.name, arguments: argumentsFor(tool.inputSchema) });
+      const result = await signedIn(() =>
+        client.callTool({ name: tool.name, arguments: argumentsFor(tool.inputSchema) }),
+      );
       log(`${tool.name}: ${JSON.stringify(result).slice(0, 200)}`);
     } catch (error) {
       log(`${tool.name} failed: ${error.message}`);

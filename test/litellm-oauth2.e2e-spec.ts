@@ -186,7 +186,7 @@ mcp_servers:
         'client_secret',
         'auth_type oauth2 needs client_id and client_secret',
       ],
-      [{ auth_type: 'oauth2' }, 'client_id', 'or auth_value (a fixed token)'],
+      [{ auth_type: 'oauth2' }, 'client_id', 'auth_value (a fixed token)'],
       [
         { auth_type: 'bearer_token', client_id: 'x', client_secret: 'y' },
         'auth_type',
@@ -195,9 +195,24 @@ mcp_servers:
       [
         { auth_type: 'oauth2', auth_value: 'tok', client_id: 'x', client_secret: 'y' },
         'auth_value',
-        'not both',
+        'not two of them',
       ],
-      [{ oauth2_flow: 'authorization_code' }, 'oauth2_flow', 'authorization_code'],
+      [{ oauth2_flow: 'authorization_code', auth_value: 'tok' }, 'auth_value', 'not two of them'],
+      [
+        { oauth2_flow: 'authorization_code', client_secret: 'y' },
+        'client_id',
+        'client_secret needs client_id',
+      ],
+      [
+        { oauth2_flow: 'authorization_code', token_url: 'https://idp.example.com/token' },
+        'authorization_url',
+        'go together',
+      ],
+      [
+        { auth_type: 'oauth2', client_id: 'x', client_secret: 'y', authorization_url: 'https://idp/a' },
+        'authorization_url',
+        'is for oauth2_flow authorization_code',
+      ],
       [
         { auth_type: 'oauth2', credentials: { client_id: 'x', client_secret: 'y', scopes: ['a b"'] } },
         'credentials.scopes',

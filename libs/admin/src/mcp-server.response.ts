@@ -1,4 +1,4 @@
-import { effectiveSessionMode, type McpServerRecord } from '@app/mcp-registry';
+import { effectiveSessionMode, type McpServerRecord, type OAuth2Flow } from '@app/mcp-registry';
 import type { ServerHealth } from '@app/tool-proxy';
 
 /** What the API shows of a server: never a secret, only whether there is one, and the names of headers/env. */
@@ -32,10 +32,11 @@ export interface McpServerResponse {
   allow_sampling: boolean | null;
   allow_elicitation: boolean | null;
   allowed_params: Record<string, string[]> | null;
-  /** `client_credentials` when tokens come from an OAuth2 grant (auth_type oauth2), else null. */
-  oauth2_flow: 'client_credentials' | null;
+  /** How tokens are had with auth_type oauth2: one client credentials grant, or each user's own sign-in. */
+  oauth2_flow: OAuth2Flow | null;
   /** Null with oauth2_flow: found from the server's OAuth metadata. */
   token_url: string | null;
+  authorization_url: string | null;
   scopes: string[] | null;
   token_endpoint_auth_method: string | null;
   source: 'config' | 'db';
@@ -79,8 +80,9 @@ export function toMcpServerResponse(server: McpServerRecord, health?: ServerHeal
     allow_sampling: server.allowSampling,
     allow_elicitation: server.allowElicitation,
     allowed_params: server.allowedParams,
-    oauth2_flow: server.oauth2 ? 'client_credentials' : null,
+    oauth2_flow: server.oauth2 ? (server.oauth2.flow ?? 'client_credentials') : null,
     token_url: server.oauth2?.tokenUrl ?? null,
+    authorization_url: server.oauth2?.authorizationUrl ?? null,
     scopes: server.oauth2?.scopes ?? null,
     token_endpoint_auth_method: server.oauth2?.tokenEndpointAuthMethod ?? null,
     source: server.source,

@@ -20,6 +20,8 @@ export interface AuthContext {
   /** The first 12 hex digits of the key's SHA-256: tells keys apart in the audit log. Null: the master key. */
   keyHash: string | null;
   keyAlias: string | null;
+  /** LiteLLM's `user_id` of the key: whose upstream sign-ins (oauth2 authorization_code) it uses. */
+  userId: string | null;
   teamId: string | null;
   teamAlias: string | null;
   /** The grants the access policy reads: the key's, its team's, and whether it is an admin. */
@@ -49,6 +51,15 @@ export function mayUseModel(auth: AuthContext, model: string): boolean {
   return (key.length === 0 || key.includes(model)) && (team.length === 0 || team.includes(model));
 }
 
+/**
+ * Whose upstream sign-in (oauth2 authorization_code) a caller uses: the key's user (`user_id`, shared by that
+ * user's keys, as LiteLLM does), else the key itself, else the master key.
+ */
+export function signInOwner(auth: AuthContext): string {
+  if (auth.userId) return `user:${auth.userId}`;
+  return auth.keyId ? `key:${auth.keyId}` : 'master';
+}
+
 /** Master key and `proxy_admin`: may change anything. */
 export function isAdmin(auth: AuthContext): boolean {
   return auth.role === 'proxy_admin';
@@ -67,6 +78,7 @@ export const MASTER_KEY_CONTEXT: AuthContext = Object.freeze({
   keyName: null,
   keyHash: null,
   keyAlias: null,
+  userId: null,
   teamId: null,
   teamAlias: null,
   subject: Object.freeze({ isAdmin: true, key: {}, team: null }),

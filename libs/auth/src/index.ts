@@ -2,7 +2,14 @@ export { type ToolFilter, type AccessMap, toolAllowed, accessFor } from './acces
 export { assertAdminAccess } from './admin.guard.js';
 export { KeyNotFoundError } from './auth.errors.js';
 export { extractApiKey } from './api-key.js';
-export { type AuthContext, canReadAll, isAdmin, mayUseModel, type RateLimitOwner } from './auth-context.js';
+export {
+  type AuthContext,
+  canReadAll,
+  isAdmin,
+  mayUseModel,
+  type RateLimitOwner,
+  signInOwner,
+} from './auth-context.js';
 export { IS_PUBLIC, ACCESS, Public, AdminOnly, AnyKey, Auth } from './auth.decorators.js';
 export {
   GenerateKeyDto,

@@ -178,6 +178,7 @@ export class KeyAuthenticator implements OnModuleDestroy {
       keyName: row.keyName,
       keyHash: hash.slice(0, 12),
       keyAlias: row.keyAlias,
+      userId: row.userId,
       teamId: row.teamId,
       teamAlias: team?.teamAlias ?? null,
       subject: Object.freeze({

@@ -203,6 +203,12 @@ export class RuntimeSettingsSchema {
   @IsOptional()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'expected a redis:// or rediss:// URL' })
   REDIS_URL?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s?#]+$/, {
+    message: 'expected the http:// or https:// URL clients and browsers reach the gateway at (no query)',
+  })
+  PROXY_BASE_URL?: string;
 }
 
 /** Flattens class-validator's error tree into `path: message` lines, one per failed constraint. */

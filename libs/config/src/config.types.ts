@@ -17,6 +17,11 @@ export interface GatewayConfig {
   server: {
     port: number;
     host: string;
+    /**
+     * The URL browsers reach the gateway at (PROXY_BASE_URL / general_settings.proxy_base_url), for the upstream
+     * OAuth sign-in callback; null: the Host the caller used.
+     */
+    publicUrl: string | null;
     /** On SIGTERM, in-flight calls may finish for this long before sessions close (general_settings.shutdown_grace_seconds). */
     shutdownGraceMs: number;
   };

@@ -22,7 +22,7 @@ describe('loadConfig', () => {
   it('runs on defaults with no file and no environment', () => {
     const config = loadConfig({ env: {}, cwd });
     expect(config.configPath).toBeNull();
-    expect(config.server).toEqual({ port: 4000, host: '0.0.0.0', shutdownGraceMs: 30_000 });
+    expect(config.server).toEqual({ port: 4000, host: '0.0.0.0', publicUrl: null, shutdownGraceMs: 30_000 });
     expect(config.log).toEqual({ level: 'info', format: 'json' });
     expect(config.auth).toEqual({
       masterKey: null,
@@ -182,7 +182,12 @@ general_settings:
         'general_settings:\n  master_key: sk-from-file\n  database_url: postgres://file@h/db\n',
       ),
     });
-    expect(config.server).toEqual({ port: 5001, host: '127.0.0.1', shutdownGraceMs: 30_000 });
+    expect(config.server).toEqual({
+      port: 5001,
+      host: '127.0.0.1',
+      publicUrl: null,
+      shutdownGraceMs: 30_000,
+    });
     expect(config.log).toEqual({ level: 'debug', format: 'pretty' });
     expect(config.auth).toEqual({
       masterKey: 'sk-from-env',

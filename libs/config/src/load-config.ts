@@ -25,6 +25,7 @@ const TOLERATED_TOP_LEVEL = new Set(['litellm_settings', 'router_settings', 'env
 /** general_settings keys read by later modules; anything else draws a warning, not an error. */
 export const KNOWN_GENERAL_SETTINGS = new Set([
   'master_key',
+  'proxy_base_url',
   'database_url',
   'mcp_url_allowlist',
   'mcp_block_private_urls',
@@ -167,6 +168,7 @@ const ECHO_VALUE = new Set([
   'MCP_BLOCK_PRIVATE_URLS',
   'MCP_STDIO_EXTRA_COMMANDS',
   'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'PROXY_BASE_URL',
 ]);
 
 /**
@@ -222,6 +224,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
     MCP_STDIO_EXTRA_COMMANDS: envValue(env, 'MCP_STDIO_EXTRA_COMMANDS')?.replace(/\s+/g, ''),
     OTEL_EXPORTER_OTLP_ENDPOINT: envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
     REDIS_URL: envValue(env, 'REDIS_URL') ?? stringOrUndefined(general.redis_url),
+    PROXY_BASE_URL: envValue(env, 'PROXY_BASE_URL') ?? stringOrUndefined(general.proxy_base_url),
   };
   const runtimeSchema = plainToInstance(RuntimeSettingsSchema, runtime);
   for (const error of validateSync(runtimeSchema)) {
@@ -239,6 +242,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
     server: {
       port: Number(runtime.PORT),
       host: runtime.HOST,
+      publicUrl: runtime.PROXY_BASE_URL?.replace(/\/+$/, '') ?? null,
       shutdownGraceMs: numberOr(general.shutdown_grace_seconds, 30) * 1000,
     },
     log: { level: runtime.LOG_LEVEL as LogLevel, format: runtime.LOG_FORMAT as LogFormat },

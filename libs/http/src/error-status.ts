@@ -48,6 +48,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   UPSTREAM_UNAVAILABLE: 502,
   UPSTREAM_TIMEOUT: 504,
   UPSTREAM_ERROR: 502,
+  // The caller's key is fine; the upstream needs the user's own sign-in (details.authorization_url).
+  UPSTREAM_SIGN_IN_REQUIRED: 401,
   RESOURCE_NOT_FOUND: 404,
   // nginx's "client closed request": nobody reads it, but the access line says what happened.
   REQUEST_CANCELLED: 499,

@@ -1,4 +1,4 @@
-export { type McpServerRecord } from './mcp-server.types.js';
+export { type McpServerRecord, type OAuth2Flow } from './mcp-server.types.js';
 export { CreateMcpServerDto, UpdateMcpServerDto, TestMcpServerDto } from './mcp-server.dto.js';
 export { applyServerInput, dialUrl, effectiveSessionMode } from './mcp-server.rules.js';
 export { McpServerNotFoundError } from './mcp-server.errors.js';

@@ -38,23 +38,10 @@ const CREDENTIAL_KEYS = new Set<string>(['auth_value', ...GRANT_KEYS]);
 export function fromLiteLlmShapes<T extends McpServerInput & LiteLlmServerFields>(
   raw: T,
 ): { input: McpServerInput; problems: Problem[] } {
-  const {
-    credentials,
-    timeout,
-    authentication_token: token,
-    access_groups: groups,
-    oauth2_flow: flow,
-    ...input
-  } = raw;
+  const { credentials, timeout, authentication_token: token, access_groups: groups, ...input } = raw;
   const out: McpServerInput = { ...input };
   const problems: Problem[] = [];
-  if (flow === 'authorization_code')
-    problems.push({
-      param: 'oauth2_flow',
-      message:
-        'oauth2_flow authorization_code (a user signing in at a browser) is not supported yet: use client_credentials (client_id, client_secret, token_url), or auth_value with a token',
-    });
-  else if (flow === 'client_credentials' && out.auth_type === undefined) out.auth_type = 'oauth2';
+  if (out.oauth2_flow && out.auth_type === undefined) out.auth_type = 'oauth2';
   const auth = (value: string | null | undefined, from: string) => {
     if (value === undefined) return;
     if (out.auth_value !== undefined && out.auth_value !== value)

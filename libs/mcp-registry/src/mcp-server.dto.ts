@@ -268,7 +268,14 @@ export class McpServerFieldsDto implements McpServerInput, LiteLlmServerFields {
   })
   token_endpoint_auth_method?: TokenEndpointAuthMethod | null;
 
-  /** LiteLLM's `oauth2_flow`: `client_credentials` is what runs; `authorization_code` is refused, explained. */
+  /** authorization_code: the authorization endpoint; when absent, found from the server's OAuth metadata. */
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MaxLength(4000)
+  authorization_url?: string | null;
+
+  /** LiteLLM's `oauth2_flow`: `client_credentials` (the default) or `authorization_code` (per-user sign-in). */
   @IsOptional()
   @ValidateIf(nullable)
   @IsIn(OAUTH2_FLOWS, { message: `oauth2_flow must be one of ${OAUTH2_FLOWS.join(', ')}` })

@@ -192,12 +192,25 @@ function oauth2Settings(
   authType: McpAuthType,
   authValue: string | null,
 ): McpOAuth2Settings | null {
-  const fields = ['client_id', 'client_secret', 'token_url', 'scopes', 'token_endpoint_auth_method'] as const;
-  const sent = fields.some((field) => input[field] !== undefined && input[field] !== null);
+  const fields = [
+    'client_id',
+    'client_secret',
+    'token_url',
+    'authorization_url',
+    'scopes',
+    'token_endpoint_auth_method',
+  ] as const;
+  // LiteLLM configs say `oauth2_flow: client_credentials` beside a fixed token too: only the per-user flow counts.
+  const sent =
+    fields.some((field) => input[field] !== undefined && input[field] !== null) ||
+    input.oauth2_flow === 'authorization_code';
   if (!sent && (authType !== 'oauth2' || authValue !== null)) return null;
   const before = prev?.authType === 'oauth2' ? prev.oauth2 : null;
   return {
+    flow: input.oauth2_flow ?? before?.flow ?? 'client_credentials',
     tokenUrl: input.token_url !== undefined ? input.token_url : (before?.tokenUrl ?? null),
+    authorizationUrl:
+      input.authorization_url !== undefined ? input.authorization_url : (before?.authorizationUrl ?? null),
     scopes: input.scopes !== undefined ? scopeList(input.scopes) : (before?.scopes ?? []),
     tokenEndpointAuthMethod:
       input.token_endpoint_auth_method ?? before?.tokenEndpointAuthMethod ?? 'client_secret_post',
@@ -293,7 +306,7 @@ function oauth2Problems(record: McpServerRecord): Problem[] {
           {
             param: 'auth_type',
             message:
-              'client_id, client_secret, token_url and scopes are for auth_type oauth2 (tokens from an OAuth2 client credentials grant)',
+              'client_id, client_secret, token_url, authorization_url, scopes and oauth2_flow are for auth_type oauth2',
           },
         ]
       : [];
@@ -305,36 +318,61 @@ function oauth2Problems(record: McpServerRecord): Problem[] {
           {
             param: 'auth_value',
             message:
-              'auth_type oauth2 takes auth_value (a token sent as it is) or client_id and client_secret (tokens fetched for you), not both',
+              'auth_type oauth2 takes auth_value (a token sent as it is), client credentials (tokens fetched for you) or oauth2_flow authorization_code (each user signs in), not two of them',
           },
         ]
       : [];
   const problems: Problem[] = [];
-  for (const [param, value] of [
-    ['client_id', clientId],
-    ['client_secret', clientSecret],
-  ] as const)
-    if (value === null)
+  if (oauth2?.flow === 'authorization_code') {
+    // Pre-registered client (client_id, with client_secret for a confidential one) or dynamic registration.
+    if (clientSecret !== null && clientId === null)
       problems.push({
-        param,
-        message: `auth_type oauth2 needs client_id and client_secret (OAuth2 client credentials; token_url is found from the server's metadata when not given), or auth_value (a fixed token)`,
+        param: 'client_id',
+        message:
+          'client_secret needs client_id (a client registered at the authorization server); send neither to register the gateway dynamically',
       });
-  const tokenUrl = oauth2?.tokenUrl;
-  if (tokenUrl) {
-    let parsed: URL | null = null;
-    try {
-      parsed = new URL(tokenUrl);
-    } catch {
-      problems.push({ param: 'token_url', message: 'token_url is not a valid URL' });
-    }
-    if (parsed && parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
-      problems.push({ param: 'token_url', message: 'token_url must start with https:// or http://' });
-    else if (parsed && (parsed.username || parsed.password))
+  } else {
+    for (const [param, value] of [
+      ['client_id', clientId],
+      ['client_secret', clientSecret],
+    ] as const)
+      if (value === null)
+        problems.push({
+          param,
+          message: `auth_type oauth2 needs client_id and client_secret (OAuth2 client credentials; token_url is found from the server's metadata when not given), auth_value (a fixed token), or oauth2_flow authorization_code (each user signs in)`,
+        });
+    if (oauth2?.authorizationUrl)
       problems.push({
-        param: 'token_url',
-        message: 'token_url may not carry user:password; send client_id and client_secret instead',
+        param: 'authorization_url',
+        message:
+          'authorization_url is for oauth2_flow authorization_code (client credentials use token_url only)',
       });
   }
+  for (const [param, value] of [
+    ['token_url', oauth2?.tokenUrl],
+    ['authorization_url', oauth2?.authorizationUrl],
+  ] as const) {
+    if (!value) continue;
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(value);
+    } catch {
+      problems.push({ param, message: `${param} is not a valid URL` });
+    }
+    if (parsed && parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+      problems.push({ param, message: `${param} must start with https:// or http://` });
+    else if (parsed && (parsed.username || parsed.password))
+      problems.push({
+        param,
+        message: `${param} may not carry user:password; send client_id and client_secret instead`,
+      });
+  }
+  if (oauth2?.flow === 'authorization_code' && !oauth2.tokenUrl !== !oauth2.authorizationUrl)
+    problems.push({
+      param: oauth2.tokenUrl ? 'authorization_url' : 'token_url',
+      message:
+        "authorization_url and token_url go together (both skip discovery); send neither to find both from the server's OAuth metadata",
+    });
   return problems;
 }
 

@@ -54,16 +54,25 @@ export interface McpServerSecrets {
 /** How the client authenticates at the token endpoint (RFC 6749 §2.3; names from RFC 8414). */
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_post', 'client_secret_basic'] as const;
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
-/** LiteLLM's `oauth2_flow`: only the machine-to-machine flow runs in a gateway without a user at a browser. */
+/**
+ * LiteLLM's `oauth2_flow`: `client_credentials` (machine to machine, one token for every caller of the server) or
+ * `authorization_code` (each user signs in at the upstream's authorization server once; their own tokens, kept
+ * encrypted per user, are sent for their calls).
+ */
 export const OAUTH2_FLOWS = ['client_credentials', 'authorization_code'] as const;
+export type OAuth2Flow = (typeof OAUTH2_FLOWS)[number];
 
 /**
  * The OAuth2 client credentials grant a server's tokens come from (auth_type oauth2 with client_id and
  * client_secret). Not secret: shown by the API; the client id and secret are in the secrets.
  */
 export interface McpOAuth2Settings {
+  /** Absent in rows stored before authorization_code existed: client_credentials. */
+  flow?: OAuth2Flow;
   /** Null: found from the server's protected-resource and authorization-server metadata (RFC 9728, RFC 8414). */
   tokenUrl: string | null;
+  /** authorization_code only: the authorization endpoint; null (or absent) found from the metadata. */
+  authorizationUrl?: string | null;
   scopes: string[];
   tokenEndpointAuthMethod: TokenEndpointAuthMethod;
 }
@@ -148,10 +157,11 @@ export interface McpServerInput {
   client_id?: string | null;
   client_secret?: string | null;
   token_url?: string | null;
+  authorization_url?: string | null;
   /** A list, or one space-separated string as OAuth writes it. */
   scopes?: string[] | string | null;
   token_endpoint_auth_method?: TokenEndpointAuthMethod | null;
-  oauth2_flow?: (typeof OAUTH2_FLOWS)[number] | null;
+  oauth2_flow?: OAuth2Flow | null;
 }
 
 /** Spec versions LiteLLM's `spec_version` takes (and this gateway's upstreams negotiate). */

@@ -12,6 +12,8 @@ export {
   type OAuthFixtureOptions,
   type TokenRequest,
   startOAuthFixture,
+  type AuthCodeFixture,
+  startAuthCodeFixture,
 } from './oauth-fixture.js';
 export { LONG_TOOL_NAME, type RichFixture, startRichFixture } from './rich-fixture.js';
 export { eventually, freshClockMinute, waitFor } from './wait-for.js';

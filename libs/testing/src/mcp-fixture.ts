@@ -38,8 +38,12 @@ export interface FixtureOptions {
    */
   authorize?: (authorization: string | undefined) => boolean;
   authorizationServer?: string;
-  /** Answers tools/call (default: echoes the tool name and arguments as JSON text). */
-  call?: (name: string, args: Record<string, unknown>) => CallToolResult | Promise<CallToolResult>;
+  /** Answers tools/call (default: echoes the tool name and arguments as JSON text); `authorization`: the request's. */
+  call?: (
+    name: string,
+    args: Record<string, unknown>,
+    authorization?: string,
+  ) => CallToolResult | Promise<CallToolResult>;
 }
 
 /**
@@ -118,7 +122,12 @@ export async function startMcpFixture(options: FixtureOptions = {}): Promise<Mcp
       res.writeHead(404).end();
       return;
     }
-    const server = fixtureServer(options.name, tools, options.call);
+    const call = options.call;
+    const server = fixtureServer(
+      options.name,
+      tools,
+      call && ((name, args) => call(name, args, req.headers.authorization)),
+    );
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,

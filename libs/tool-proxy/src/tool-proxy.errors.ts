@@ -64,6 +64,13 @@ export class GatewayDrainingError extends AppError {
 /** A REST tool call that produced no result: the failure's kind picks the status (502, 504, 400, 499). */
 export class ToolCallFailedError extends AppError {
   constructor(failure: CallFailure) {
+    if (failure.authorizationUrl) {
+      super('UPSTREAM_SIGN_IN_REQUIRED', failure.message, {
+        param: 'name',
+        details: { authorization_url: failure.authorizationUrl },
+      });
+      return;
+    }
     const code =
       failure.kind === 'unavailable'
         ? 'UPSTREAM_UNAVAILABLE'

@@ -31,6 +31,9 @@ import { McpHealthService } from './upstream/mcp-health.service.js';
 import { UpstreamDialer } from './upstream/upstream-dialer.js';
 import { UpstreamPool } from './upstream/upstream-pool.js';
 import { ModernUpstreams } from './upstream/modern-upstreams.js';
+import { UpstreamSignInController } from './oauth/upstream-sign-in.controller.js';
+import { UpstreamOAuthClientEntity, UpstreamSignInEntity } from './oauth/upstream-sign-in.entity.js';
+import { UpstreamSignIns } from './oauth/upstream-sign-ins.js';
 
 /**
  * The MCP gateway: the wire to upstreams (pool, transports, health), the catalog and per-caller view, the one
@@ -42,9 +45,14 @@ import { ModernUpstreams } from './upstream/modern-upstreams.js';
     AuthModule,
     HealthModule,
     ObservabilityModule,
-    TypeOrmModule.forFeature([ClientSessionEntity, InputRelayEntity]),
+    TypeOrmModule.forFeature([
+      ClientSessionEntity,
+      InputRelayEntity,
+      UpstreamSignInEntity,
+      UpstreamOAuthClientEntity,
+    ]),
   ],
-  controllers: [RestToolsController, McpController],
+  controllers: [RestToolsController, McpController, UpstreamSignInController],
   providers: [
     SharedRedis,
     {
@@ -59,6 +67,7 @@ import { ModernUpstreams } from './upstream/modern-upstreams.js';
     UpstreamDialer,
     UpstreamPool,
     ModernUpstreams,
+    UpstreamSignIns,
     McpHealthService,
     McpCatalog,
     GatewayView,

@@ -38,6 +38,12 @@ import {
   ToolNotFoundError,
 } from '../tool-proxy.errors.js';
 import { ServerTurns } from './server-turns.js';
+import {
+  needsSignIn,
+  type SignInContext,
+  SignInRequiredError,
+  UpstreamSignIns,
+} from '../oauth/upstream-sign-ins.js';
 import { CallRecorder, costOf } from './call-recorder.js';
 import { RateLimiter } from './rate-limiter.js';
 import { limitsFor } from './rate-limits.js';
@@ -60,6 +66,8 @@ export interface CallFailure {
   message: string;
   /** `refused`: the upstream's JSON-RPC error, relayed as is. */
   rpc?: { code: number; message: string; data?: unknown };
+  /** The caller must sign in at the upstream's authorization server first (oauth2 authorization_code). */
+  authorizationUrl?: string;
 }
 
 export type Settled<T> =
@@ -95,6 +103,8 @@ export interface CallOptions {
   modern?: ModernRound;
   /** A 2025 session's client, for a server pinned to 2026-07-28 that asks it something (input_required). */
   asker?: InputAsker;
+  /** Whose upstream sign-in calls to oauth2 authorization_code servers use (filled from the caller's scope). */
+  signIn?: SignInContext;
 }
 
 /** A 2025 session's client, asked on the upstream's behalf when a 2026-07-28 upstream answers input_required. */
@@ -148,6 +158,7 @@ export class ToolCaller {
     private readonly metrics: GatewayMetrics,
     private readonly limiter: RateLimiter,
     private readonly modern: ModernUpstreams,
+    private readonly signIns: UpstreamSignIns,
   ) {}
 
   /** Calls a tool by its exposed name; a name the caller may not use is a ToolNotFoundError. */
@@ -233,7 +244,7 @@ export class ToolCaller {
       settled = await this.run<CallToolResult>(
         server,
         tool,
-        options,
+        this.signedInOptions(server, scope, options),
         (client, limits) =>
           // The result is validated once, by the downstream server as it answers (the SDK's callTool would
           // parse it fully and check its structured content on every call, for nothing).
@@ -308,7 +319,7 @@ export class ToolCaller {
     return this.run(
       server,
       uri,
-      options,
+      this.signedInOptions(server, scope, options),
       (client, limits) => client.readResource({ uri }, limits),
       (client, limits, round) =>
         client.request(
@@ -329,7 +340,7 @@ export class ToolCaller {
     return this.run(
       target.server,
       target.name,
-      options,
+      this.signedInOptions(target.server, scope, options),
       (client, limits) => client.getPrompt({ name: target.name, arguments: args }, limits),
       (client, limits, round) =>
         client.request(
@@ -340,6 +351,13 @@ export class ToolCaller {
           { ...limits, allowInputRequired: true },
         ) as Promise<GetPromptResult>,
     );
+  }
+
+  /** The options with the caller's own upstream sign-in, for a server that needs one (else unchanged). */
+  private signedInOptions(server: McpServerRecord, scope: CallerScope, options: CallOptions): CallOptions {
+    return options.signIn || !needsSignIn(server)
+      ? options
+      : { ...options, signIn: this.signIns.context(scope) };
   }
 
   /** Any other request to a server the caller already resolved (completions), on the same terms. */
@@ -357,8 +375,14 @@ export class ToolCaller {
     const timeout = server.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const deadline = Date.now() + timeout;
     const headers = passThroughHeaders(server, options.headers);
+    // A server each user signs in to: the caller's own credential (and connections), unless they pass their own.
+    const signedIn =
+      options.signIn && needsSignIn(server) && !('authorization' in headers)
+        ? { owner: options.signIn.owner, credential: this.signIns.credential(server, options.signIn) }
+        : undefined;
     const connect =
-      options.connection ?? ((s: McpServerRecord, h: Record<string, string>) => this.pool.sharedFor(s, h));
+      options.connection ??
+      ((s: McpServerRecord, h: Record<string, string>) => this.pool.sharedFor(s, h, signedIn));
     const done = this.drain.start();
     const untrack = options.track?.(server.serverId);
     let release: (() => void) | null = null;
@@ -373,6 +397,8 @@ export class ToolCaller {
       }
       for (let attempt = 0; ; attempt++) {
         try {
+          // Not signed in yet (or the sign-in lapsed): the sign-in URL, before any connection is tried.
+          if (signedIn) await signedIn.credential.headers();
           // A 2026-07-28 caller, to an upstream that speaks it (asked once per server in `auto`).
           // Everyone else too, to a server pinned to 2026-07-28 (it may speak nothing else), asked on its behalf.
           const round =
@@ -382,7 +408,7 @@ export class ToolCaller {
               : undefined);
           const modern =
             round && invokeModern && ModernUpstreams.mayBeModern(server)
-              ? await this.within(this.modern.clientFor(server, headers), deadline, options.signal)
+              ? await this.within(this.modern.clientFor(server, headers, signedIn), deadline, options.signal)
               : null;
           if (round && invokeModern && modern) {
             const limits = { timeout: Math.max(1, deadline - Date.now()), signal: options.signal };
@@ -487,6 +513,30 @@ export class ToolCaller {
           message: `MCP server ${name} did not answer ${what} within ${timeout} ms`,
         },
       };
+    const signIn = signInRequired(error);
+    if (signIn)
+      return {
+        outcome: 'upstream_error',
+        failure: {
+          kind: 'refused',
+          message: `${signIn.message}: ${signIn.url}`,
+          rpc: {
+            code: URL_ELICITATION_REQUIRED,
+            message: signIn.message,
+            data: {
+              elicitations: [
+                {
+                  mode: 'url',
+                  elicitationId: signIn.elicitationId,
+                  url: signIn.url,
+                  message: `Sign in to ${signIn.server.serverName} to let the gateway call it on your behalf.`,
+                },
+              ],
+            },
+          },
+          authorizationUrl: signIn.url,
+        },
+      };
     if (error instanceof UpstreamUnavailableError)
       return { outcome: 'upstream_error', failure: { kind: 'unavailable', message: safe(error.message) } };
     if (error instanceof McpError && error.code !== (ErrorCode.ConnectionClosed as number))
@@ -530,6 +580,16 @@ class CallTimeoutError extends Error {
  * elicitation required: `elicitations`).
  */
 const SPEC_DATA_CODES: ReadonlySet<number> = new Set([-32021, -32022, -32042]);
+
+/** JSON-RPC code of MCP's URL elicitation required error: the caller must open a URL first (a sign-in). */
+const URL_ELICITATION_REQUIRED = -32042;
+
+/** The sign-in an error asks for, wherever it was wrapped (a connect failure carries it as its cause). */
+function signInRequired(error: unknown): SignInRequiredError | null {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++)
+    if (e instanceof SignInRequiredError) return e;
+  return null;
+}
 
 /** An upstream error's data, when it carries no secret of the server (else nothing: it is not ours to edit). */
 function redactedData(server: McpServerRecord, data: unknown, passed: readonly string[]): unknown {

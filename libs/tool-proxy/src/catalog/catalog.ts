@@ -14,7 +14,7 @@ import type { ListKind } from '../upstream/upstream-connection.js';
 import { redactSecrets } from '../upstream/secret-redactor.js';
 import { describeError, isMcpError } from '../upstream/upstream-errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
-import { type ModernClient, ModernUpstreams } from '../upstream/modern-upstreams.js';
+import { type ModernClient, ModernUpstreams, type SignedIn } from '../upstream/modern-upstreams.js';
 
 /** Longest a list may take, whatever the server's call timeout. */
 export const LIST_TIMEOUT_MS = 30_000;
@@ -149,12 +149,15 @@ export class McpCatalog implements OnModuleDestroy {
     clearTimeout(timer);
   }
 
-  /** The server's catalog, from cache or listed now (rejects with a safe message on failure). */
-  get(server: McpServerRecord): Promise<ServerCatalog> {
+  /**
+   * The server's catalog, from cache or listed now (rejects with a safe message on failure). A server each user
+   * signs in to is listed with the caller's own sign-in (`signedIn`), and its lists serve every caller after.
+   */
+  get(server: McpServerRecord, signedIn?: SignedIn): Promise<ServerCatalog> {
     let entry = this.cache.get(server.serverId);
     this.metrics.catalogLookup(entry !== undefined);
     if (!entry) {
-      const pending = this.fetch(server);
+      const pending = this.fetch(server, signedIn);
       entry = pending;
       this.cache.set(server.serverId, pending);
       const before = this.expired.get(server.serverId);
@@ -178,12 +181,17 @@ export class McpCatalog implements OnModuleDestroy {
     return entry;
   }
 
-  private async fetch(server: McpServerRecord): Promise<ServerCatalog> {
+  private async fetch(server: McpServerRecord, signedIn?: SignedIn): Promise<ServerCatalog> {
     const started = performance.now();
+    // Not signed in: the caller is told where to sign in, before any connection is tried.
+    if (signedIn) await signedIn.credential.headers();
     // A server pinned to 2026-07-28 is listed over it (it may speak nothing else); others over 2025-11-25.
-    const modern = server.protocolVersion === '2026-07-28' ? await this.modern.clientFor(server, {}) : null;
+    const modern =
+      server.protocolVersion === '2026-07-28' ? await this.modern.clientFor(server, {}, signedIn) : null;
     const ttls: number[] = [];
-    const client: Lister = modern ? modernLister(modern, ttls) : await this.pool.sharedFor(server).get();
+    const client: Lister = modern
+      ? modernLister(modern, ttls)
+      : await this.pool.sharedFor(server, {}, signedIn).get();
     // Lists have their own bound: a server's timeout_ms is for its calls (a short one must not hide its tools).
     const timeout = LIST_TIMEOUT_MS;
     const caps = client.getServerCapabilities() ?? {};

@@ -5,6 +5,7 @@ import { type AccessMap, accessFor, type AuthContext, toolAllowed } from '@app/a
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { McpRegistry, type McpServerRecord } from '@app/mcp-registry';
 import { McpCatalog } from './catalog.js';
+import { SignInRequiredError, UpstreamSignIns } from '../oauth/upstream-sign-ins.js';
 import {
   exposedName,
   type NamedEntry,
@@ -42,6 +43,7 @@ export class GatewayView {
     private readonly registry: McpRegistry,
     private readonly catalog: McpCatalog,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly signIns: UpstreamSignIns,
   ) {}
 
   visibleServers(scope: Pick<CallerScope, 'auth' | 'selection'>): VisibleServer[] {
@@ -105,7 +107,9 @@ export class GatewayView {
 
   private async catalogs(scope: CallerScope) {
     const visible = this.visibleServers(scope);
-    const results = await Promise.allSettled(visible.map((v) => this.catalog.get(v.server)));
+    const results = await Promise.allSettled(
+      visible.map((v) => this.catalog.get(v.server, this.signIns.signedIn(v.server, scope))),
+    );
     const ok: CatalogResult[] = [];
     const errors: ListError[] = [];
     results.forEach((result, i) => {
@@ -113,7 +117,13 @@ export class GatewayView {
       if (result.status === 'fulfilled') ok.push({ visible: visible[i], catalog: result.value });
       else {
         const message = result.reason instanceof Error ? result.reason.message : String(result.reason);
-        errors.push({ server_id: server.serverId, server_name: server.serverName, message });
+        const signIn = result.reason instanceof SignInRequiredError ? result.reason.url : undefined;
+        errors.push({
+          server_id: server.serverId,
+          server_name: server.serverName,
+          message,
+          ...(signIn ? { authorization_url: signIn } : {}),
+        });
         this.logger.warn({ msg: 'upstream skipped in a list', server: server.serverName, error: message });
       }
     });
@@ -243,7 +253,9 @@ export class GatewayView {
     if (direct) {
       const hit = visible.find((v) => v.server.alias.toLowerCase() === direct.alias.toLowerCase());
       if (hit && toolAllowed(hit.filter, direct.name)) {
-        const catalog = await this.catalog.get(hit.server).catch(() => null);
+        const catalog = await this.catalog
+          .get(hit.server, this.signIns.signedIn(hit.server, scope))
+          .catch(() => null);
         const tool = catalog?.tools.find((t) => t.name === direct.name);
         // An upstream we cannot list right now: pass the call through and let it answer.
         if (!catalog)

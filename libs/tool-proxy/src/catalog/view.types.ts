@@ -13,6 +13,8 @@ export interface CallerScope {
   selection: ReadonlySet<string> | null;
   /** `{alias}-{name}` (aggregated endpoints) or upstream names unchanged (single-server endpoint). */
   prefixed: boolean;
+  /** `scheme://host` the caller reached the gateway at (upstream sign-in callbacks, when PROXY_BASE_URL is unset). */
+  origin?: string;
 }
 
 export interface VisibleServer {
@@ -24,6 +26,8 @@ export interface ListError {
   server_id: string;
   server_name: string;
   message: string;
+  /** The server needs the caller to sign in (oauth2 authorization_code): where, in a browser. */
+  authorization_url?: string;
 }
 
 export interface Listing<T> {

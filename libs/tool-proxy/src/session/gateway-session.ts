@@ -15,6 +15,7 @@ import { forwardedCapabilities, routeServerRequests, sessionAsker } from './serv
 import type { SessionPatch, StoredSession } from './session-store.js';
 import { NodeStreamableHttpServerTransport } from './streamable-http-transport.js';
 import { registerSessionHandlers } from './session-handlers.js';
+import type { UpstreamSignIns } from '../oauth/upstream-sign-ins.js';
 
 export interface SessionDeps {
   view: GatewayView;
@@ -23,6 +24,8 @@ export interface SessionDeps {
   pool: UpstreamPool;
   catalog: McpCatalog;
   caller: ToolCaller;
+  /** Callers' own upstream sign-ins (oauth2 authorization_code servers). */
+  signIns: UpstreamSignIns;
 }
 
 /**
@@ -169,12 +172,17 @@ export class GatewaySession {
     if (effectiveSessionMode(server) === 'shared') return this.deps.pool.sharedFor(server, headers);
     let connection = this.owned.get(server.serverId);
     if (!connection) {
-      connection = this.deps.pool.openForClient(server, headers, {
-        onListChanged: (kind) => this.deps.catalog.invalidate(server.serverId, [kind]),
-        capabilities: this.forwardedCapabilities(),
-        configure: (client) => routeServerRequests(this, server, client),
-        onConnected: () => void this.restoreUpstreamState(server),
-      });
+      connection = this.deps.pool.openForClient(
+        server,
+        headers,
+        {
+          onListChanged: (kind) => this.deps.catalog.invalidate(server.serverId, [kind]),
+          capabilities: this.forwardedCapabilities(),
+          configure: (client) => routeServerRequests(this, server, client),
+          onConnected: () => void this.restoreUpstreamState(server),
+        },
+        this.deps.signIns.signedIn(server, this.scope),
+      );
       this.owned.set(server.serverId, connection);
       if (this.resumed) this.announceReopened(server, requestId);
     }

@@ -9,7 +9,8 @@ import { Injectable } from '@nestjs/common';
 import type { McpServerRecord } from '@app/mcp-registry';
 import { type CallOptions, ToolCaller } from '../calls/tool-caller.js';
 import { GatewayView } from '../catalog/gateway-view.js';
-import type { CallerScope } from '../catalog/view.types.js';
+import type { CallerScope, ListError } from '../catalog/view.types.js';
+import { protocolError } from '../upstream/upstream-errors.js';
 import { errorResult, mcpErrors, meta, rpcError, toMcpError, unwrap } from './session-handlers.js';
 
 /** `_meta` key under which a resource list names the URIs two upstreams both offer. */
@@ -30,6 +31,7 @@ export class McpOperations {
 
   async tools(scope: CallerScope) {
     const { items, errors } = await this.view.tools(scope);
+    signInFirst(items.length, errors);
     return { tools: items, ...meta(errors) };
   }
 
@@ -111,4 +113,24 @@ export class McpOperations {
       return unwrap(settled);
     });
   }
+}
+
+/**
+ * A list with nothing in it because the caller has not signed in at an upstream each user signs in to (oauth2
+ * authorization_code): MCP's URL elicitation required error (-32042) with the sign-in URL, which clients show
+ * their user, rather than an empty list. A list with something in it names the server in its `_meta` instead.
+ */
+function signInFirst(listed: number, errors: readonly ListError[]): void {
+  const signIn = errors.find((e) => e.authorization_url);
+  if (listed > 0 || !signIn?.authorization_url) return;
+  throw protocolError(-32042, signIn.message, {
+    elicitations: [
+      {
+        mode: 'url',
+        elicitationId: `sign-in-${signIn.server_id}`,
+        url: signIn.authorization_url,
+        message: `Sign in to ${signIn.server_name} to let the gateway call it on your behalf.`,
+      },
+    ],
+  });
 }

@@ -152,7 +152,7 @@ export class SessionDoor {
       const narrowed = this.view.select(auth, header.split(','));
       ids = ids ? new Set([...ids].filter((id) => narrowed.has(id))) : narrowed;
     }
-    return { auth, selection: ids, prefixed: true };
+    return { auth, selection: ids, prefixed: true, origin: originOf(headers) };
   }
 
   /**
@@ -300,4 +300,12 @@ export class SessionDoor {
     const scope = this.scope(auth, headers, { kind: 'all' });
     return { ...scope, prefixed: false, selection: new Set([server.serverId]) };
   }
+}
+
+/** `scheme://host` the caller used (the Host header, and X-Forwarded-Proto behind a proxy), if it is sane. */
+export function originOf(headers: IncomingHttpHeaders): string | undefined {
+  const host = first(headers.host);
+  if (!host || !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) return undefined;
+  const proto = first(headers['x-forwarded-proto'])?.split(',')[0].trim();
+  return `${proto === 'https' ? 'https' : 'http'}://${host}`;
 }

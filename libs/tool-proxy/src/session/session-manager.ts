@@ -12,6 +12,7 @@ import { GatewayView } from '../catalog/gateway-view.js';
 import type { CallerScope } from '../catalog/view.types.js';
 import { TooManySessionsError } from '../tool-proxy.errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
+import { UpstreamSignIns } from '../oauth/upstream-sign-ins.js';
 import { GatewaySession } from './gateway-session.js';
 import { McpOperations } from './mcp-operations.js';
 import { type SessionPatch, SessionStore, type StoredSession } from './session-store.js';
@@ -91,6 +92,7 @@ export class McpSessionManager implements OnModuleDestroy {
     private readonly store: SessionStore,
     private readonly bus: ChangeBus,
     private readonly operations: McpOperations,
+    private readonly signIns: UpstreamSignIns,
   ) {
     metrics.labeledGauge(
       'mcp_client_sessions',
@@ -227,6 +229,7 @@ export class McpSessionManager implements OnModuleDestroy {
         catalog: this.catalog,
         caller: this.caller,
         operations: this.operations,
+        signIns: this.signIns,
       },
       scope,
       headers,

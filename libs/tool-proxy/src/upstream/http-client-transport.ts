@@ -12,7 +12,7 @@ import {
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { deliverInSentOrder } from './message-order.js';
 import { OPEN_NETWORK, type UpstreamAgents } from './upstream-network.js';
-import type { UpstreamCredential } from './oauth2-client-credentials.js';
+import { refusesCredential, type UpstreamCredential } from './oauth2-client-credentials.js';
 
 /** Longest error body quoted in an error message. */
 const MAX_ERROR_BODY = 500;
@@ -182,9 +182,10 @@ export class NodeStreamableHttpClientTransport implements Transport {
     let url = this.url;
     for (let redirects = 0; ; redirects++) {
       const res = await this.send1(url, method, all, body);
-      if (res.statusCode === 401 && auth && !retried) {
+      const challenge = header(res, 'www-authenticate');
+      if (auth && !retried && refusesCredential(res.statusCode ?? 0, challenge)) {
         res.resume();
-        this.credential?.refused(auth);
+        this.credential?.refused(auth, { status: res.statusCode ?? 0, wwwAuthenticate: challenge });
         return this.request(method, headers, body, true);
       }
       const target = redirectTarget(res, url, method);
@@ -323,4 +324,10 @@ export class NodeStreamableHttpClientTransport implements Transport {
     const delay = Math.min(30_000, 1000 * 1.5 ** attempt);
     setTimeout(() => this.openStandalone(attempt), delay).unref();
   }
+}
+
+/** One response header as a string (the first, when repeated). */
+function header(res: IncomingMessage, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }

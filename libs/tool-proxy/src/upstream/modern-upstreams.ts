@@ -8,8 +8,16 @@ import { UpstreamDialer } from './upstream-dialer.js';
 import { logStderr } from './upstream-client.js';
 import { redactSecrets } from './secret-redactor.js';
 import { describeError, UpstreamUnavailableError } from './upstream-errors.js';
+import type { UpstreamCredential } from './oauth2-client-credentials.js';
+import { SignInRequiredError } from '../oauth/upstream-sign-ins.js';
 
 export type { ModernClient };
+
+/** A caller's own upstream credential (oauth2 authorization_code): its connections are theirs alone. */
+export interface SignedIn {
+  owner: string;
+  credential: UpstreamCredential;
+}
 
 /** How long a server found to speak only 2025-11-25 is taken at its word before `server/discover` is asked again. */
 const LEGACY_VERDICT_MS = 10 * 60_000;
@@ -62,19 +70,25 @@ export class ModernUpstreams implements OnModuleDestroy {
    * gateway speaks 2025-11-25 to it. A server pinned to 2026-07-28 that does not offer it is an
    * UpstreamUnavailableError saying so.
    */
-  async clientFor(server: McpServerRecord, headers: Record<string, string>): Promise<ModernClient | null> {
+  async clientFor(
+    server: McpServerRecord,
+    headers: Record<string, string>,
+    signedIn?: SignedIn,
+  ): Promise<ModernClient | null> {
     if (!ModernUpstreams.mayBeModern(server)) return null;
     const fingerprint = fingerprintOf(server);
     const known = this.legacy.get(server.serverId);
     if (known && known.fingerprint === fingerprint && known.until > Date.now()) return null;
     const key =
-      server.transport === 'stdio' ? server.serverId : `${server.serverId}:${headersKey(headers) ?? ''}`;
+      server.transport === 'stdio'
+        ? server.serverId
+        : `${server.serverId}:${headersKey(headers) ?? ''}:${signedIn?.owner ?? ''}`;
     let entry = this.clients.get(key);
     if (!entry || entry.fingerprint !== fingerprint) {
       entry = {
         serverId: server.serverId,
         fingerprint,
-        client: this.connect(server, headers, key, fingerprint),
+        client: this.connect(server, headers, key, fingerprint, signedIn),
       };
       this.clients.set(key, entry);
     }
@@ -92,6 +106,7 @@ export class ModernUpstreams implements OnModuleDestroy {
     headers: Record<string, string>,
     key: string,
     fingerprint: string,
+    signedIn: SignedIn | undefined,
   ): Promise<ModernClient | null> {
     const pinned = server.protocolVersion === '2026-07-28';
     const client = new ModernClient(
@@ -106,12 +121,13 @@ export class ModernUpstreams implements OnModuleDestroy {
     );
     const secrets = Object.values(headers);
     try {
-      const transport = this.dialer.modernTransport(server, headers);
+      const transport = this.dialer.modernTransport(server, headers, signedIn?.credential);
       if ('stderr' in transport) logStderr(this.logger, server, transport.stderr, secrets);
       const timeout = Math.min(CONNECT_TIMEOUT_MS, server.timeoutMs ?? CONNECT_TIMEOUT_MS);
       await client.connect(transport, { timeout });
     } catch (error) {
       await client.close().catch(() => undefined);
+      if (error instanceof SignInRequiredError) throw error;
       const reason = redactSecrets(server, describeError(error), secrets);
       this.logger.warn({
         msg: 'upstream connect failed (2026-07-28)',

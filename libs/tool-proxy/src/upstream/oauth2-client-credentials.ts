@@ -3,13 +3,25 @@ import { discoverOAuthServerInfo } from '@modelcontextprotocol/sdk/client/auth.j
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { McpServerRecord } from '@app/mcp-registry';
 
+/** What the upstream said when it refused a credential: its status and `WWW-Authenticate`. */
+export interface Challenge {
+  status: number;
+  wwwAuthenticate?: string;
+}
+
 /**
  * A credential whose headers change over time (a token that expires), asked for before each request to the
- * upstream. `refused` is told when the upstream answered 401 to the headers it gave: it forgets them.
+ * upstream. `refused` is told when the upstream answered 401 to the headers it gave (it forgets them), or 403
+ * with `insufficient_scope` (a per-user sign-in asks for more scope).
  */
 export interface UpstreamCredential {
   headers(): Promise<Record<string, string>>;
-  refused(headers: Record<string, string>): void;
+  refused(headers: Record<string, string>, challenge?: Challenge): void;
+}
+
+/** Whether an upstream answer refuses the credential and is worth one more try with fresh headers. */
+export function refusesCredential(status: number, wwwAuthenticate: string | null | undefined): boolean {
+  return status === 401 || (status === 403 && /insufficient_scope/.test(wwwAuthenticate ?? ''));
 }
 
 /** A token request that takes longer fails (the call that needed it fails with it). */
@@ -224,7 +236,8 @@ export function grantFor(
   server: McpServerRecord,
   network: { fetch: FetchLike; guarded: boolean },
 ): ClientCredentialsGrant | undefined {
-  if (server.authType !== 'oauth2' || !server.oauth2) return undefined;
+  if (server.authType !== 'oauth2' || !server.oauth2 || server.oauth2.flow === 'authorization_code')
+    return undefined;
   const fingerprint = grantFingerprint(server, network.guarded);
   const known = grants.get(server.serverId);
   if (known?.fingerprint === fingerprint) return known;
@@ -253,9 +266,10 @@ export function fetchWithCredential(fetch: FetchLike, credential: UpstreamCreden
     };
     const auth = await credential.headers();
     const res = await send(auth);
-    if (res.status !== 401) return res;
+    const wwwAuthenticate = res.headers.get('www-authenticate') ?? undefined;
+    if (!refusesCredential(res.status, wwwAuthenticate)) return res;
     await res.body?.cancel();
-    credential.refused(auth);
+    credential.refused(auth, { status: res.status, wwwAuthenticate });
     return send(await credential.headers());
   };
 }

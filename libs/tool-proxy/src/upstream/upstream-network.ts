@@ -86,10 +86,16 @@ export function agentFetch(agents: UpstreamAgents): FetchLike {
     new Promise<Response>((resolve, reject) => {
       const url = new URL(input instanceof URL ? input.href : input);
       const method = (init.method ?? 'GET').toUpperCase();
-      if (init.body !== undefined && init.body !== null && typeof init.body !== 'string') {
-        reject(new TypeError('the upstream fetch sends string bodies only'));
+      // Strings (MCP messages), and form bodies (OAuth token and registration requests).
+      const form = init.body instanceof URLSearchParams ? init.body : null;
+      const body = form ? form.toString() : init.body;
+      if (body !== undefined && body !== null && typeof body !== 'string') {
+        reject(new TypeError('the upstream fetch sends string and form bodies only'));
         return;
       }
+      const requestHeaders = new Headers(init.headers);
+      if (form && !requestHeaders.has('content-type'))
+        requestHeaders.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
       const signal = init.signal;
       if (signal?.aborted) {
         reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
@@ -100,7 +106,7 @@ export function agentFetch(agents: UpstreamAgents): FetchLike {
         url,
         {
           method,
-          headers: Object.fromEntries(new Headers(init.headers)),
+          headers: Object.fromEntries(requestHeaders),
           agent: agents[url.protocol === 'https:' ? 'https:' : 'http:'],
         },
         (res) => {
@@ -134,7 +140,7 @@ export function agentFetch(agents: UpstreamAgents): FetchLike {
       signal?.addEventListener('abort', onAbort, { once: true });
       req.once('close', release);
       req.on('error', reject);
-      req.end(init.body ?? undefined);
+      req.end(body ?? undefined);
     });
 }
 

@@ -5,6 +5,7 @@ import { GatewayMetrics } from '@app/observability';
 import { ErrorCode, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { type ConnectionHooks, type ListKind, UpstreamConnection } from './upstream-connection.js';
 import { UpstreamDialer } from './upstream-dialer.js';
+import type { SignedIn } from './modern-upstreams.js';
 import { protocolError } from './upstream-errors.js';
 
 /** What makes two definitions of a server connect differently: any change closes its connections. */
@@ -58,6 +59,12 @@ export class UpstreamPool implements OnModuleDestroy {
   private readonly dial = (server: McpServerRecord, headers: Record<string, string>) =>
     this.dialer.transport(server, headers);
 
+  private dialFor(signedIn: SignedIn | undefined) {
+    if (!signedIn) return this.dial;
+    return (server: McpServerRecord, headers: Record<string, string>) =>
+      this.dialer.transport(server, headers, signedIn.credential);
+  }
+
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe();
     const all = [...this.shared.values(), ...this.perClient];
@@ -71,17 +78,25 @@ export class UpstreamPool implements OnModuleDestroy {
     return () => this.listeners.delete(listener);
   }
 
-  /** The shared connection to a server (for headers passed through from a caller: one per distinct set). */
-  sharedFor(server: McpServerRecord, headers: Record<string, string> = {}): UpstreamConnection {
+  /**
+   * The shared connection to a server (for headers passed through from a caller: one per distinct set; for a
+   * caller's own upstream sign-in: one per owner).
+   */
+  sharedFor(
+    server: McpServerRecord,
+    headers: Record<string, string> = {},
+    signedIn?: SignedIn,
+  ): UpstreamConnection {
     const distinct = headersKey(headers);
-    const key = distinct ? `${server.serverId}:${distinct}` : server.serverId;
+    let key = distinct ? `${server.serverId}:${distinct}` : server.serverId;
+    if (signedIn) key += `\n${signedIn.owner}`;
     let connection = this.shared.get(key);
     if (!connection) {
       connection = new UpstreamConnection(
         server,
         headers,
         this.observed(server, this.hooksFor(server)),
-        this.dial,
+        this.dialFor(signedIn),
       );
       this.shared.set(key, connection);
     }
@@ -89,8 +104,18 @@ export class UpstreamPool implements OnModuleDestroy {
   }
 
   /** A new connection owned by one client session (`per_client` mode); `release` it when the session ends. */
-  openForClient(server: McpServerRecord, headers: Record<string, string>, hooks: ConnectionHooks = {}) {
-    const connection = new UpstreamConnection(server, headers, this.observed(server, hooks), this.dial);
+  openForClient(
+    server: McpServerRecord,
+    headers: Record<string, string>,
+    hooks: ConnectionHooks = {},
+    signedIn?: SignedIn,
+  ) {
+    const connection = new UpstreamConnection(
+      server,
+      headers,
+      this.observed(server, hooks),
+      this.dialFor(signedIn),
+    );
     this.perClient.add(connection);
     return connection;
   }

@@ -1,0 +1,257 @@
+import request from 'supertest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type AuthCodeFixture,
+  createTestApp,
+  type McpFixture,
+  provisionTestDatabase,
+  startAuthCodeFixture,
+  startMcpFixture,
+  type TestApp,
+  type TestDatabase,
+} from '@app/testing';
+import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
+
+/**
+ * Issue 20: per-user upstream OAuth (auth_type oauth2, oauth2_flow authorization_code). A real authorization
+ * server of the test's own (dynamic registration, PKCE, refresh, `iss`), an MCP server that checks its tokens
+ * and says whose they are, and the test playing each person at a browser: the sign-in URL reaches them through
+ * MCP (-32042) and REST (401), the gateway's callback finishes it, and each user's calls carry their own token.
+ */
+const MASTER_KEY = 'sk-master-e2e-upstream-oauth';
+const master = { Authorization: `Bearer ${MASTER_KEY}` };
+
+describe('upstream OAuth, authorization code per user (e2e)', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  let as: AuthCodeFixture;
+  let crm: McpFixture;
+  const keys: Record<string, string> = {};
+  /** Everything a response or the test saw that must never be shown: tokens, codes. */
+  const seenSecrets = new Set<string>();
+
+  beforeAll(async () => {
+    as = await startAuthCodeFixture({ expiresIn: 3600, scopesSupported: ['crm.read', 'offline_access'] });
+    crm = await startMcpFixture({
+      authorizationServer: as.issuer,
+      authorize: (header) => as.userOf(header) !== null,
+      tools: [{ name: 'whoami', inputSchema: { type: 'object' } }],
+      call: (_name, _args, authorization) => {
+        const token = authorization?.replace(/^Bearer /, '');
+        if (token) seenSecrets.add(token);
+        return { content: [{ type: 'text', text: as.userOf(authorization) ?? 'nobody' }] };
+      },
+    });
+    db = await provisionTestDatabase();
+    t = await createTestApp({
+      rootModule: GatewayModule.forRoot,
+      database: db.database,
+      env: { MASTER_KEY, SALT_KEY: 'salt-upstream-oauth' },
+    });
+    await api()
+      .post('/v1/mcp/server')
+      .set(master)
+      .send({
+        server_name: 'crm',
+        url: crm.url,
+        auth_type: 'oauth2',
+        oauth2_flow: 'authorization_code',
+        scopes: ['crm.read'],
+      })
+      .expect(201);
+    for (const [name, user] of [
+      ['alice', 'alice'],
+      ['alice2', 'alice'],
+      ['bob', 'bob'],
+    ]) {
+      const res = await api()
+        .post('/key/generate')
+        .set(master)
+        .send({ user_id: user, key_alias: name, object_permission: { mcp_servers: ['crm'] } })
+        .expect(200);
+      keys[name] = res.body.key as string;
+    }
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+    await Promise.all([as?.close(), crm?.close()]);
+  });
+
+  const api = () => request(t.url);
+  const as_ = (key: string) => ({ Authorization: `Bearer ${key}` });
+  const restCall = (key: string) =>
+    api().post('/mcp/tools/call').set(as_(key)).send({ name: 'crm-whoami', arguments: {} });
+
+  /** The person at the browser: opens the sign-in URL as `user`, follows the redirect to the gateway. */
+  async function signIn(url: string, user: string): Promise<{ status: number; page: string }> {
+    const authorize = new URL(url);
+    authorize.searchParams.set('user', user);
+    const atServer = await fetch(authorize, { redirect: 'manual' });
+    expect(atServer.status).toBe(302);
+    const back = new URL(atServer.headers.get('location') ?? '');
+    const code = back.searchParams.get('code');
+    if (code) seenSecrets.add(code);
+    expect(back.origin).toBe(new URL(t.url).origin);
+    const done = await fetch(back);
+    return { status: done.status, page: await done.text() };
+  }
+
+  async function mcpClient(key: string): Promise<Client> {
+    const client = new Client({ name: 'e2e', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${t.url}/crm/mcp`), {
+        requestInit: { headers: as_(key) },
+      }),
+    );
+    return client;
+  }
+
+  it('an MCP client gets the sign-in URL (-32042), the user signs in, and their calls carry their token', async () => {
+    const client = await mcpClient(keys.alice);
+    try {
+      const refused = await client.listTools().catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(McpError);
+      const { code, data } = refused as McpError;
+      expect(code).toBe(-32042);
+      const [elicitation] = (data as { elicitations: { mode: string; url: string }[] }).elicitations;
+      expect(elicitation.mode).toBe('url');
+      const url = new URL(elicitation.url);
+      expect(url.origin).toBe(as.issuer);
+      // Dynamic registration with the gateway's callback; PKCE; the MCP server as the resource.
+      expect(as.registrations[0]).toMatchObject({
+        redirect_uris: [`${t.url}/v1/mcp/oauth/callback`],
+        grant_types: ['authorization_code', 'refresh_token'],
+      });
+      expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+      expect(url.searchParams.get('resource')).toBe(crm.url);
+      expect(url.searchParams.get('scope')).toBe('crm.read offline_access');
+
+      const done = await signIn(elicitation.url, 'alice');
+      expect(done).toMatchObject({ status: 200 });
+      expect(done.page).toContain('signed in to crm');
+
+      const { tools } = await client.listTools();
+      expect(tools.map((tool) => tool.name)).toEqual(['whoami']);
+      const result = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(result.content).toEqual([{ type: 'text', text: 'alice' }]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('another user gets their own sign-in over REST (401 with the URL) and sees only their own identity', async () => {
+    const refused = await restCall(keys.bob).expect(401);
+    expect(refused.body.error.code).toBe('UPSTREAM_SIGN_IN_REQUIRED');
+    const url = refused.body.error.details.authorization_url as string;
+    expect(new URL(url).origin).toBe(as.issuer);
+    // Asked again before signing in: the same link (one pending sign-in per user and server).
+    const again = await restCall(keys.bob).expect(401);
+    expect(again.body.error.details.authorization_url).toBe(url);
+
+    expect((await signIn(url, 'bob')).status).toBe(200);
+    expect((await restCall(keys.bob).expect(200)).body.content[0].text).toBe('bob');
+    expect((await restCall(keys.alice).expect(200)).body.content[0].text).toBe('alice');
+    // A second key of the same user (user_id) uses that user's sign-in.
+    expect((await restCall(keys.alice2).expect(200)).body.content[0].text).toBe('alice');
+  });
+
+  it('a token the upstream refuses is renewed with the refresh token, without asking the user', async () => {
+    const refreshes = () => as.tokenRequests.filter((r) => r.params.grant_type === 'refresh_token').length;
+    const before = refreshes();
+    as.expireAccessTokens();
+    expect((await restCall(keys.alice).expect(200)).body.content[0].text).toBe('alice');
+    expect((await restCall(keys.bob).expect(200)).body.content[0].text).toBe('bob');
+    expect(refreshes()).toBe(before + 2);
+  });
+
+  it('a lapsed grant (refresh refused) asks the user to sign in again', async () => {
+    as.expireAccessTokens();
+    as.revokeRefreshTokens();
+    const refused = await restCall(keys.bob).expect(401);
+    expect(refused.body.error.code).toBe('UPSTREAM_SIGN_IN_REQUIRED');
+    expect((await signIn(refused.body.error.details.authorization_url as string, 'bob')).status).toBe(200);
+    expect((await restCall(keys.bob).expect(200)).body.content[0].text).toBe('bob');
+    // Alice too (her refresh token was revoked as well).
+    const alice = await restCall(keys.alice).expect(401);
+    expect((await signIn(alice.body.error.details.authorization_url as string, 'alice')).status).toBe(200);
+  });
+
+  it('shows each user their sign-ins and admins who signed in; never a token', async () => {
+    const mine = await api().get('/v1/mcp/user-credentials').set(as_(keys.alice)).expect(200);
+    expect(mine.body).toEqual([
+      expect.objectContaining({
+        server_name: 'crm',
+        credential_type: 'oauth2',
+        has_credential: true,
+        is_expired: false,
+      }),
+    ]);
+    const status = await api()
+      .get('/v1/mcp/server/crm/oauth-user-credential/status')
+      .set(as_(keys.bob))
+      .expect(200);
+    expect(status.body).toMatchObject({ has_credential: true, is_expired: false });
+    const users = await api().get('/v1/mcp/server/crm/oauth-users').set(master).expect(200);
+    expect(users.body.map((u: { owner: string }) => u.owner)).toEqual(['user:alice', 'user:bob']);
+    await api().get('/v1/mcp/server/crm/oauth-users').set(as_(keys.bob)).expect(403);
+    for (const body of [mine.body, status.body, users.body])
+      for (const secret of seenSecrets) expect(JSON.stringify(body)).not.toContain(secret);
+  });
+
+  it("a user can forget their sign-in, and an admin can forget anyone's; others keep theirs", async () => {
+    await api().delete('/v1/mcp/server/crm/oauth-user-credential').set(as_(keys.alice)).expect(200);
+    const refused = await restCall(keys.alice).expect(401);
+    expect(refused.body.error.code).toBe('UPSTREAM_SIGN_IN_REQUIRED');
+    expect((await restCall(keys.bob).expect(200)).body.content[0].text).toBe('bob');
+
+    await api().delete('/v1/mcp/server/crm/oauth-users/user:bob').set(master).expect(200);
+    await restCall(keys.bob).expect(401);
+    await api().delete('/v1/mcp/server/crm/oauth-users/user:nobody').set(master).expect(404);
+  });
+
+  it('refuses a callback whose state was changed, or a link already used', async () => {
+    const refused = await restCall(keys.alice).expect(401);
+    const url = new URL(refused.body.error.details.authorization_url as string);
+    url.searchParams.set('user', 'alice');
+    const atServer = await fetch(url, { redirect: 'manual' });
+    const back = new URL(atServer.headers.get('location') ?? '');
+    const state = back.searchParams.get('state') ?? '';
+    const tampered = new URL(back);
+    tampered.searchParams.set('state', `${state.slice(0, -2)}${state.endsWith('A') ? 'BB' : 'AA'}`);
+    const bad = await fetch(tampered);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('not issued by this gateway');
+    // A wrong issuer in the redirect (RFC 9207) is refused.
+    const wrongIss = new URL(back);
+    wrongIss.searchParams.set('iss', 'https://evil.example.com');
+    const mixUp = await fetch(wrongIss);
+    expect(mixUp.status).toBe(400);
+    // The real one works once.
+    expect((await fetch(back)).status).toBe(200);
+    const reused = await fetch(back);
+    expect(reused.status).toBe(400);
+    expect(await reused.text()).toContain('no longer valid');
+  });
+
+  it('validates the definition, and shows the flow without secrets', async () => {
+    const res = await api().get('/v1/mcp/server/crm').set(master).expect(200);
+    expect(res.body).toMatchObject({ auth_type: 'oauth2', oauth2_flow: 'authorization_code' });
+    await api()
+      .post('/v1/mcp/server')
+      .set(master)
+      .send({ server_name: 'bad', url: crm.url, oauth2_flow: 'authorization_code', auth_value: 'x' })
+      .expect(400);
+  });
+
+  it('never logs a token, a code or a client secret', () => {
+    const logs = t.logs.text();
+    expect(seenSecrets.size).toBeGreaterThan(3);
+    for (const secret of seenSecrets) expect(logs).not.toContain(secret);
+    expect(logs).not.toMatch(/secret-[0-9a-f]{24}/);
+    expect(logs).not.toMatch(/rt-[0-9a-f]{24}/);
+  });
+});
