@@ -41,7 +41,7 @@ import { ServerTurns } from './server-turns.js';
 import {
   needsSignIn,
   type SignInContext,
-  SignInRequiredError,
+  signInRequired,
   UpstreamSignIns,
 } from '../oauth/upstream-sign-ins.js';
 import { CallRecorder, costOf } from './call-recorder.js';
@@ -583,13 +583,6 @@ const SPEC_DATA_CODES: ReadonlySet<number> = new Set([-32021, -32022, -32042]);
 
 /** JSON-RPC code of MCP's URL elicitation required error: the caller must open a URL first (a sign-in). */
 const URL_ELICITATION_REQUIRED = -32042;
-
-/** The sign-in an error asks for, wherever it was wrapped (a connect failure carries it as its cause). */
-function signInRequired(error: unknown): SignInRequiredError | null {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++)
-    if (e instanceof SignInRequiredError) return e;
-  return null;
-}
 
 /** An upstream error's data, when it carries no secret of the server (else nothing: it is not ours to edit). */
 function redactedData(server: McpServerRecord, data: unknown, passed: readonly string[]): unknown {

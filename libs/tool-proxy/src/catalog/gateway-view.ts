@@ -5,7 +5,7 @@ import { type AccessMap, accessFor, type AuthContext, toolAllowed } from '@app/a
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { McpRegistry, type McpServerRecord } from '@app/mcp-registry';
 import { McpCatalog } from './catalog.js';
-import { SignInRequiredError, UpstreamSignIns } from '../oauth/upstream-sign-ins.js';
+import { signInRequired, UpstreamSignIns } from '../oauth/upstream-sign-ins.js';
 import {
   exposedName,
   type NamedEntry,
@@ -117,7 +117,7 @@ export class GatewayView {
       if (result.status === 'fulfilled') ok.push({ visible: visible[i], catalog: result.value });
       else {
         const message = result.reason instanceof Error ? result.reason.message : String(result.reason);
-        const signIn = result.reason instanceof SignInRequiredError ? result.reason.url : undefined;
+        const signIn = signInRequired(result.reason)?.url;
         errors.push({
           server_id: server.serverId,
           server_name: server.serverName,

@@ -1,9 +1,10 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AdminOnly, AnyKey, Auth, type AuthContext, canReadAll, Public, signInOwner } from '@app/auth';
+import { AdminOnly, AnyKey, Auth, type AuthContext, Public, signInOwner } from '@app/auth';
 import { AppError } from '@app/core';
 import { McpRegistry, McpServerNotFoundError, type McpServerRecord } from '@app/mcp-registry';
 import { GatewayView } from '../catalog/gateway-view.js';
+import { UpstreamOriginGuard } from '../session/origin-check.js';
 import { originOf } from '../session/session-door.js';
 import type { UpstreamSignInEntity } from './upstream-sign-in.entity.js';
 import { needsSignIn, SignInCallbackError, UpstreamSignIns } from './upstream-sign-ins.js';
@@ -110,6 +111,7 @@ export class UpstreamSignInController {
   /** Starts a sign-in (or gives the pending one again): the URL to open in a browser. */
   @Post('v1/mcp/server/:id/oauth/authorize')
   @AnyKey()
+  @UseGuards(UpstreamOriginGuard)
   @HttpCode(200)
   async authorize(@Auth() auth: AuthContext, @Param('id') id: string, @Req() req: Request) {
     const server = this.usableServer(auth, id);
@@ -129,10 +131,8 @@ export class UpstreamSignInController {
 
   /** Who has signed in to a server (admins and viewers): owners, expiry, scope; never a token. */
   @Get('v1/mcp/server/:id/oauth-users')
-  @AnyKey()
-  async users(@Auth() auth: AuthContext, @Param('id') id: string) {
-    if (!canReadAll(auth))
-      throw new AppError('FORBIDDEN', 'listing the users signed in to a server needs an admin or viewer key');
+  @AdminOnly()
+  async users(@Param('id') id: string) {
     const server = this.signInServer(id);
     const rows = await this.signIns.signInsAt(server.serverId);
     return rows.map((row) => ({ owner: row.owner, ...credentialView(row, server) }));

@@ -21,6 +21,9 @@ import { UpstreamDialer } from '../upstream/upstream-dialer.js';
 import type { SignedIn } from '../upstream/modern-upstreams.js';
 import { describeError } from '../upstream/upstream-errors.js';
 import { UpstreamOAuthClientEntity, UpstreamSignInEntity } from './upstream-sign-in.entity.js';
+import { SignInRequiredError } from './sign-in-required.js';
+
+export { SignInRequiredError, signInRequired } from './sign-in-required.js';
 
 /** A sign-in link works this long; asked again within it, the same link is given. */
 const PENDING_MS = 10 * 60_000;
@@ -28,31 +31,20 @@ const PENDING_MS = 10 * 60_000;
 const PENDING_REUSE_MARGIN_MS = 60_000;
 /** A token is renewed this long before it expires. */
 const RENEW_MARGIN_MS = 30_000;
-/** Step-up sign-ins (403 insufficient_scope) in a row before the gateway stops asking for more scope. */
-const MAX_STEP_UPS = 3;
+/**
+ * Step-up sign-ins (403 insufficient_scope) after the first sign-in before the gateway stops asking for more
+ * scope: three authorization requests in all, within STEP_UP_WINDOW_MS (the MCP spec: no endless loops).
+ */
+const MAX_STEP_UPS = 2;
+const STEP_UP_WINDOW_MS = 10 * 60_000;
+/** How long "not signed in" is believed before the database is asked again (another replica may know better). */
+const RELOAD_UNSIGNED_MS = 5_000;
 /** Discovery and token requests to an authorization server take at most this long. */
 const OAUTH_TIMEOUT_MS = 10_000;
 
 /** Whether a server's tokens come from each user's own sign-in (auth_type oauth2, authorization_code). */
 export function needsSignIn(server: McpServerRecord): boolean {
   return server.authType === 'oauth2' && server.oauth2?.flow === 'authorization_code';
-}
-
-/**
- * The caller has not signed in at the upstream's authorization server yet (or their sign-in lapsed): `url` is
- * where they do it, in a browser. MCP callers get it as a URL elicitation (-32042), REST callers in the error.
- */
-export class SignInRequiredError extends Error {
-  constructor(
-    readonly server: McpServerRecord,
-    readonly url: string,
-    readonly elicitationId: string,
-  ) {
-    super(
-      `MCP server ${server.serverName} needs you to sign in at its authorization server: open the authorization URL in a browser, then call again`,
-    );
-    this.name = 'SignInRequiredError';
-  }
 }
 
 /** A sign-in callback the gateway refuses: the message says why, for the person at the browser. */
@@ -94,7 +86,13 @@ interface Entry {
   stale: boolean;
   /** The upstream wants more scope (403 insufficient_scope): a new sign-in with this scope. */
   wantScope?: string;
+  /** What the upstream's last refusal said (WWW-Authenticate): where its metadata is, which scope it wants. */
+  challenge?: { scope?: string; resourceMetadataUrl?: URL };
+  /** Step-up sign-ins started since `stepUpsSince`. */
   stepUps: number;
+  stepUpsSince: number;
+  /** When it was read from the database (an entry without tokens is read again after a while). */
+  loadedAt: number;
   renewing?: Promise<string>;
 }
 
@@ -162,25 +160,32 @@ export class UpstreamSignIns {
   credential(server: McpServerRecord, signIn: SignInContext): UpstreamCredential {
     const { owner, base } = signIn;
     return {
-      headers: async () => ({ authorization: `Bearer ${await this.accessToken(server, owner, base)}` }),
+      headers: async (): Promise<Record<string, string>> => {
+        const token = await this.accessToken(server, owner, base);
+        return token === null ? {} : { authorization: `Bearer ${token}` };
+      },
       refused: (headers, challenge) => this.refused(server, owner, headers, challenge),
     };
   }
 
   /**
-   * The owner's access token for the server, renewed when it is about to expire or was refused; else
-   * SignInRequiredError with the URL to sign in at.
+   * The owner's access token for the server, renewed when it is about to expire or was refused; null when they
+   * have none and the upstream has not asked for one yet (the request goes without: its 401 says what the
+   * upstream wants, per the MCP authorization spec); else SignInRequiredError with the URL to sign in at.
    */
-  async accessToken(server: McpServerRecord, owner: string, base: string): Promise<string> {
+  async accessToken(server: McpServerRecord, owner: string, base: string): Promise<string | null> {
     const key = entryKey(server.serverId, owner);
     let entry = this.entries.get(key);
-    if (!entry?.stored.tokens) {
+    // Not signed in here: the database may know better (a sign-in finished on another replica), asked at most
+    // every few seconds.
+    if (!entry || (!entry.stored.tokens && entry.loadedAt + RELOAD_UNSIGNED_MS < Date.now())) {
       entry = await this.load(server.serverId, owner);
-      if (entry.stored.tokens) this.entries.set(key, entry);
+      this.entries.set(key, entry);
     }
     const tokens = entry.stored.tokens;
     const fresh = entry.expiresAt === null || entry.expiresAt - RENEW_MARGIN_MS > Date.now();
     if (tokens && fresh && !entry.stale && entry.wantScope === undefined) return tokens.access_token;
+    if (!tokens && !entry.challenge && !entry.stored.pending) return null;
     const current = entry;
     current.renewing ??= this.authorize(server, owner, base, current).finally(() => {
       current.renewing = undefined;
@@ -230,7 +235,10 @@ export class UpstreamSignIns {
     entry.stored.pending = undefined;
     entry.stale = false;
     entry.wantScope = undefined;
-    entry.stepUps = 0;
+    entry.challenge = undefined;
+    // Step-ups are counted across sign-ins (an upstream that keeps asking for more is not asked forever).
+    const before = this.entries.get(entryKey(server.serverId, body.o));
+    if (before) [entry.stepUps, entry.stepUpsSince] = [before.stepUps, before.stepUpsSince];
     entry.expiresAt = expiryOf(entry.stored.tokens);
     await this.save(server.serverId, body.o, entry, true);
     this.entries.set(entryKey(server.serverId, body.o), entry);
@@ -280,11 +288,13 @@ export class UpstreamSignIns {
     const renewable = !!entry.stored.tokens?.refresh_token && entry.wantScope === undefined && !force;
     if (!renewable && pending && pending.expires - PENDING_REUSE_MARGIN_MS > Date.now() && !force)
       throw new SignInRequiredError(server, pending.url, pending.nonce);
+    if (entry.stepUpsSince + STEP_UP_WINDOW_MS < Date.now())
+      [entry.stepUps, entry.stepUpsSince] = [0, Date.now()];
     if (entry.wantScope !== undefined && entry.stepUps >= MAX_STEP_UPS)
       throw new Error(
         `MCP server ${server.serverName} still refuses the token after ${MAX_STEP_UPS} sign-ins with more scope (${entry.wantScope})`,
       );
-    const hints = entry.stored.tokens ? {} : await this.probe(server);
+    const hints = entry.challenge ?? {};
     const redirectUrl = `${(this.config.server.publicUrl ?? base).replace(/\/+$/, '')}/v1/mcp/oauth/callback`;
     const flow = new SignInFlow(this, server, owner, redirectUrl, entry.stored, undefined);
     const configured = server.oauth2?.scopes.length ? server.oauth2.scopes.join(' ') : undefined;
@@ -333,42 +343,26 @@ export class UpstreamSignIns {
     challenge?: Challenge,
   ): void {
     const entry = this.entries.get(entryKey(server.serverId, owner));
-    if (!entry?.stored.tokens || headers.authorization !== `Bearer ${entry.stored.tokens.access_token}`)
+    if (!entry) return;
+    // A 401 may mean the server moved to another authorization server (its metadata says which): discover again.
+    if (challenge?.status === 401) this.discovery.delete(server.serverId);
+    const asked = challengeOf(challenge?.wwwAuthenticate);
+    const tokens = entry.stored.tokens;
+    if (!headers.authorization) {
+      // Went without a token and was refused: the sign-in asks for what the refusal named.
+      entry.challenge = { scope: asked.scope, resourceMetadataUrl: asked.resourceMetadataUrl };
       return;
+    }
+    if (!tokens || headers.authorization !== `Bearer ${tokens.access_token}`) return;
     if (challenge?.status === 403) {
-      const asked = challengeOf(challenge.wwwAuthenticate);
       if (asked.error !== 'insufficient_scope') return;
-      const had = entry.stored.tokens.scope ?? entry.stored.pending?.scope;
-      entry.wantScope = union(had, asked.scope);
+      entry.wantScope = union(tokens.scope ?? entry.stored.pending?.scope, asked.scope);
+      entry.challenge = { scope: entry.wantScope, resourceMetadataUrl: asked.resourceMetadataUrl };
       return;
     }
     entry.stale = true;
-  }
-
-  /** What the server's 401 says (WWW-Authenticate): where its metadata is, and which scope it wants. */
-  private async probe(server: McpServerRecord): Promise<{ resourceMetadataUrl?: URL; scope?: string }> {
-    try {
-      const res = await this.fetchFor(server)(serverUrlOf(server), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 0,
-          method: 'initialize',
-          params: {
-            protocolVersion: '2025-11-25',
-            capabilities: {},
-            clientInfo: { name: 'mcp-gateway', version: '1' },
-          },
-        }),
-      });
-      await res.body?.cancel();
-      if (res.status !== 401 && res.status !== 403) return {};
-      const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(res);
-      return { resourceMetadataUrl, scope };
-    } catch {
-      return {};
-    }
+    if (asked.scope || asked.resourceMetadataUrl)
+      entry.challenge = { scope: asked.scope, resourceMetadataUrl: asked.resourceMetadataUrl };
   }
 
   fetchFor(server: McpServerRecord): FetchLike {
@@ -384,6 +378,8 @@ export class UpstreamSignIns {
       expiresAt: row?.expiresAt?.getTime() ?? null,
       stale: false,
       stepUps: 0,
+      stepUpsSince: Date.now(),
+      loadedAt: Date.now(),
     };
   }
 
@@ -595,12 +591,18 @@ function expiryOf(tokens: StoredOAuthTokens): number | null {
   return typeof tokens.expires_in === 'number' ? Date.now() + tokens.expires_in * 1000 : null;
 }
 
-/** `error` and `scope` of a Bearer challenge (WWW-Authenticate). */
-function challengeOf(header: string | undefined): { error?: string; scope?: string } {
+/** `error`, `scope` and `resource_metadata` of a Bearer challenge (WWW-Authenticate). */
+function challengeOf(header: string | undefined): {
+  error?: string;
+  scope?: string;
+  resourceMetadataUrl?: URL;
+} {
   if (!header) return {};
-  const res = new Response(null, { headers: { 'www-authenticate': header } });
-  const { error, scope } = extractWWWAuthenticateParams(res);
-  return { error, scope };
+  try {
+    return extractWWWAuthenticateParams(new Response(null, { headers: { 'www-authenticate': header } }));
+  } catch {
+    return {};
+  }
 }
 
 function union(a: string | undefined, b: string | undefined): string | undefined {

@@ -9,7 +9,7 @@ import { logStderr } from './upstream-client.js';
 import { redactSecrets } from './secret-redactor.js';
 import { describeError, UpstreamUnavailableError } from './upstream-errors.js';
 import type { UpstreamCredential } from './oauth2-client-credentials.js';
-import { SignInRequiredError } from '../oauth/upstream-sign-ins.js';
+import { signInRequired } from '../oauth/sign-in-required.js';
 
 export type { ModernClient };
 
@@ -127,7 +127,8 @@ export class ModernUpstreams implements OnModuleDestroy {
       await client.connect(transport, { timeout });
     } catch (error) {
       await client.close().catch(() => undefined);
-      if (error instanceof SignInRequiredError) throw error;
+      const signIn = signInRequired(error);
+      if (signIn) throw signIn;
       const reason = redactSecrets(server, describeError(error), secrets);
       this.logger.warn({
         msg: 'upstream connect failed (2026-07-28)',

@@ -12,6 +12,7 @@ import { NodeStreamableHttpClientTransport } from './http-client-transport.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { createUpstreamTransport, logStderr, newUpstreamClient } from './upstream-client.js';
 import { redactSecrets } from './secret-redactor.js';
+import { signInRequired } from '../oauth/sign-in-required.js';
 import { describeError, UpstreamUnavailableError } from './upstream-errors.js';
 import { descendantsOf, killSurvivors } from './process-tree.js';
 
@@ -205,8 +206,13 @@ export class UpstreamConnection {
     return client;
   }
 
-  /** A failed connect: back off before the next attempt, log it, and say why to the caller. */
-  private connectFailed(error: unknown): UpstreamUnavailableError {
+  /**
+   * A failed connect: back off before the next attempt, log it, and say why to the caller. A caller who must
+   * sign in first (oauth2 authorization_code) is told so as it is, without backoff: the upstream is fine.
+   */
+  private connectFailed(error: unknown): Error {
+    const signIn = signInRequired(error);
+    if (signIn) return signIn;
     this.failures++;
     const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 1));
     this.retryAt = Date.now() + backoff * (0.5 + Math.random() / 2);
