@@ -90,6 +90,86 @@ async function register() {
   return { name, id };
 }
 
+/**
+ * The plain SDK client's OAuth (DIRECT=1): the SDK's own flow with an in-memory provider; the "browser" follows
+ * the authorization URL and reads the code from the redirect to a callback nobody serves.
+ */
+const CALLBACK = 'http://localhost:3000/callback';
+function oauthProvider() {
+  const memory = {
+    tokens: undefined,
+    client: undefined,
+    verifier: undefined,
+    code: undefined,
+    discovery: undefined,
+  };
+  return {
+    memory,
+    get redirectUrl() {
+      return CALLBACK;
+    },
+    get clientMetadata() {
+      return {
+        client_name: 'conformance-driver',
+        redirect_uris: [CALLBACK],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      };
+    },
+    clientInformation: () =>
+      memory.client ??
+      (context.client_id
+        ? { client_id: context.client_id, client_secret: context.client_secret }
+        : undefined),
+    saveClientInformation: (info) => (memory.client = info),
+    tokens: () => memory.tokens,
+    saveTokens: (tokens) => (memory.tokens = tokens),
+    saveCodeVerifier: (verifier) => (memory.verifier = verifier),
+    codeVerifier: () => memory.verifier,
+    discoveryState: () => memory.discovery,
+    saveDiscoveryState: (discovery) => (memory.discovery = discovery),
+    invalidateCredentials: (scope) => {
+      if (scope === 'all' || scope === 'tokens') memory.tokens = undefined;
+      if (scope === 'all' || scope === 'client') memory.client = undefined;
+      if (scope === 'all' || scope === 'discovery') memory.discovery = undefined;
+    },
+    redirectToAuthorization: async (url) => {
+      let next = url.href;
+      for (let hops = 0; hops < 10 && !next.startsWith(CALLBACK); hops++) {
+        const res = await fetch(next, { redirect: 'manual' });
+        await res.body?.cancel();
+        const location = res.headers.get('location');
+        if (!location) return;
+        next = new URL(location, next).href;
+      }
+      const back = new URL(next);
+      memory.code = back.searchParams.get('code') ?? undefined;
+      memory.iss = back.searchParams.get('iss') ?? undefined;
+    },
+  };
+}
+
+/** The plain client's OAuth state and transport (a step-up later in the session finishes on it). */
+let oauth = null;
+
+/** Connects, signing in with the SDK's flow when the server asks. */
+async function connectWithOAuth(client, makeTransport) {
+  const provider = oauthProvider();
+  for (let tries = 0; ; tries++) {
+    const transport = makeTransport(provider);
+    oauth = { provider, transport };
+    try {
+      await client.connect(transport);
+      return;
+    } catch (error) {
+      if (!provider.memory.code || tries >= 3) throw error;
+      const { code, iss } = provider.memory;
+      provider.memory.code = undefined;
+      await transport.finishAuth(code, iss);
+    }
+  }
+}
+
 async function connect(url) {
   const headers = direct ? {} : { Authorization: `Bearer ${key}` };
   if (modern) {
@@ -98,7 +178,9 @@ async function connect(url) {
       { capabilities: { elicitation: {} }, versionNegotiation: { mode: { pin: revision } } },
     );
     client.setRequestHandler('elicitation/create', (request) => accept(request.params));
-    await client.connect(new TransportV2(new URL(url), { requestInit: { headers } }));
+    if (direct && scenario.startsWith('auth/'))
+      await connectWithOAuth(client, (authProvider) => new TransportV2(new URL(url), { authProvider }));
+    else await client.connect(new TransportV2(new URL(url), { requestInit: { headers } }));
     return client;
   }
   const client = new ClientV1(
@@ -106,7 +188,9 @@ async function connect(url) {
     { capabilities: { elicitation: { form: { applyDefaults: true } } } },
   );
   client.setRequestHandler(ElicitRequestSchema, (request) => accept(request.params));
-  await client.connect(new TransportV1(new URL(url), { requestInit: { headers } }));
+  if (direct && scenario.startsWith('auth/'))
+    await connectWithOAuth(client, (authProvider) => new TransportV1(new URL(url), { authProvider }));
+  else await client.connect(new TransportV1(new URL(url), { requestInit: { headers } }));
   return client;
 }
 
@@ -142,6 +226,13 @@ async function signedIn(operation) {
     try {
       return await operation();
     } catch (error) {
+      // The plain client: the SDK's own step-up (403 insufficient_scope) sent the "browser" to sign in again.
+      if (oauth?.provider.memory.code && tries < 4) {
+        const { code, iss } = oauth.provider.memory;
+        oauth.provider.memory.code = undefined;
+        await oauth.transport.finishAuth(code, iss);
+        continue;
+      }
       const url = signInUrl(error);
       if (!url || tries >= 4) throw error;
       log('signing in at the upstream authorization server');

@@ -37,10 +37,15 @@ describe('upstream OAuth, authorization code per user (e2e)', () => {
     crm = await startMcpFixture({
       authorizationServer: as.issuer,
       authorize: (header) => as.userOf(header) !== null,
-      tools: [{ name: 'whoami', inputSchema: { type: 'object' } }],
-      call: (_name, _args, authorization) => {
+      tools: [
+        { name: 'whoami', inputSchema: { type: 'object' } },
+        { name: 'leak', inputSchema: { type: 'object' } },
+      ],
+      call: (name, _args, authorization) => {
         const token = authorization?.replace(/^Bearer /, '');
         if (token) seenSecrets.add(token);
+        // A hostile or careless upstream that quotes the caller's token in its error.
+        if (name === 'leak') throw new Error(`token ${token} is not allowed here`);
         return { content: [{ type: 'text', text: as.userOf(authorization) ?? 'nobody' }] };
       },
     });
@@ -135,7 +140,7 @@ describe('upstream OAuth, authorization code per user (e2e)', () => {
       expect(done.page).toContain('signed in to crm');
 
       const { tools } = await client.listTools();
-      expect(tools.map((tool) => tool.name)).toEqual(['whoami']);
+      expect(tools.map((tool) => tool.name)).toEqual(['whoami', 'leak']);
       const result = await client.callTool({ name: 'whoami', arguments: {} });
       expect(result.content).toEqual([{ type: 'text', text: 'alice' }]);
     } finally {
@@ -157,6 +162,16 @@ describe('upstream OAuth, authorization code per user (e2e)', () => {
     expect((await restCall(keys.alice).expect(200)).body.content[0].text).toBe('alice');
     // A second key of the same user (user_id) uses that user's sign-in.
     expect((await restCall(keys.alice2).expect(200)).body.content[0].text).toBe('alice');
+  });
+
+  it("an upstream that quotes a user's token back has it redacted", async () => {
+    const res = await api()
+      .post('/mcp/tools/call')
+      .set(as_(keys.alice))
+      .send({ name: 'crm-leak', arguments: {} });
+    const text = JSON.stringify(res.body);
+    expect(text).toContain('[REDACTED]');
+    for (const secret of seenSecrets) expect(text).not.toContain(secret);
   });
 
   it('a token the upstream refuses is renewed with the refresh token, without asking the user', async () => {

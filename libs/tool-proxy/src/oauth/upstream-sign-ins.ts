@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import {
@@ -20,6 +20,7 @@ import type { Challenge, UpstreamCredential } from '../upstream/oauth2-client-cr
 import { UpstreamDialer } from '../upstream/upstream-dialer.js';
 import type { SignedIn } from '../upstream/modern-upstreams.js';
 import { describeError } from '../upstream/upstream-errors.js';
+import { addTokenSource } from '../upstream/secret-redactor.js';
 import { UpstreamOAuthClientEntity, UpstreamSignInEntity } from './upstream-sign-in.entity.js';
 import { SignInRequiredError } from './sign-in-required.js';
 
@@ -118,7 +119,7 @@ interface StateBody {
  * No token, code, verifier or client secret is ever logged or returned.
  */
 @Injectable()
-export class UpstreamSignIns {
+export class UpstreamSignIns implements OnModuleDestroy {
   private readonly logger = new Logger('UpstreamOAuth');
   private readonly cipher: SecretCipher;
   private readonly stateCipher: SecretCipher;
@@ -126,6 +127,7 @@ export class UpstreamSignIns {
   private readonly entries = new Map<string, Entry>();
   /** Discovery results per server (authorization server, metadata), for renewals. */
   private readonly discovery = new Map<string, OAuthDiscoveryState>();
+  private readonly stopRedacting: () => void;
 
   constructor(
     @InjectRepository(UpstreamSignInEntity) private readonly rows: Repository<UpstreamSignInEntity>,
@@ -139,6 +141,12 @@ export class UpstreamSignIns {
     this.cipher = new SecretCipher(secret, 'upstream-oauth');
     this.stateCipher = new SecretCipher(secret, 'upstream-oauth-state');
     registry.subscribe(() => this.forgetRedefined());
+    // An upstream that echoes a user's token back (in an error, a log line) has it redacted like other secrets.
+    this.stopRedacting = addTokenSource((serverId) => this.tokensOf(serverId));
+  }
+
+  onModuleDestroy(): void {
+    this.stopRedacting();
   }
 
   /** The sign-in a caller's calls use: the key's user (or the key), and where their browser reaches us. */

@@ -9,6 +9,16 @@ const MIN_SECRET_LENGTH = 4;
 
 const cache = new WeakMap<McpServerRecord, string[]>();
 
+/** Where per-user upstream tokens come from (upstream-sign-ins.ts): a server's, for redaction. */
+type TokenSource = (serverId: string) => readonly string[];
+const tokenSources = new Set<TokenSource>();
+
+/** Registers a source of a server's live tokens (users' own sign-ins); returns its unregistration. */
+export function addTokenSource(source: TokenSource): () => void {
+  tokenSources.add(source);
+  return () => tokenSources.delete(source);
+}
+
 /**
  * Every secret value of a server, as the upstream may echo it back: the stored credential, the header it
  * becomes (`Bearer …`, the base64 of `user:password`), static header values, stdio env values, URL userinfo.
@@ -70,8 +80,10 @@ export function secretsOf(server: McpServerRecord): string[] {
 export function redactSecrets(server: McpServerRecord, text: string, passed: readonly string[] = []): string {
   let out = text;
   for (const secret of secretsOf(server)) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-  const token = issuedToken(server);
-  if (token && out.includes(token)) out = out.split(token).join(REDACTED);
+  const tokens = [issuedToken(server), ...[...tokenSources].flatMap((source) => source(server.serverId))];
+  for (const token of tokens)
+    if (token && token.length >= MIN_SECRET_LENGTH && out.includes(token))
+      out = out.split(token).join(REDACTED);
   for (const value of passed) {
     if (value.length < MIN_SECRET_LENGTH) continue;
     if (out.includes(value)) out = out.split(value).join(REDACTED);
