@@ -141,6 +141,30 @@ mcp_servers:
     expect(viaSse.body.isError).toBeFalsy();
   });
 
+  it('two virtual keys share the one machine-to-machine token of the server', async () => {
+    await call('cfg_oauth-echo').expect(200);
+    const before = tokenRequests();
+    const seen = http.requestHeaders.length;
+    for (const alias of ['cc-key-a', 'cc-key-b']) {
+      const created = await api()
+        .post('/key/generate')
+        .set(master)
+        .send({ key_alias: alias, object_permission: { mcp_servers: ['cfg_oauth'] } })
+        .expect(200);
+      const res = await api()
+        .post('/mcp/tools/call')
+        .set({ Authorization: `Bearer ${created.body.key as string}` })
+        .send({ name: 'cfg_oauth-echo', arguments: { message: alias } })
+        .expect(200);
+      expect(res.body.content[0].text).toContain(alias);
+    }
+    expect(tokenRequests()).toBe(before);
+    const sent = http.requestHeaders.slice(seen).map((h) => h.authorization);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(new Set(sent).size).toBe(1);
+    expect(oauth.valid(sent[0]?.replace(/^Bearer /, ''))).toBe(true);
+  });
+
   it('a caller Authorization passed through wins over the grant (LiteLLM precedence)', async () => {
     const before = tokenRequests();
     const seen = http.requestHeaders.length;
