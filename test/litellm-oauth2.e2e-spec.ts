@@ -162,7 +162,7 @@ mcp_servers:
     const sent = http.requestHeaders.slice(seen).map((h) => h.authorization);
     expect(sent.length).toBeGreaterThan(0);
     expect(new Set(sent).size).toBe(1);
-    expect(oauth.valid(sent[0]?.replace(/^Bearer /, ''))).toBe(true);
+    expect(oauth.valid(String(sent[0]).replace(/^Bearer /, ''))).toBe(true);
   });
 
   it('a caller Authorization passed through wins over the grant (LiteLLM precedence)', async () => {

@@ -7,7 +7,13 @@ import { GatewayView } from '../catalog/gateway-view.js';
 import { UpstreamOriginGuard } from '../session/origin-check.js';
 import { originOf } from '../session/session-door.js';
 import type { UpstreamSignInEntity } from './upstream-sign-in.entity.js';
-import { needsSignIn, SignInCallbackError, UpstreamSignIns } from './upstream-sign-ins.js';
+import {
+  CALLBACK_PATH,
+  CLIENT_METADATA_PATH,
+  needsSignIn,
+  SignInCallbackError,
+  UpstreamSignIns,
+} from './upstream-sign-ins.js';
 
 /** One sign-in as the API shows it (LiteLLM's user-credential fields; never a token). */
 function credentialView(row: UpstreamSignInEntity | null, server: McpServerRecord) {
@@ -40,7 +46,7 @@ export class UpstreamSignInController {
     private readonly view: GatewayView,
   ) {}
 
-  @Get('v1/mcp/oauth/callback')
+  @Get(CALLBACK_PATH.slice(1))
   @Public()
   async callback(@Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
     const text = (name: string) => (typeof query[name] === 'string' ? query[name] : undefined);
@@ -84,6 +90,19 @@ export class UpstreamSignInController {
       if (!(failure instanceof SignInCallbackError)) throw failure;
       page(400, 'Sign-in not completed', failure.message);
     }
+  }
+
+  /** The gateway's OAuth client metadata document (its client_id, where authorization servers accept one). */
+  @Get(CLIENT_METADATA_PATH.slice(1))
+  @Public()
+  clientMetadata() {
+    const document = this.signIns.clientMetadataDocument();
+    if (!document)
+      throw new AppError(
+        'NOT_FOUND',
+        'the gateway publishes its OAuth client metadata document only when PROXY_BASE_URL is an https:// URL',
+      );
+    return document;
   }
 
   /** The caller's sign-ins, one per server that needs one and that they may use. */

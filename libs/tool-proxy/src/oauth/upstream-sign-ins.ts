@@ -26,6 +26,21 @@ import { SignInRequiredError } from './sign-in-required.js';
 
 export { SignInRequiredError, signInRequired } from './sign-in-required.js';
 
+/** Where the authorization server sends the browser back, and where the client metadata document is. */
+export const CALLBACK_PATH = '/v1/mcp/oauth/callback';
+export const CLIENT_METADATA_PATH = '/v1/mcp/oauth/client-metadata.json';
+
+/** The gateway as an OAuth client (registration, or its client metadata document). */
+function gatewayClientMetadata(redirectUrl: string): OAuthClientMetadata {
+  return {
+    client_name: 'MCP Gateway',
+    redirect_uris: [redirectUrl],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    application_type: 'web',
+  };
+}
+
 /** A sign-in link works this long; asked again within it, the same link is given. */
 const PENDING_MS = 10 * 60_000;
 /** A link this close to its end is not given again (the user needs time to use it). */
@@ -228,7 +243,15 @@ export class UpstreamSignIns implements OnModuleDestroy {
       throw new SignInCallbackError(
         'this sign-in link is no longer valid (already used, replaced by a newer one, or expired): call the tool again to get a new one',
       );
-    const flow = new SignInFlow(this, server, body.o, pending.redirectUrl, entry.stored, pending);
+    const flow = new SignInFlow(
+      this,
+      server,
+      body.o,
+      pending.redirectUrl,
+      entry.stored,
+      pending,
+      this.clientMetadataUrl(),
+    );
     try {
       const result = await auth(flow, {
         serverUrl: serverUrlOf(server),
@@ -252,6 +275,28 @@ export class UpstreamSignIns implements OnModuleDestroy {
     this.entries.set(entryKey(server.serverId, body.o), entry);
     this.logger.log({ msg: 'upstream sign-in completed', server: server.serverName, owner: body.o });
     return server;
+  }
+
+  /**
+   * The gateway's client ID metadata document (draft-ietf-oauth-client-id-metadata-document): its URL is the
+   * gateway's client_id at authorization servers that accept one (`client_id_metadata_document_supported`), so
+   * they need no registration. Only with an https PROXY_BASE_URL (the URL must be public and stable).
+   */
+  clientMetadataUrl(): string | undefined {
+    const base = this.config.server.publicUrl;
+    return base?.startsWith('https://') ? `${base}${CLIENT_METADATA_PATH}` : undefined;
+  }
+
+  /** The document at clientMetadataUrl(), or null without an https PROXY_BASE_URL. */
+  clientMetadataDocument(): Record<string, unknown> | null {
+    const url = this.clientMetadataUrl();
+    const base = this.config.server.publicUrl;
+    if (!url || !base) return null;
+    return {
+      client_id: url,
+      ...gatewayClientMetadata(`${base}${CALLBACK_PATH}`),
+      token_endpoint_auth_method: 'none',
+    };
   }
 
   /** The owner's sign-ins (what the API shows; no token). */
@@ -303,8 +348,16 @@ export class UpstreamSignIns implements OnModuleDestroy {
         `MCP server ${server.serverName} still refuses the token after ${MAX_STEP_UPS} sign-ins with more scope (${entry.wantScope})`,
       );
     const hints = entry.challenge ?? {};
-    const redirectUrl = `${(this.config.server.publicUrl ?? base).replace(/\/+$/, '')}/v1/mcp/oauth/callback`;
-    const flow = new SignInFlow(this, server, owner, redirectUrl, entry.stored, undefined);
+    const redirectUrl = `${(this.config.server.publicUrl ?? base).replace(/\/+$/, '')}${CALLBACK_PATH}`;
+    const flow = new SignInFlow(
+      this,
+      server,
+      owner,
+      redirectUrl,
+      entry.stored,
+      undefined,
+      this.clientMetadataUrl(),
+    );
     const configured = server.oauth2?.scopes.length ? server.oauth2.scopes.join(' ') : undefined;
     const scope = entry.wantScope ?? configured ?? hints.scope;
     let result: 'AUTHORIZED' | 'REDIRECT';
@@ -482,6 +535,7 @@ class SignInFlow implements OAuthClientProvider {
     private readonly stored: Stored,
     /** Set on the callback leg: the sign-in being finished. */
     private readonly pending: Pending | undefined,
+    readonly clientMetadataUrl: string | undefined,
   ) {}
 
   get redirectUrl(): string {
@@ -489,13 +543,7 @@ class SignInFlow implements OAuthClientProvider {
   }
 
   get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'MCP Gateway',
-      redirect_uris: [this.redirect],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      application_type: 'web',
-    };
+    return gatewayClientMetadata(this.redirect);
   }
 
   state(): string {
