@@ -374,8 +374,8 @@ general_settings:
       markdownOut,
       `<!-- written by npm run conformance -- --markdown ${path.relative(root, markdownOut)} -->\n` +
         `Suite \`@modelcontextprotocol/conformance@${version('@modelcontextprotocol/conformance')}\` (server scenarios of each ` +
-        `requirement set), SDK ${version('@modelcontextprotocol/sdk')} (the gateway's 2025 sessions and upstream client, the SSE fixture) and ` +
-        `${version('@modelcontextprotocol/server')} (the gateway's 2026-07-28 endpoint, the dual-era fixture), run on ${new Date().toISOString().slice(0, 10)}.\n\n` +
+        `requirement set), SDK ${version('@modelcontextprotocol/sdk')} (the gateway's client of 2025 upstreams, the SSE fixture) and ` +
+        `${version('@modelcontextprotocol/server')} (the gateway's MCP endpoint for both revisions, its client of 2026-07-28 upstreams and its upstream OAuth, the dual-era fixture), run on ${new Date().toISOString().slice(0, 10)}.\n\n` +
         `${tables.join('\n\n')}\n`,
     );
   }

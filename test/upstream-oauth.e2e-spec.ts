@@ -270,3 +270,96 @@ describe('upstream OAuth, authorization code per user (e2e)', () => {
     expect(logs).not.toMatch(/rt-[0-9a-f]{24}/);
   });
 });
+
+/**
+ * The gateway behind a proxy at an https PROXY_BASE_URL, with an authorization server that accepts client ID
+ * metadata documents: the gateway's client_id is its document's URL (no registration), the document names the
+ * callback, and the sign-in works through the proxy (the test plays it, sending the proxy's URLs to the gateway).
+ */
+describe('upstream OAuth with the gateway client metadata document (e2e)', () => {
+  const PUBLIC = 'https://gateway.example.test';
+  let db: TestDatabase;
+  let t: TestApp;
+  let as: AuthCodeFixture;
+  let crm: McpFixture;
+  /** The proxy: a public URL of the gateway, as the gateway itself is reached. */
+  const behindProxy = (url: string) => url.replace(PUBLIC, t.url);
+
+  beforeAll(async () => {
+    as = await startAuthCodeFixture({
+      clientMetadataDocument: async (clientId) => {
+        const res = await fetch(behindProxy(clientId));
+        return res.ok ? ((await res.json()) as { redirect_uris?: string[] }) : null;
+      },
+    });
+    crm = await startMcpFixture({
+      authorizationServer: as.issuer,
+      authorize: (header) => as.userOf(header) !== null,
+      tools: [{ name: 'whoami', inputSchema: { type: 'object' } }],
+      call: (_name, _args, authorization) => ({
+        content: [{ type: 'text', text: as.userOf(authorization) ?? 'nobody' }],
+      }),
+    });
+    db = await provisionTestDatabase();
+    t = await createTestApp({
+      rootModule: GatewayModule.forRoot,
+      database: db.database,
+      env: { MASTER_KEY, SALT_KEY: 'salt-upstream-oauth-cimd', PROXY_BASE_URL: PUBLIC },
+    });
+    await request(t.url)
+      .post('/v1/mcp/server')
+      .set(master)
+      .send({ server_name: 'crm', url: crm.url, oauth2_flow: 'authorization_code' })
+      .expect(201);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+    await Promise.all([as?.close(), crm?.close()]);
+  });
+
+  it('publishes its client metadata document, and signs in with its URL as client_id', async () => {
+    const document = await request(t.url).get('/v1/mcp/oauth/client-metadata.json').expect(200);
+    expect(document.body).toMatchObject({
+      client_id: `${PUBLIC}/v1/mcp/oauth/client-metadata.json`,
+      redirect_uris: [`${PUBLIC}/v1/mcp/oauth/callback`],
+      token_endpoint_auth_method: 'none',
+    });
+    const refused = await request(t.url)
+      .post('/mcp/tools/call')
+      .set(master)
+      .send({ name: 'crm-whoami', arguments: {} })
+      .expect(401);
+    const url = new URL(refused.body.error.details.authorization_url as string);
+    expect(url.searchParams.get('client_id')).toBe(document.body.client_id);
+    expect(url.searchParams.get('redirect_uri')).toBe(`${PUBLIC}/v1/mcp/oauth/callback`);
+    expect(as.registrations).toEqual([]);
+
+    url.searchParams.set('user', 'carol');
+    const atServer = await fetch(url, { redirect: 'manual' });
+    const back = atServer.headers.get('location') ?? '';
+    expect(back.startsWith(`${PUBLIC}/v1/mcp/oauth/callback?`)).toBe(true);
+    expect((await fetch(behindProxy(back))).status).toBe(200);
+    const res = await request(t.url)
+      .post('/mcp/tools/call')
+      .set(master)
+      .send({ name: 'crm-whoami', arguments: {} })
+      .expect(200);
+    expect(res.body.content[0].text).toBe('carol');
+  });
+
+  it('publishes no document without an https PROXY_BASE_URL', async () => {
+    const other = await createTestApp({
+      rootModule: GatewayModule.forRoot,
+      database: db.database,
+      env: { MASTER_KEY, SALT_KEY: 'salt-upstream-oauth-cimd' },
+    });
+    try {
+      const res = await request(other.url).get('/v1/mcp/oauth/client-metadata.json').expect(404);
+      expect(res.body.error.message).toContain('PROXY_BASE_URL');
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -59,6 +59,7 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/mcp/access_groups': { access: 'any_key' },
   'GET /v1/mcp/sessions': { access: 'admin_read' },
   'GET /v1/mcp/oauth/callback': { access: 'public' },
+  'GET /v1/mcp/oauth/client-metadata.json': { access: 'public' },
   'GET /v1/mcp/user-credentials': { access: 'any_key' },
   'GET /v1/mcp/server/:id/oauth-user-credential/status': { access: 'any_key' },
   'POST /v1/mcp/server/:id/oauth/authorize': { access: 'any_key', upstream: true },

@@ -151,6 +151,11 @@ export interface AuthCodeFixtureOptions {
   /** Access token lifetime in seconds (default 3600). */
   expiresIn?: number;
   scopesSupported?: string[];
+  /**
+   * Accepts https URLs as client ids (client ID metadata documents): the document is read with this function
+   * (the test fetches it from the gateway) and its `redirect_uris` are the client's.
+   */
+  clientMetadataDocument?: (clientId: string) => Promise<{ redirect_uris?: string[] } | null>;
 }
 
 export async function startAuthCodeFixture(options: AuthCodeFixtureOptions = {}): Promise<AuthCodeFixture> {
@@ -187,6 +192,16 @@ export async function startAuthCodeFixture(options: AuthCodeFixtureOptions = {})
       ...(scope ? { scope } : {}),
     };
   };
+  /** A registered client, or one whose client ID metadata document says who it is. */
+  const knownClient = async (id: string) => {
+    const known = clients.get(id);
+    if (known || !options.clientMetadataDocument || !id.startsWith('https://')) return known;
+    const document = await options.clientMetadataDocument(id).catch(() => null);
+    if (!document) return undefined;
+    const client = { secret: null, redirectUris: document.redirect_uris ?? [] };
+    clients.set(id, client);
+    return client;
+  };
   const http: HttpServer = createServer((req, res) => {
     const json = (status: number, body: unknown) =>
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -203,13 +218,14 @@ export async function startAuthCodeFixture(options: AuthCodeFixtureOptions = {})
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
         authorization_response_iss_parameter_supported: true,
         ...(options.scopesSupported ? { scopes_supported: options.scopesSupported } : {}),
+        ...(options.clientMetadataDocument ? { client_id_metadata_document_supported: true } : {}),
       });
       return;
     }
-    if (req.method === 'GET' && url.pathname === '/authorize') {
-      const params = Object.fromEntries(url.searchParams);
-      authorizeRequests.push({ params });
-      const client = clients.get(params.client_id ?? '');
+    const authorize = (
+      params: Record<string, string>,
+      client: { secret: string | null; redirectUris: string[] } | undefined,
+    ) => {
       if (!client || !client.redirectUris.includes(params.redirect_uri ?? '')) {
         json(400, { error: 'invalid_request', error_description: 'unknown client or redirect_uri' });
         return;
@@ -233,6 +249,11 @@ export async function startAuthCodeFixture(options: AuthCodeFixtureOptions = {})
       }
       if (params.state) back.searchParams.set('state', params.state);
       res.writeHead(302, { location: back.href }).end();
+    };
+    if (req.method === 'GET' && url.pathname === '/authorize') {
+      const params = Object.fromEntries(url.searchParams);
+      authorizeRequests.push({ params });
+      void knownClient(params.client_id ?? '').then((client) => authorize(params, client));
       return;
     }
     if (req.method === 'POST' && url.pathname === '/register') {
