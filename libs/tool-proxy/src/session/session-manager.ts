@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { InitializeRequest, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/server';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
 import { ChangeBus, type ChangeEvent } from '@app/database';
 import { GatewayMetrics } from '@app/observability';
@@ -312,7 +313,8 @@ export class McpSessionManager implements OnModuleDestroy {
     await session.start();
     await transport.resume(id, {
       protocolVersion: state.protocolVersion,
-      capabilities: state.clientCapabilities,
+      // JSON as the client sent it at initialize (and the store kept it), in SDK v2's stricter JSON types.
+      capabilities: state.clientCapabilities as ClientCapabilities,
       clientInfo: state.clientInfo,
     });
     this.register(id, session);

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  type InitializeRequest,
-  type JSONRPCMessage,
-  type MessageExtraInfo,
-  type RequestId,
-  SUPPORTED_PROTOCOL_VERSIONS,
-} from '@modelcontextprotocol/sdk/types.js';
+import type {
+  InitializeRequest,
+  JSONRPCMessage,
+  MessageExtraInfo,
+  RequestId,
+  Transport,
+  TransportSendOptions,
+} from '@modelcontextprotocol/server';
+// The revisions a session is for (2024-11-05 to 2025-11-25): SDK v1's list, which has no 2026-07-28.
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { checkMessage, errorAnswer, isRequestId } from './jsonrpc-checks.js';
 import { PendingPost, SSE_HEADERS, writeEvent } from './pending-post.js';
 
@@ -264,7 +266,7 @@ export class NodeStreamableHttpServerTransport implements Transport {
       return;
     }
 
-    const extra: MessageExtraInfo = { requestInfo: { headers: req.headers } };
+    const extra: MessageExtraInfo = {};
     const ids = messages.filter((m) => 'method' in m && 'id' in m).map((m) => (m as { id: RequestId }).id);
     if (new Set(ids).size !== ids.length)
       return this.reject(res, 400, -32600, 'Invalid Request: two requests of one batch share an id');
