@@ -1,4 +1,8 @@
 import request from 'supertest';
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernTransport,
+} from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -70,6 +74,7 @@ describe('upstream OAuth, authorization code per user (e2e)', () => {
       ['alice', 'alice'],
       ['alice2', 'alice'],
       ['bob', 'bob'],
+      ['dave', 'dave'],
     ]) {
       const res = await api()
         .post('/key/generate')
@@ -164,6 +169,39 @@ describe('upstream OAuth, authorization code per user (e2e)', () => {
     expect((await restCall(keys.alice2).expect(200)).body.content[0].text).toBe('alice');
   });
 
+  it('a 2026-07-28 client that can show URLs is asked to sign in with input_required, and its retry runs', async () => {
+    const modern = (elicitation: { form?: Record<string, never>; url?: Record<string, never> }) =>
+      new ModernClient(
+        { name: 'e2e-2026', version: '1' },
+        { capabilities: { elicitation }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+      );
+    const transport = () =>
+      new ModernTransport(new URL(`${t.url}/crm/mcp`), { requestInit: { headers: as_(keys.dave) } });
+    // One that cannot show a URL gets the -32042 error with the sign-in URL.
+    const plain = modern({ form: {} });
+    await plain.connect(transport());
+    const refused = await plain.callTool({ name: 'whoami', arguments: {} }).catch((e: unknown) => e);
+    expect((refused as { code?: number }).code).toBe(-32042);
+    await plain.close();
+
+    const client = modern({ url: {} });
+    const asked: string[] = [];
+    client.setRequestHandler('elicitation/create', async (req) => {
+      const params = req.params as { mode?: string; url?: string };
+      asked.push(params.mode ?? '');
+      if (params.url) expect((await signIn(params.url, 'dave')).status).toBe(200);
+      return { action: 'accept' };
+    });
+    await client.connect(transport());
+    try {
+      const result = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(result.content).toEqual([{ type: 'text', text: 'dave' }]);
+      expect(asked).toEqual(['url']);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("an upstream that quotes a user's token back has it redacted", async () => {
     const res = await api()
       .post('/mcp/tools/call')
@@ -211,7 +249,11 @@ describe('upstream OAuth, authorization code per user (e2e)', () => {
       .expect(200);
     expect(status.body).toMatchObject({ has_credential: true, is_expired: false });
     const users = await api().get('/v1/mcp/server/crm/oauth-users').set(master).expect(200);
-    expect(users.body.map((u: { owner: string }) => u.owner)).toEqual(['user:alice', 'user:bob']);
+    expect(users.body.map((u: { owner: string }) => u.owner)).toEqual([
+      'user:alice',
+      'user:bob',
+      'user:dave',
+    ]);
     await api().get('/v1/mcp/server/crm/oauth-users').set(as_(keys.bob)).expect(403);
     for (const body of [mine.body, status.body, users.body])
       for (const secret of seenSecrets) expect(JSON.stringify(body)).not.toContain(secret);

@@ -29,7 +29,7 @@ import type { UpstreamConnection } from '../upstream/upstream-connection.js';
 import { redactSecrets, summariseForCaller } from '../upstream/secret-redactor.js';
 import { describeError, isMcpError, UpstreamUnavailableError } from '../upstream/upstream-errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
-import { type ModernClient, ModernUpstreams } from '../upstream/modern-upstreams.js';
+import { type ModernClient, ModernUpstreams, type SignedIn } from '../upstream/modern-upstreams.js';
 import {
   BudgetExceededError,
   RateLimitedError,
@@ -87,8 +87,15 @@ export interface CallOptions {
   /** Aborted when the client cancels or goes away: the upstream gets `notifications/cancelled`. */
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
-  /** The connection to use (a session's own per-client one); default: the pool's shared one. */
-  connection?: (server: McpServerRecord, headers: Record<string, string>) => UpstreamConnection;
+  /**
+   * The connection to use (a session's own per-client one); default: the pool's shared one. `signedIn`: the
+   * caller's own upstream credential, for a server each user signs in to (the connection must use it).
+   */
+  connection?: (
+    server: McpServerRecord,
+    headers: Record<string, string>,
+    signedIn?: SignedIn,
+  ) => UpstreamConnection;
   /** The caller may see upstream error details (redacted of secrets); others get a first line. Default: no. */
   admin?: boolean;
   /** An unprefixed scope (single server) also accepts the name as listed with its prefix (REST twins). */
@@ -382,7 +389,7 @@ export class ToolCaller {
         : undefined;
     const connect =
       options.connection ??
-      ((s: McpServerRecord, h: Record<string, string>) => this.pool.sharedFor(s, h, signedIn));
+      ((s: McpServerRecord, h: Record<string, string>, si?: SignedIn) => this.pool.sharedFor(s, h, si));
     const done = this.drain.start();
     const untrack = options.track?.(server.serverId);
     let release: (() => void) | null = null;
@@ -452,7 +459,7 @@ export class ToolCaller {
             }
             return { outcome: 'ok', result };
           }
-          const connection = connect(server, headers);
+          const connection = connect(server, headers, signedIn);
           const client = connection.live() ?? (await this.within(connection.get(), deadline, options.signal));
           const limits = { timeout: Math.max(1, deadline - Date.now()), signal: options.signal };
           return { outcome: 'ok', result: await invoke(client, limits) };

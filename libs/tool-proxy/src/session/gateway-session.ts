@@ -140,7 +140,7 @@ export class GatewaySession {
       headers: this.requestHeaders,
       signal: ctx.mcpReq.signal,
       onProgress,
-      connection: (server, headers) => this.connectionFor(server, headers, id),
+      connection: (server, headers, signedIn) => this.connectionFor(server, headers, id, signedIn),
       track: (serverId) => this.track(serverId, id),
       asker: this.asker,
     };
@@ -168,8 +168,9 @@ export class GatewaySession {
     server: McpServerRecord,
     headers: Record<string, string>,
     requestId?: string | number,
+    signedIn = this.deps.signIns.signedIn(server, this.scope),
   ): UpstreamConnection {
-    if (effectiveSessionMode(server) === 'shared') return this.deps.pool.sharedFor(server, headers);
+    if (effectiveSessionMode(server) === 'shared') return this.deps.pool.sharedFor(server, headers, signedIn);
     let connection = this.owned.get(server.serverId);
     if (!connection) {
       connection = this.deps.pool.openForClient(
@@ -181,7 +182,7 @@ export class GatewaySession {
           configure: (client) => routeServerRequests(this, server, client),
           onConnected: () => void this.restoreUpstreamState(server),
         },
-        this.deps.signIns.signedIn(server, this.scope),
+        signedIn,
       );
       this.owned.set(server.serverId, connection);
       if (this.resumed) this.announceReopened(server, requestId);

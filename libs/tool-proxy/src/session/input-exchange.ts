@@ -9,6 +9,7 @@ import {
 import { effectiveSessionMode, type McpServerRecord } from '@app/mcp-registry';
 import { McpCatalog } from '../catalog/catalog.js';
 import type { UpstreamConnection } from '../upstream/upstream-connection.js';
+import type { SignedIn } from '../upstream/modern-upstreams.js';
 import { protocolError } from '../upstream/upstream-errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { notAllowed } from './server-requests.js';
@@ -197,9 +198,10 @@ export class InputLeases implements OnModuleDestroy {
     exchange: InputExchange<unknown>,
     server: McpServerRecord,
     headers: Record<string, string>,
+    signedIn?: SignedIn,
   ): UpstreamConnection {
     exchange.serverId = server.serverId;
-    if (effectiveSessionMode(server) === 'shared') return this.pool.sharedFor(server, headers);
+    if (effectiveSessionMode(server) === 'shared') return this.pool.sharedFor(server, headers, signedIn);
     if (exchange.lease) return exchange.lease.connection;
     const slot = createHash('sha256')
       .update(
@@ -208,10 +210,12 @@ export class InputLeases implements OnModuleDestroy {
           server.serverId,
           Object.entries(headers).sort(),
           exchange.capabilities,
+          signedIn?.owner ?? null,
         ]),
       )
       .digest('hex');
-    const lease = this.idle.get(slot)?.pop() ?? this.open(slot, server, headers, exchange.capabilities);
+    const lease =
+      this.idle.get(slot)?.pop() ?? this.open(slot, server, headers, exchange.capabilities, signedIn);
     clearTimeout(lease.idleTimer);
     lease.exchange = exchange;
     exchange.lease = lease;
@@ -224,18 +228,24 @@ export class InputLeases implements OnModuleDestroy {
     server: McpServerRecord,
     headers: Record<string, string>,
     capabilities: ClientCapabilities,
+    signedIn: SignedIn | undefined,
   ): Lease {
     const lease: Lease = { slot, exchange: null, connection: null as unknown as UpstreamConnection };
-    lease.connection = this.pool.openForClient(server, headers, {
-      capabilities,
-      onListChanged: (kind) => this.catalog.invalidate(server.serverId, [kind]),
-      configure: (client) => {
-        routeToExchange(client, server, () => lease.exchange);
-        client.setNotificationHandler(ResourceUpdatedNotificationSchema, ({ params }) => {
-          for (const listener of this.updateListeners) listener(params.uri);
-        });
+    lease.connection = this.pool.openForClient(
+      server,
+      headers,
+      {
+        capabilities,
+        onListChanged: (kind) => this.catalog.invalidate(server.serverId, [kind]),
+        configure: (client) => {
+          routeToExchange(client, server, () => lease.exchange);
+          client.setNotificationHandler(ResourceUpdatedNotificationSchema, ({ params }) => {
+            for (const listener of this.updateListeners) listener(params.uri);
+          });
+        },
       },
-    });
+      signedIn,
+    );
     return lease;
   }
 

@@ -10,6 +10,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerRecord } from '@app/mcp-registry';
+import type { SignedIn } from '../upstream/modern-upstreams.js';
 import { GatewayMetrics } from '@app/observability';
 import type { CallOptions, ModernRound } from '../calls/tool-caller.js';
 import type { CallerScope } from '../catalog/view.types.js';
@@ -116,6 +117,16 @@ export class InputRounds implements OnModuleDestroy {
         { reason: 'grant_changed' },
       );
     }
+    // The user was asked to sign in at the upstream: the call again, unless they declined.
+    if (state.signIn) {
+      const answer = ctx.mcpReq.inputResponses?.[SIGN_IN_KEY] as { action?: unknown } | undefined;
+      if (answer?.action !== undefined && answer.action !== 'accept')
+        throw protocolError(
+          ErrorCode.InvalidRequest,
+          `the sign-in at the upstream's authorization server was ${answer.action === 'decline' ? 'declined' : 'cancelled'}: the call needs it`,
+        );
+      return this.begin(scope, op, declared, ctx.mcpReq.signal, start);
+    }
     // The upstream asked itself (2026-07-28): its state and the client's answers go back to it, from any replica.
     if (state.upstream !== undefined)
       return this.begin(scope, op, declared, ctx.mcpReq.signal, start, {
@@ -150,8 +161,8 @@ export class InputRounds implements OnModuleDestroy {
   ): Promise<T | InputRequiredResult> {
     const capabilities = forwardedCapabilities(declared);
     const exchange = new InputExchange<T>(keyRef(scope.auth), capabilities);
-    const connection = (server: McpServerRecord, headers: Record<string, string>) =>
-      this.leases.connectionFor(exchange, server, headers);
+    const connection = (server: McpServerRecord, headers: Record<string, string>, signedIn?: SignedIn) =>
+      this.leases.connectionFor(exchange, server, headers, signedIn);
     const track = (serverId: string) => {
       exchange.serverId ??= serverId;
       return () => undefined;
@@ -177,7 +188,28 @@ export class InputRounds implements OnModuleDestroy {
     declared: ClientCapabilities | undefined,
     signal: AbortSignal,
   ): Promise<T | InputRequiredResult> {
-    const step = await exchange.next(signal);
+    let step;
+    try {
+      step = await exchange.next(signal);
+    } catch (error) {
+      // The caller must sign in at the upstream (per-user OAuth): a URL elicitation, if the client can show one.
+      const signIn = signInElicitation(error);
+      if (!signIn || !declared?.elicitation?.url) throw error;
+      this.handedOut += 1;
+      return inputRequired({
+        inputRequests: { [SIGN_IN_KEY]: { method: 'elicitation/create', params: signIn } },
+        requestState: this.seal.seal({
+          key: exchange.keyRef,
+          server: exchange.serverId ?? '',
+          op,
+          exchange: '',
+          round: 0,
+          replica: this.relay.origin,
+          expires: Date.now() + INPUT_WAIT_MS,
+          signIn: true,
+        }),
+      });
+    }
     if ('done' in step) {
       const asked = step.done;
       if (!isInputRequiredResult(asked)) return step.done;
@@ -291,6 +323,25 @@ export class InputRounds implements OnModuleDestroy {
     clearTimeout(entry.timer);
     this.waiting.delete(id);
   }
+}
+
+/** The key of the gateway's own input request: the user's sign-in at an upstream's authorization server. */
+const SIGN_IN_KEY = 'io.mcp-gateway/sign-in';
+
+/** The URL elicitation a call's `-32042` (sign-in required) error carries, as elicitation/create params. */
+function signInElicitation(
+  error: unknown,
+): { mode: 'url'; url: string; elicitationId: string; message: string } | null {
+  const { code, data } = error as { code?: unknown; data?: { elicitations?: unknown } };
+  if (code !== -32042 || !Array.isArray(data?.elicitations)) return null;
+  const first = data.elicitations[0] as { url?: unknown; elicitationId?: unknown; message?: unknown };
+  if (typeof first?.url !== 'string') return null;
+  return {
+    mode: 'url',
+    url: first.url,
+    elicitationId: typeof first.elicitationId === 'string' ? first.elicitationId : 'sign-in',
+    message: typeof first.message === 'string' ? first.message : 'Sign in to continue.',
+  };
 }
 
 function invalidState(message: string): Error {

@@ -25,6 +25,11 @@ export interface SealedState {
    * call waits anywhere, and `exchange`, `round` and `replica` mean nothing.
    */
   upstream?: string | null;
+  /**
+   * Set when the round asked the client to have its user sign in at the upstream's authorization server (per-user
+   * OAuth): the retry starts the call afresh, signed in.
+   */
+  signIn?: true;
 }
 
 /** Why a `requestState` is refused (kept out of the wire: the SDK answers `-32602` with a fixed message). */
