@@ -415,3 +415,80 @@ describe('upstream OAuth with the gateway client metadata document (e2e)', () =>
     }
   });
 });
+
+/**
+ * Replicas: the sign-in started on one replica is finished by another (the load balancer sends the browser's
+ * return there), and the first one serves the user's calls with the new tokens soon after. On the embedded
+ * database there is one process by construction: the same one serves both legs.
+ */
+describe('upstream OAuth across replicas (e2e)', () => {
+  let db: TestDatabase;
+  let one: TestApp;
+  let two: TestApp | null = null;
+  let as: AuthCodeFixture;
+  let crm: McpFixture;
+
+  beforeAll(async () => {
+    as = await startAuthCodeFixture();
+    crm = await startMcpFixture({
+      authorizationServer: as.issuer,
+      authorize: (header) => as.userOf(header) !== null,
+      tools: [{ name: 'whoami', inputSchema: { type: 'object' } }],
+      call: (_name, _args, authorization) => ({
+        content: [{ type: 'text', text: as.userOf(authorization) ?? 'nobody' }],
+      }),
+    });
+    db = await provisionTestDatabase();
+    const start = () =>
+      createTestApp({
+        rootModule: GatewayModule.forRoot,
+        database: db.database,
+        env: { MASTER_KEY, SALT_KEY: 'salt-upstream-oauth-replicas' },
+      });
+    one = await start();
+    if (db.kind === 'postgres') two = await start();
+  });
+
+  afterAll(async () => {
+    await two?.close();
+    await one?.close();
+    await db?.drop();
+    await Promise.all([as?.close(), crm?.close()]);
+  });
+
+  it('a sign-in begun on one replica is finished on another, and both then call with the user token', async () => {
+    const other = two ?? one;
+    await request(one.url)
+      .post('/v1/mcp/server')
+      .set(master)
+      .send({ server_name: 'crm', url: crm.url, oauth2_flow: 'authorization_code' })
+      .expect(201);
+    const created = await request(one.url)
+      .post('/key/generate')
+      .set(master)
+      .send({ user_id: 'erin', object_permission: { mcp_servers: ['crm'] } })
+      .expect(200);
+    const erin = { Authorization: `Bearer ${created.body.key as string}` };
+    const call = (app: TestApp) =>
+      request(app.url).post('/mcp/tools/call').set(erin).send({ name: 'crm-whoami', arguments: {} });
+    // The other replica knows the server (the registry change reached it).
+    for (let i = 0; i < 50 && (await call(other)).status !== 401; i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const refused = await call(one).expect(401);
+    const url = new URL(refused.body.error.details.authorization_url as string);
+    url.searchParams.set('user', 'erin');
+    const atServer = await fetch(url, { redirect: 'manual' });
+    const back = (atServer.headers.get('location') ?? '').replace(one.url, other.url);
+    expect((await fetch(back)).status).toBe(200);
+
+    expect((await call(other).expect(200)).body.content[0].text).toBe('erin');
+    let answer = '';
+    for (let i = 0; i < 100 && answer !== 'erin'; i++) {
+      const res = await call(one);
+      answer = res.status === 200 ? (res.body.content[0].text as string) : '';
+      if (answer !== 'erin') await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(answer).toBe('erin');
+  });
+});
