@@ -304,6 +304,33 @@ describe('upstream OAuth, authorization code per user (e2e)', () => {
       .expect(400);
   });
 
+  it("a server redefined to another URL never gets the users' tokens: they sign in again", async () => {
+    const elsewhere = await startMcpFixture({
+      authorizationServer: as.issuer,
+      authorize: (header) => as.userOf(header) !== null,
+      tools: [{ name: 'whoami', inputSchema: { type: 'object' } }],
+    });
+    try {
+      // Bob is signed in (his calls work), then the admin points the server at another URL.
+      expect((await restCall(keys.bob)).status).toBe(401);
+      const url = (await restCall(keys.bob)).body.error.details.authorization_url as string;
+      expect((await signIn(url, 'bob')).status).toBe(200);
+      expect((await restCall(keys.bob).expect(200)).body.content[0].text).toBe('bob');
+      await api()
+        .put('/v1/mcp/server')
+        .set(master)
+        .send({ server_id: 'crm', url: elsewhere.url })
+        .expect(202);
+      const refused = await restCall(keys.bob).expect(401);
+      expect(refused.body.error.code).toBe('UPSTREAM_SIGN_IN_REQUIRED');
+      const sent = elsewhere.requestHeaders.map((h) => h.authorization).filter(Boolean);
+      expect(sent).toEqual([]);
+    } finally {
+      await api().put('/v1/mcp/server').set(master).send({ server_id: 'crm', url: crm.url }).expect(202);
+      await elsewhere.close();
+    }
+  });
+
   it('never logs a token, a code or a client secret, nor keeps one in the audit rows', async () => {
     const logs = t.logs.text();
     expect(seenSecrets.size).toBeGreaterThan(3);

@@ -92,6 +92,8 @@ interface Pending {
 interface Stored {
   tokens?: StoredOAuthTokens;
   pending?: Pending;
+  /** The server URL they are for: a server redefined to another URL never gets them. */
+  url?: string;
 }
 
 interface Entry {
@@ -205,6 +207,13 @@ export class UpstreamSignIns implements OnModuleDestroy {
       entry = await this.load(server.serverId, owner);
       this.entries.set(key, entry);
     }
+    // Tokens got for another URL (the server was redefined since): never sent; the user signs in again.
+    if (entry.stored.url !== undefined && entry.stored.url !== server.url) {
+      entry.stored = {};
+      entry.expiresAt = null;
+      entry.challenge = undefined;
+      entry.wantScope = undefined;
+    }
     const tokens = entry.stored.tokens;
     const fresh = entry.expiresAt === null || entry.expiresAt - RENEW_MARGIN_MS > Date.now();
     if (tokens && fresh && !entry.stale && entry.wantScope === undefined) return tokens.access_token;
@@ -239,7 +248,12 @@ export class UpstreamSignIns implements OnModuleDestroy {
       throw new SignInCallbackError('the MCP server of this sign-in no longer exists or no longer needs it');
     const entry = await this.load(server.serverId, body.o);
     const pending = entry.stored.pending;
-    if (!pending || pending.nonce !== body.n || pending.expires <= Date.now())
+    if (
+      !pending ||
+      pending.nonce !== body.n ||
+      pending.expires <= Date.now() ||
+      entry.stored.url !== server.url
+    )
       throw new SignInCallbackError(
         'this sign-in link is no longer valid (already used, replaced by a newer one, or expired): call the tool again to get a new one',
       );
@@ -375,6 +389,7 @@ export class UpstreamSignIns implements OnModuleDestroy {
         { cause: error },
       );
     }
+    entry.stored.url = server.url ?? undefined;
     if (result === 'AUTHORIZED' && entry.stored.tokens) {
       entry.stale = false;
       entry.expiresAt = expiryOf(entry.stored.tokens);
