@@ -25,6 +25,18 @@ import { GatewayModule } from '../apps/gateway/src/gateway.module.js';
  * MCP (-32042) and REST (401), the gateway's callback finishes it, and each user's calls carry their own token.
  */
 const MASTER_KEY = 'sk-master-e2e-upstream-oauth';
+
+/** An MCP server protected by `as`: its one tool says whose token it got. */
+function whoamiUpstream(as: AuthCodeFixture): Promise<McpFixture> {
+  return startMcpFixture({
+    authorizationServer: as.issuer,
+    authorize: (header) => as.userOf(header) !== null,
+    tools: [{ name: 'whoami', inputSchema: { type: 'object' } }],
+    call: (_name, _args, authorization) => ({
+      content: [{ type: 'text', text: as.userOf(authorization) ?? 'nobody' }],
+    }),
+  });
+}
 const master = { Authorization: `Bearer ${MASTER_KEY}` };
 
 describe('upstream OAuth, authorization code per user (e2e)', () => {
@@ -305,11 +317,7 @@ describe('upstream OAuth, authorization code per user (e2e)', () => {
   });
 
   it("a server redefined to another URL never gets the users' tokens: they sign in again", async () => {
-    const elsewhere = await startMcpFixture({
-      authorizationServer: as.issuer,
-      authorize: (header) => as.userOf(header) !== null,
-      tools: [{ name: 'whoami', inputSchema: { type: 'object' } }],
-    });
+    const elsewhere = await whoamiUpstream(as);
     try {
       // Bob is signed in (his calls work), then the admin points the server at another URL.
       expect((await restCall(keys.bob)).status).toBe(401);
@@ -371,14 +379,7 @@ describe('upstream OAuth with the gateway client metadata document (e2e)', () =>
         return res.ok ? ((await res.json()) as { redirect_uris?: string[] }) : null;
       },
     });
-    crm = await startMcpFixture({
-      authorizationServer: as.issuer,
-      authorize: (header) => as.userOf(header) !== null,
-      tools: [{ name: 'whoami', inputSchema: { type: 'object' } }],
-      call: (_name, _args, authorization) => ({
-        content: [{ type: 'text', text: as.userOf(authorization) ?? 'nobody' }],
-      }),
-    });
+    crm = await whoamiUpstream(as);
     db = await provisionTestDatabase();
     t = await createTestApp({
       rootModule: GatewayModule.forRoot,
@@ -457,14 +458,7 @@ describe('upstream OAuth across replicas (e2e)', () => {
 
   beforeAll(async () => {
     as = await startAuthCodeFixture();
-    crm = await startMcpFixture({
-      authorizationServer: as.issuer,
-      authorize: (header) => as.userOf(header) !== null,
-      tools: [{ name: 'whoami', inputSchema: { type: 'object' } }],
-      call: (_name, _args, authorization) => ({
-        content: [{ type: 'text', text: as.userOf(authorization) ?? 'nobody' }],
-      }),
-    });
+    crm = await whoamiUpstream(as);
     db = await provisionTestDatabase();
     const start = () =>
       createTestApp({

@@ -198,16 +198,7 @@ export class InputRounds implements OnModuleDestroy {
       this.handedOut += 1;
       return inputRequired({
         inputRequests: { [SIGN_IN_KEY]: { method: 'elicitation/create', params: signIn } },
-        requestState: this.seal.seal({
-          key: exchange.keyRef,
-          server: exchange.serverId ?? '',
-          op,
-          exchange: '',
-          round: 0,
-          replica: this.relay.origin,
-          expires: Date.now() + INPUT_WAIT_MS,
-          signIn: true,
-        }),
+        requestState: this.sealUnparked(exchange, op, { signIn: true }),
       });
     }
     if ('done' in step) {
@@ -217,16 +208,7 @@ export class InputRounds implements OnModuleDestroy {
       this.handedOut += 1;
       return inputRequired({
         inputRequests: asked.inputRequests,
-        requestState: this.seal.seal({
-          key: exchange.keyRef,
-          server: exchange.serverId ?? '',
-          op,
-          exchange: '',
-          round: 0,
-          replica: this.relay.origin,
-          expires: Date.now() + INPUT_WAIT_MS,
-          upstream: asked.requestState ?? null,
-        }),
+        requestState: this.sealUnparked(exchange, op, { upstream: asked.requestState ?? null }),
       });
     }
     // (Only what the client declared is declared upstream; a request past it, should an upstream send one, is
@@ -249,6 +231,27 @@ export class InputRounds implements OnModuleDestroy {
         replica: this.relay.origin,
         expires: Date.now() + INPUT_WAIT_MS,
       }),
+    });
+  }
+
+  /**
+   * The state of a round after which nothing waits on this process (the upstream's own input_required, or the
+   * user's sign-in): the retry starts the call again, on any replica.
+   */
+  private sealUnparked(
+    exchange: InputExchange<unknown>,
+    op: string,
+    how: Pick<SealedState, 'upstream' | 'signIn'>,
+  ): string {
+    return this.seal.seal({
+      key: exchange.keyRef,
+      server: exchange.serverId ?? '',
+      op,
+      exchange: '',
+      round: 0,
+      replica: this.relay.origin,
+      expires: Date.now() + INPUT_WAIT_MS,
+      ...how,
     });
   }
 
