@@ -165,6 +165,18 @@ describe('upstream OAuth, authorization code per user (e2e)', () => {
     }
   });
 
+  it("a caller's own Authorization passed through (x-mcp-auth) wins over the sign-in, as in LiteLLM", async () => {
+    // Dave has not signed in: asked to, he has a sign-in pending.
+    await restCall(keys.dave).expect(401);
+    const alices = [...seenSecrets].find((token) => as.userOf(`Bearer ${token}`) === 'alice');
+    const res = await api()
+      .post('/mcp/tools/call')
+      .set({ ...as_(keys.dave), 'x-mcp-auth': alices ?? '' })
+      .send({ name: 'crm-whoami', arguments: {} })
+      .expect(200);
+    expect(res.body.content[0].text).toBe('alice');
+  });
+
   it('another user gets their own sign-in over REST (401 with the URL) and sees only their own identity', async () => {
     const refused = await restCall(keys.bob).expect(401);
     expect(refused.body.error.code).toBe('UPSTREAM_SIGN_IN_REQUIRED');

@@ -29,6 +29,7 @@ import type { UpstreamConnection } from '../upstream/upstream-connection.js';
 import { redactSecrets, summariseForCaller } from '../upstream/secret-redactor.js';
 import { describeError, isMcpError, UpstreamUnavailableError } from '../upstream/upstream-errors.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
+import { passesAuthorization } from '../upstream/upstream-dialer.js';
 import { type ModernClient, ModernUpstreams, type SignedIn } from '../upstream/modern-upstreams.js';
 import {
   BudgetExceededError,
@@ -384,7 +385,7 @@ export class ToolCaller {
     const headers = passThroughHeaders(server, options.headers);
     // A server each user signs in to: the caller's own credential (and connections), unless they pass their own.
     const signedIn =
-      options.signIn && needsSignIn(server) && !('authorization' in headers)
+      options.signIn && needsSignIn(server) && !passesAuthorization(headers)
         ? { owner: options.signIn.owner, credential: this.signIns.credential(server, options.signIn) }
         : undefined;
     const connect =

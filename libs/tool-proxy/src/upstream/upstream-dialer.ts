@@ -67,8 +67,7 @@ export class UpstreamDialer {
         `stdio server ${server.serverName} is stored in the database and general_settings.allow_stdio_from_api is off: define it in the config file`,
       );
     const network = this.networkFor(server);
-    const own = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
-    if (own) return { network, credential: undefined };
+    if (passesAuthorization(headers)) return { network, credential: undefined };
     if (server.authType === 'oauth2' && server.oauth2?.flow === 'authorization_code')
       return { network, credential: signedIn ?? noSignIn(server) };
     return { network, credential: grantFor(server, network) };
@@ -86,4 +85,9 @@ function noSignIn(server: McpServerRecord): UpstreamCredential {
       ),
     refused: () => undefined,
   };
+}
+
+/** Whether the caller passes its own Authorization to the server (it wins over the gateway's credential). */
+export function passesAuthorization(headers: Record<string, string>): boolean {
+  return Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
 }
