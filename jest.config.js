@@ -15,6 +15,9 @@ const common = {
 export default {
   // e2e suites start databases and processes; a unit test never comes near this.
   testTimeout: 60_000,
+  // A handle a suite failed to close (after a failed afterAll) must not keep the run alive until CI's deadline:
+  // the results are in, so exit.
+  forceExit: true,
   projects: [
     {
       ...common,

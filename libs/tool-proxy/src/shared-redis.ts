@@ -38,10 +38,14 @@ export class SharedRedis implements OnApplicationShutdown {
     this.logger.warn({ msg, error: error instanceof Error ? error.message : String(error) });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     const client = this.client;
     this.client = null;
-    if (client?.isOpen) await client.close().catch(() => undefined);
+    if (!client?.isOpen) return;
+    // Not close(): it waits for every pending command's reply, and never resolves when the reply will not come (a
+    // silent or half-broken Redis), so shutdown would hang. By now the HTTP server is closed and nothing waits for
+    // Redis: pending commands are rejected and the socket dropped.
+    client.destroy();
   }
 }
 
