@@ -1,6 +1,7 @@
 // @ts-check
 import eslint from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 /** Lib import rules (DESIGN.md §2): which `@app/*` each lib may import. Checked here, in CI. */
@@ -66,6 +67,22 @@ export default tseslint.config(
         {
           selector: "Property[key.name='synchronize'][value.value=true]",
           message: 'Use migrations, never synchronize.',
+        },
+      ],
+    },
+  },
+  {
+    // The web UI (apps/ui): React's rules of hooks; it runs in the browser and imports nothing of the server.
+    files: ['apps/ui/src/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@app/*', 'node:*'], message: 'The web UI talks to the gateway over HTTP only.' },
+          ],
         },
       ],
     },

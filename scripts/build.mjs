@@ -1,5 +1,6 @@
 // Builds the gateway into dist/: tsc, then tsc-alias turns the `@app/*` path aliases into relative ESM
-// imports. With --if-stale it does nothing when dist/ is newer than every source file.
+// imports; then Vite builds the web UI (apps/ui) into dist/ui. With --if-stale it does nothing when dist/ is
+// newer than every source file.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -43,6 +44,17 @@ try {
   });
 } catch {
   console.error('build failed: see the TypeScript errors above');
+  process.exit(1);
+}
+console.error('building the web UI (vite)...');
+try {
+  const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+  execFileSync(process.execPath, [vite, 'build', '--config', path.join('apps', 'ui', 'vite.config.ts')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+} catch {
+  console.error('web UI build failed: see the errors above');
   process.exit(1);
 }
 // Worker threads written in plain JavaScript (*.worker.mjs) go next to the modules that start them.

@@ -103,6 +103,11 @@ const ROUTES: Record<string, RouteSpec> = {
   'ALL /mcp': { access: 'any_key', upstream: true },
   'ALL /mcp/:servers': { access: 'any_key', upstream: true },
   'ALL /:alias/mcp': { access: 'any_key', upstream: true },
+  'GET /ui': { access: 'public' },
+  'GET /ui/assets/:name': { access: 'public' },
+  'POST /ui/session': { access: 'public' },
+  'GET /ui/session': { access: 'any_key' },
+  'DELETE /ui/session': { access: 'public' },
 };
 
 interface Route {

@@ -138,7 +138,11 @@ export class McpServerController {
     return {
       status: result.status,
       latency_ms: result.latency_ms,
-      tools: result.tools.map((t) => ({ name: t.name, description: t.description ?? null })),
+      tools: result.tools.map((t) => ({
+        name: t.name,
+        description: t.description ?? null,
+        inputSchema: t.inputSchema,
+      })),
       ...(result.error ? { error: result.error } : {}),
     };
   }

@@ -9,6 +9,7 @@ import type { Request } from 'express';
 import { PUBLIC_ROUTE } from '@app/core';
 import type { AuthContext } from './auth-context.js';
 import { AdminGuard } from './admin.guard.js';
+import type { UiSession } from './ui-session.js';
 
 export const IS_PUBLIC = PUBLIC_ROUTE;
 /** Which callers a route admits, once the key is valid: every route declares one (or is public). */
@@ -28,6 +29,8 @@ export const AnyKey = () => SetMetadata(ACCESS, 'any_key');
 
 export interface AuthenticatedRequest extends Request {
   auth?: AuthContext;
+  /** Set when the key came from the web UI's session cookie rather than a header. */
+  uiSession?: UiSession;
 }
 
 /** The caller's AuthContext, set by the global guard. */

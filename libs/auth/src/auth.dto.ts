@@ -255,3 +255,11 @@ export class TeamRefDto {
   @IsNotEmpty({ message: 'team_id is required' })
   team_id: string;
 }
+
+/** `POST /ui/session`: the key to sign in to the web UI with. */
+export class UiSignInDto {
+  @IsString()
+  @IsNotEmpty({ message: 'key is required: the master key or a virtual key (sk-...)' })
+  @MaxLength(512)
+  key: string;
+}

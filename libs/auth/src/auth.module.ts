@@ -9,11 +9,15 @@ import { TeamEntity } from './team.entity.js';
 import { TeamRepository } from './team.repository.js';
 import { TeamService } from './team.service.js';
 import { VirtualKeyEntity } from './virtual-key.entity.js';
+import { UiSessionController } from './ui-session.controller.js';
+import { UiSessions } from './ui-session.js';
 
-/** Keys, teams and the global, default-deny key guard. */
+/** Keys, teams, the global, default-deny key guard, and the web UI's sign-in. */
 @Module({
   imports: [TypeOrmModule.forFeature([TeamEntity, VirtualKeyEntity])],
+  controllers: [UiSessionController],
   providers: [
+    UiSessions,
     KeyRepository,
     TeamRepository,
     KeyAuthenticator,

@@ -10,7 +10,15 @@ export {
   type RateLimitOwner,
   signInOwner,
 } from './auth-context.js';
-export { IS_PUBLIC, ACCESS, Public, AdminOnly, AnyKey, Auth } from './auth.decorators.js';
+export {
+  IS_PUBLIC,
+  ACCESS,
+  Public,
+  AdminOnly,
+  AnyKey,
+  Auth,
+  type AuthenticatedRequest,
+} from './auth.decorators.js';
 export {
   GenerateKeyDto,
   KeyRefDto,

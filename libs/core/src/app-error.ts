@@ -37,6 +37,7 @@ export const ErrorCodes = [
   'TEAM_HAS_KEYS',
   'INVALID_GRANT',
   'GRANT_OUTSIDE_TEAM',
+  'CSRF_REJECTED',
   // tool-proxy
   'NO_MCP_ACCESS',
   'UNKNOWN_MCP_SERVER',

@@ -32,3 +32,4 @@ export {
   isDatabaseUnavailable,
 } from './database-unavailable.js';
 export { type BudgetState, budgetPeriodEnd } from './budget.js';
+export { SecretCipher, SecretDecryptionError } from './secret-cipher.js';

@@ -2,7 +2,6 @@ export { type McpServerRecord, type OAuth2Flow } from './mcp-server.types.js';
 export { CreateMcpServerDto, UpdateMcpServerDto, TestMcpServerDto } from './mcp-server.dto.js';
 export { applyServerInput, dialUrl, effectiveSessionMode } from './mcp-server.rules.js';
 export { McpServerNotFoundError } from './mcp-server.errors.js';
-export { SecretCipher, SecretDecryptionError } from './secret-cipher.js';
 export { upstreamHeaders } from './upstream-headers.js';
 export { type RegistrySnapshot, McpRegistry } from './mcp-registry.js';
 export { McpServerService, type ServerWriter } from './mcp-server.service.js';

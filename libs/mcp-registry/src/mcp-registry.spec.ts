@@ -9,7 +9,7 @@ import {
   type RegistryPolicy,
   stdioCommandProblem,
 } from './mcp-server.rules.js';
-import { SecretCipher, SecretDecryptionError } from './secret-cipher.js';
+import { SecretCipher, SecretDecryptionError } from '@app/core';
 import { checkUrlNotPrivate, isPrivateAddress } from './url-safety.js';
 import { upstreamHeaders } from './upstream-headers.js';
 

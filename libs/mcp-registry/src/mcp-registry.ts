@@ -13,7 +13,7 @@ import {
   splitUserinfo,
 } from './mcp-server.rules.js';
 import type { McpServerRecord, McpServerSecrets } from './mcp-server.types.js';
-import { SecretCipher, SecretDecryptionError } from './secret-cipher.js';
+import { SecretCipher, SecretDecryptionError } from '@app/core';
 
 /** An immutable view of every upstream server (config ∪ database), swapped whole after each change. */
 export interface RegistrySnapshot {

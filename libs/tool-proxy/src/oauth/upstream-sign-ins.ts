@@ -15,7 +15,8 @@ import {
 } from '@modelcontextprotocol/client';
 import { type AuthContext, signInOwner } from '@app/auth';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
-import { McpRegistry, type McpServerRecord, SecretCipher } from '@app/mcp-registry';
+import { SecretCipher } from '@app/core';
+import { McpRegistry, type McpServerRecord } from '@app/mcp-registry';
 import type { Challenge, UpstreamCredential } from '../upstream/oauth2-client-credentials.js';
 import { UpstreamDialer } from '../upstream/upstream-dialer.js';
 import type { SignedIn } from '../upstream/modern-upstreams.js';

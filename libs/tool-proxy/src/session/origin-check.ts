@@ -1,6 +1,7 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
+import type { AuthenticatedRequest } from '@app/auth';
 import { AppError } from '@app/core';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -57,6 +58,15 @@ export function checkRequestOrigin(headers: IncomingHttpHeaders, config: Gateway
   );
 }
 
+function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined || host === undefined) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The same rule as a guard, for the REST twins and the admin routes that dial upstreams (health checks, the
  * test route): a page on a rebinding domain must not make the gateway call or probe servers on its behalf.
@@ -66,7 +76,11 @@ export class UpstreamOriginGuard implements CanActivate {
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
-    checkRequestOrigin(context.switchToHttp().getRequest<IncomingMessage>().headers, this.config);
+    const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    // The web UI on its own origin: its cookie was set for this very host name, so a rebinding page (another
+    // name) cannot have it; the key guard has already checked that the request comes from the UI's origin.
+    if (req.uiSession && sameOrigin(req.headers.origin, req.headers.host)) return true;
+    checkRequestOrigin(req.headers, this.config);
     return true;
   }
 }

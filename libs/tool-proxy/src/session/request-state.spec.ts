@@ -1,6 +1,6 @@
 import type { AuthContext } from '@app/auth';
 import type { GatewayConfig } from '@app/config';
-import { SecretCipher } from '@app/mcp-registry';
+import { SecretCipher } from '@app/core';
 import { RequestStateRefused, RequestStateSeal, type SealedState } from './request-state.js';
 
 const config = (saltKey: string | null, masterKey: string | null) =>

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthContext } from '@app/auth';
 import { GATEWAY_CONFIG, type GatewayConfig } from '@app/config';
-import { SecretCipher } from '@app/mcp-registry';
+import { SecretCipher } from '@app/core';
 
 /** What a sealed `requestState` carries: nothing of it is readable or changeable by the client. */
 export interface SealedState {
