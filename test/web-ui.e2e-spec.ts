@@ -130,7 +130,7 @@ mcp_servers:
     expect(visible).not.toContain('mcp_gateway_ui');
   });
 
-  it('adds an HTTP server: the API refusal at its field, a connection test with the tools, then healthy in the list', async () => {
+  it('adds an HTTP server: the API refusal at its field, a connection test with the tools, healthy in the list, edited', async () => {
     await go('servers', 'MCP servers');
     await page.getByRole('button', { name: 'Add server' }).click();
     const form = page.getByRole('form', { name: 'Add MCP server' });
@@ -155,10 +155,17 @@ mcp_servers:
     const tools = page.getByRole('region', { name: 'Tools of weather' });
     await tools.getByText('weather-forecast').waitFor();
     await page.getByTestId('server-internal_docs').getByText('healthy').waitFor();
+    // Edit: a database server's description.
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('form', { name: 'Edit MCP server' });
+    await edit.getByLabel('Description').fill('Forecasts by city');
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByTestId('server-weather').getByText('Forecasts by city').waitFor();
+    await page.getByTestId('server-weather').getByRole('button', { name: 'Tools' }).click();
     await shot('servers');
   });
 
-  it('creates a team granted that server and a key in it, shown once', async () => {
+  it('creates a team granted that server and a key in it (shown once); blocks, unblocks, regenerates and deletes keys', async () => {
     await go('teams', 'Teams');
     await page.getByRole('button', { name: 'Create team' }).click();
     const form = page.getByRole('form', { name: 'Create team' });
@@ -180,6 +187,26 @@ mcp_servers:
     await page.getByTestId('key-forecaster').getByText('weather_team').waitFor();
     await shot('keys');
     await page.getByRole('button', { name: 'Done' }).click();
+    // Block and unblock, regenerate (the old secret stops working), delete.
+    const row = page.getByTestId('key-forecaster');
+    await row.getByRole('button', { name: 'Block' }).click();
+    await row.getByText('blocked').waitFor();
+    await row.getByRole('button', { name: 'Unblock' }).click();
+    await row.getByText('active').waitFor();
+    await row.getByRole('button', { name: 'Regenerate' }).click();
+    const fresh = await page.getByTestId('new-key').inputValue();
+    expect(fresh).not.toBe(teamKey);
+    await request(t.url).get('/ui/session').set('Authorization', `Bearer ${teamKey}`).expect(401);
+    teamKey = fresh;
+    await page.getByRole('button', { name: 'Done' }).click();
+    await request(t.url).post('/key/generate').set(master).send({ key_alias: 'short_lived' }).expect(200);
+    await page.reload();
+    await page.getByTestId('key-short_lived').getByRole('button', { name: 'Delete' }).click();
+    await page.getByTestId('key-forecaster').waitFor();
+    await eventually(
+      'the deleted key leaves the list',
+      async () => (await page.getByTestId('key-short_lived').count()) === 0,
+    );
     await go('teams', 'Teams');
     await page.getByTestId('team-weather_team').getByRole('button', { name: "Members' keys" }).click();
     await page.getByRole('list', { name: 'Keys of team weather_team' }).getByText('forecaster').waitFor();

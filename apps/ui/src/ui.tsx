@@ -75,6 +75,25 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []) {
   return { data: result.data, error: result.error, loading: result.for !== key, reload };
 }
 
+/**
+ * A write from a list page: asks `question` first (when given), runs it, then `after` (a reload); its error is
+ * kept, to be shown where it happened.
+ */
+export function useAction(after: () => void) {
+  const [error, setError] = useState<unknown>(null);
+  const run = async (work: () => Promise<unknown>, question?: string) => {
+    if (question !== undefined && !window.confirm(question)) return;
+    try {
+      await work();
+      setError(null);
+      after();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  return { error, run };
+}
+
 /** Page through a list held in memory. */
 export function usePages<T>(items: readonly T[], size = 20) {
   const [page, setPage] = useState(1);

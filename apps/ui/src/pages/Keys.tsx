@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { api, type Me, query, type Team, type VirtualKey } from '../api';
-import { ErrorNote, Field, Pager, ShowOnce, useLoad } from '../ui';
+import { ErrorNote, Field, Pager, ShowOnce, useAction, useLoad } from '../ui';
 import { describeGrants, type GrantChoice, GrantPicker, grantBody } from './grants';
 
 const PAGE_SIZE = 25;
@@ -22,17 +22,8 @@ export function KeysPage({ me }: { me: Me }) {
   const teams = useLoad(() => api<Team[]>('GET', '/team/list'));
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<{ label: string; key: string } | null>(null);
-  const [actionError, setActionError] = useState<unknown>(null);
 
-  const act = async (work: () => Promise<unknown>) => {
-    try {
-      await work();
-      setActionError(null);
-      keys.reload();
-    } catch (error) {
-      setActionError(error);
-    }
-  };
+  const action = useAction(keys.reload);
   const name = (k: VirtualKey) => k.key_alias ?? k.key_name;
 
   return (
@@ -74,7 +65,7 @@ export function KeysPage({ me }: { me: Me }) {
           </select>
         </div>
       )}
-      <ErrorNote error={keys.error ?? actionError} />
+      <ErrorNote error={keys.error ?? action.error} />
       <div className="table-wrap">
         <table>
           <caption className="sr-only">Virtual keys</caption>
@@ -111,7 +102,7 @@ export function KeysPage({ me }: { me: Me }) {
                     <button
                       type="button"
                       onClick={() =>
-                        void act(() =>
+                        void action.run(() =>
                           api('POST', k.blocked ? '/key/unblock' : '/key/block', { key: k.token }),
                         )
                       }
@@ -121,13 +112,15 @@ export function KeysPage({ me }: { me: Me }) {
                     <button
                       type="button"
                       onClick={() =>
-                        window.confirm(`Regenerate ${name(k)}? The current secret stops working at once.`) &&
-                        void act(async () => {
-                          const fresh = await api<{ key: string }>('POST', '/key/regenerate', {
-                            key: k.token,
-                          });
-                          setSecret({ label: `New secret for ${name(k)}`, key: fresh.key });
-                        })
+                        void action.run(
+                          async () => {
+                            const fresh = await api<{ key: string }>('POST', '/key/regenerate', {
+                              key: k.token,
+                            });
+                            setSecret({ label: `New secret for ${name(k)}`, key: fresh.key });
+                          },
+                          `Regenerate ${name(k)}? The current secret stops working at once.`,
+                        )
                       }
                     >
                       Regenerate
@@ -136,8 +129,10 @@ export function KeysPage({ me }: { me: Me }) {
                       type="button"
                       className="danger"
                       onClick={() =>
-                        window.confirm(`Delete ${name(k)}? Clients using it are refused at once.`) &&
-                        void act(() => api('POST', '/key/delete', { keys: [k.token] }))
+                        void action.run(
+                          () => api('POST', '/key/delete', { keys: [k.token] }),
+                          `Delete ${name(k)}? Clients using it are refused at once.`,
+                        )
                       }
                     >
                       Delete

@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { api, type HealthResult, type McpServer, type Me, type Tool } from '../api';
-import { ErrorNote, Field, StatusBadge, splitList, useLoad, usePages } from '../ui';
+import { ErrorNote, Field, StatusBadge, splitList, useAction, useLoad, usePages } from '../ui';
 
 export function ServersPage({ me }: { me: Me }) {
   const servers = useLoad(() => api<McpServer[]>('GET', '/v1/mcp/server'));
@@ -18,23 +18,15 @@ export function ServersPage({ me }: { me: Me }) {
   const checking = health.loading && count > 0;
   const [editing, setEditing] = useState<McpServer | 'new' | null>(null);
   const [toolsOf, setToolsOf] = useState<McpServer | null>(null);
-  const [actionError, setActionError] = useState<unknown>(null);
   const list = servers.data ?? [];
   const { rows, pager } = usePages(list);
 
-  const remove = async (server: McpServer) => {
-    if (
-      !window.confirm(`Delete MCP server ${server.server_name}? Keys and teams that name it stop seeing it.`)
-    )
-      return;
-    try {
-      await api('DELETE', `/v1/mcp/server/${encodeURIComponent(server.server_id)}`);
-      setActionError(null);
-      servers.reload();
-    } catch (error) {
-      setActionError(error);
-    }
-  };
+  const action = useAction(servers.reload);
+  const remove = (server: McpServer) =>
+    action.run(
+      () => api('DELETE', `/v1/mcp/server/${encodeURIComponent(server.server_id)}`),
+      `Delete MCP server ${server.server_name}? Keys and teams that name it stop seeing it.`,
+    );
 
   if (editing)
     return (
@@ -61,7 +53,7 @@ export function ServersPage({ me }: { me: Me }) {
           </button>
         )}
       </div>
-      <ErrorNote error={servers.error ?? health.error ?? actionError} />
+      <ErrorNote error={servers.error ?? health.error ?? action.error} />
       {servers.loading && !servers.data ? (
         <p>Loading…</p>
       ) : list.length === 0 ? (

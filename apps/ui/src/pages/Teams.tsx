@@ -1,25 +1,20 @@
 import { type FormEvent, useState } from 'react';
 import { api, type Me, type Team, type VirtualKey } from '../api';
-import { ErrorNote, Field, useLoad, usePages } from '../ui';
+import { ErrorNote, Field, useAction, useLoad, usePages } from '../ui';
 import { describeGrants, type GrantChoice, GrantPicker, grantBody } from './grants';
 
 export function TeamsPage({ me }: { me: Me }) {
   const teams = useLoad(() => api<Team[]>('GET', '/team/list'));
   const [editing, setEditing] = useState<Team | 'new' | null>(null);
   const [open, setOpen] = useState<string | null>(null);
-  const [actionError, setActionError] = useState<unknown>(null);
   const { rows, pager } = usePages(teams.data ?? []);
 
-  const remove = async (team: Team) => {
-    if (!window.confirm(`Delete team ${team.team_id}? A team that still has keys cannot be deleted.`)) return;
-    try {
-      await api('POST', '/team/delete', { team_ids: [team.team_id] });
-      setActionError(null);
-      teams.reload();
-    } catch (error) {
-      setActionError(error);
-    }
-  };
+  const action = useAction(teams.reload);
+  const remove = (team: Team) =>
+    action.run(
+      () => api('POST', '/team/delete', { team_ids: [team.team_id] }),
+      `Delete team ${team.team_id}? A team that still has keys cannot be deleted.`,
+    );
 
   if (editing)
     return (
@@ -40,7 +35,7 @@ export function TeamsPage({ me }: { me: Me }) {
           </button>
         </div>
       )}
-      <ErrorNote error={teams.error ?? actionError} />
+      <ErrorNote error={teams.error ?? action.error} />
       <div className="table-wrap">
         <table>
           <caption className="sr-only">Teams</caption>
