@@ -120,7 +120,18 @@ mcp_servers:
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'invalid API key' }).waitFor();
     await shot('sign-in');
-    await signIn(MASTER_KEY);
+    // Without a mouse: the key field, then Enter.
+    await page.getByLabel('API key').fill('');
+    await page.getByLabel('API key').focus();
+    await page.keyboard.type(MASTER_KEY);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    // The pages are reachable with Tab from the skip link.
+    await page.keyboard.press('Tab');
+    expect(await page.locator(':focus').textContent()).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.locator(':focus').textContent()).toBe('Virtual keys');
     await page.getByRole('heading', { level: 1, name: 'MCP servers' }).waitFor();
     const [cookie] = (await context.cookies()).filter((c) => c.name === 'mcp_gateway_ui');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', secure: false, path: '/' });
