@@ -55,10 +55,11 @@ describe('web UI in Chromium (e2e)', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();
   };
-  /** Everything the page's scripts can read: the key must be in none of it. */
+  /** Everything the page's scripts can read: the key must be in none of it. (Browser code as source text: the
+   * tests are typed without the DOM library.) */
   const scriptVisibleState = () =>
-    page.evaluate(() =>
-      JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie }),
+    page.evaluate<string>(
+      'JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie })',
     );
 
   beforeAll(async () => {
@@ -325,7 +326,7 @@ mcp_servers:
     await page.setViewportSize({ width: 390, height: 844 });
     await go('servers', 'MCP servers');
     await page.getByTestId('server-weather').waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await shot('servers-phone');
   });
