@@ -6,10 +6,12 @@ import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import request from 'supertest';
 import {
+  type AuthCodeFixture,
   createTestApp,
   eventually,
   type McpFixture,
   provisionTestDatabase,
+  startAuthCodeFixture,
   startMcpFixture,
   type TestApp,
   type TestDatabase,
@@ -35,6 +37,8 @@ describe('web UI in Chromium (e2e)', () => {
   let t: TestApp;
   let weather: McpFixture;
   let internal: McpFixture;
+  let as: AuthCodeFixture;
+  let crm: McpFixture;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -86,6 +90,15 @@ describe('web UI in Chromium (e2e)', () => {
       call: (name, args) => ({ content: [{ type: 'text', text: `${name}: ${JSON.stringify(args)}` }] }),
     });
     internal = await startMcpFixture();
+    as = await startAuthCodeFixture({ expiresIn: 3600 });
+    crm = await startMcpFixture({
+      authorizationServer: as.issuer,
+      authorize: (header) => as.userOf(header) !== null,
+      tools: [{ name: 'whoami', inputSchema: { type: 'object' } }],
+      call: (_name, _args, authorization) => ({
+        content: [{ type: 'text', text: as.userOf(authorization) ?? 'nobody' }],
+      }),
+    });
     db = await provisionTestDatabase();
     t = await createTestApp({
       rootModule: GatewayModule.forRoot,
@@ -96,6 +109,11 @@ mcp_servers:
   internal_docs:
     url: ${internal.url}
     description: Only for the platform team
+  crm:
+    url: ${crm.url}
+    auth_type: oauth2
+    oauth2_flow: authorization_code
+    description: Acts as each user (OAuth per user)
 `,
     });
     const index = await request(t.url).get('/ui/');
@@ -113,6 +131,8 @@ mcp_servers:
     await db?.drop();
     await weather?.close();
     await internal?.close();
+    await crm?.close();
+    await as?.close();
   });
 
   it('signs in with the master key into an HttpOnly, SameSite=Strict cookie; the page never holds the key', async () => {
@@ -233,7 +253,11 @@ mcp_servers:
     expect(await page.getByTestId('server-internal_docs').count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Add server' }).count()).toBe(0);
     const nav = page.getByRole('navigation', { name: 'Pages' });
-    expect(await nav.getByRole('link').allTextContents()).toEqual(['MCP servers', 'Tool playground']);
+    expect(await nav.getByRole('link').allTextContents()).toEqual([
+      'MCP servers',
+      'Tool playground',
+      'Upstream sign-ins',
+    ]);
     expect(await scriptVisibleState()).not.toContain(teamKey);
   });
 
@@ -252,6 +276,42 @@ mcp_servers:
     await result.getByText('forecast: {"city":"Lisbon","days":3,"units":"metric","hourly":true}').waitFor();
     expect(await result.getByRole('heading').textContent()).toMatch(/ok\s*\d+ ms/);
     await shot('playground');
+  });
+
+  it("signs a user in at an upstream that uses OAuth per user; the user's calls then carry their own token", async () => {
+    const carol = (
+      await request(t.url)
+        .post('/key/generate')
+        .set(master)
+        .send({ key_alias: 'carol_key', user_id: 'carol', object_permission: { mcp_servers: ['crm'] } })
+        .expect(200)
+    ).body.key as string;
+    await signOut();
+    await signIn(carol);
+    await go('sign-ins', 'Upstream sign-ins');
+    const row = page.getByTestId('sign-in-crm');
+    await row.getByText('not signed in').waitFor();
+    await row.getByRole('button', { name: 'Sign in' }).click();
+    const href = await row.getByRole('link', { name: 'Open the sign-in page of crm' }).getAttribute('href');
+    // The authorization server's own login, played by the test: it signs in whoever `user` names.
+    const authorize = new URL(href ?? '');
+    expect(authorize.origin).toBe(new URL(as.issuer).origin);
+    authorize.searchParams.set('user', 'carol');
+    const tab = await context.newPage();
+    await tab.goto(authorize.href);
+    await tab.getByRole('heading', { name: 'Signed in' }).waitFor();
+    await tab.close();
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await row.getByText('signed in', { exact: true }).waitFor();
+    await shot('sign-ins');
+    await go('playground', 'Tool playground');
+    await page.getByLabel('Server', { exact: true }).selectOption('crm');
+    await page.getByLabel('Tool', { exact: true }).selectOption('crm-whoami');
+    await page.getByRole('button', { name: 'Run tool' }).click();
+    await page.getByTestId('tool-result').locator('pre').getByText('carol', { exact: true }).waitFor();
+    await go('sign-ins', 'Upstream sign-ins');
+    await row.getByRole('button', { name: 'Forget' }).click();
+    await row.getByText('not signed in').waitFor();
   });
 
   it('a viewer sees every page but no write button; the log shows the call', async () => {

@@ -6,6 +6,7 @@ import { KeysPage } from './pages/Keys';
 import { TeamsPage } from './pages/Teams';
 import { PlaygroundPage } from './pages/Playground';
 import { LogsPage } from './pages/Logs';
+import { SignInsPage } from './pages/SignIns';
 
 interface Page {
   path: string;
@@ -25,6 +26,7 @@ const PAGES: Page[] = [
   },
   { path: 'teams', title: 'Teams', shown: (me) => me.can_read_admin, render: (me) => <TeamsPage me={me} /> },
   { path: 'playground', title: 'Tool playground', shown: () => true, render: () => <PlaygroundPage /> },
+  { path: 'sign-ins', title: 'Upstream sign-ins', shown: () => true, render: () => <SignInsPage /> },
   { path: 'logs', title: 'Tool-call log', shown: (me) => me.can_read_admin, render: () => <LogsPage /> },
 ];
 
