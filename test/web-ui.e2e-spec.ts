@@ -312,6 +312,15 @@ mcp_servers:
     await go('sign-ins', 'Upstream sign-ins');
     await row.getByRole('button', { name: 'Forget' }).click();
     await row.getByText('not signed in').waitFor();
+    // A call after that (the tool is still listed): the upstream's sign-in is asked for, in the page, and the
+    // user stays signed in to the UI.
+    await go('playground', 'Tool playground');
+    await page.getByLabel('Server', { exact: true }).selectOption('crm');
+    await page.getByLabel('Tool', { exact: true }).selectOption('crm-whoami');
+    await page.getByRole('button', { name: 'Run tool' }).click();
+    await page.getByRole('alert').filter({ hasText: 'UPSTREAM_SIGN_IN_REQUIRED' }).waitFor();
+    await page.getByRole('link', { name: 'Sign in at this server' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(1);
   });
 
   it('a viewer sees every page but no write button; the log shows the call', async () => {

@@ -22,6 +22,8 @@ export class ApiError extends Error {
     readonly param: string | null,
     /** Field name → what is wrong with it (`details.fields` of a VALIDATION_FAILED). */
     readonly problems: Record<string, string>,
+    /** The error's `details`, as the API sent them. */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -37,6 +39,7 @@ export class ApiError extends Error {
 const bare = (name: string) => name.replace(/^body\./, '').split(/[.[]/)[0];
 
 let csrfToken: string | null = null;
+const SIGNED_OUT = new Set(['UNAUTHORIZED', 'KEY_EXPIRED']);
 let onSignedOut: () => void = () => undefined;
 
 export function setSession(me: Me | null): void {
@@ -49,7 +52,12 @@ export function whenSignedOut(callback: () => void): void {
 }
 
 interface ErrorBody {
-  error?: { message?: string; code?: string; param?: string | null; details?: { fields?: unknown } };
+  error?: {
+    message?: string;
+    code?: string;
+    param?: string | null;
+    details?: { fields?: unknown } & Record<string, unknown>;
+  };
 }
 
 export async function api<T>(
@@ -87,8 +95,11 @@ export async function api<T>(
       error?.message ?? `${method} ${path} failed with HTTP ${response.status}`,
       error?.param ?? null,
       problems,
+      error?.details ?? {},
     );
-    if (response.status === 401 && path !== '/ui/session') onSignedOut();
+    // The key itself was refused (expired, deleted, regenerated): back to sign-in. Another 401 (an upstream that
+    // wants the user to sign in there, UPSTREAM_SIGN_IN_REQUIRED) is the page's to show.
+    if (SIGNED_OUT.has(failure.code) && path !== '/ui/session') onSignedOut();
     throw failure;
   }
   return parsed as T;

@@ -1,5 +1,5 @@
 import { type FormEvent, useMemo, useState } from 'react';
-import { api, type Tool } from '../api';
+import { api, ApiError, type Tool } from '../api';
 import { ErrorNote, useLoad } from '../ui';
 import { type FormValues, initialValues, SchemaForm, toArguments } from '../schema-form';
 
@@ -129,6 +129,14 @@ export function PlaygroundPage() {
         </form>
       )}
       <ErrorNote error={error} />
+      {error instanceof ApiError && typeof error.details.authorization_url === 'string' && (
+        <p>
+          <a href={error.details.authorization_url} target="_blank" rel="noopener noreferrer">
+            Sign in at this server
+          </a>{' '}
+          (then run the tool again), or use the <a href="#/sign-ins">Upstream sign-ins</a> page.
+        </p>
+      )}
       {result && (
         <section className="panel" aria-live="polite" aria-label="Result" data-testid="tool-result">
           <h2>
